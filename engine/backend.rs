@@ -1,0 +1,209 @@
+//! The `Backend` trait: the two heavy kernels of a Groth16 prover (MSM over G1/G2, NTT over Fr)
+//! behind one object-safe interface, so the prover runs unchanged on the CPU or a GPU.
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ff::{FftField, Field, One};
+
+use super::error::{EngineError, Result};
+use super::scalars::MsmScalars;
+
+/// Largest NTT the engine supports (Fr has two-adicity 32; 2^28 elements is 8 GiB).
+pub const MAX_NTT_LOG: u32 = 28;
+
+/// Which transform [`Backend::ntt`] computes, over the multiplicative subgroup of size `n`
+/// (generator ω = arkworks' radix-2 root) or its coset `g·⟨ω⟩` with `g = Fr::GENERATOR`
+/// (the coset arkworks' Groth16 prover uses, so our quotient equals theirs bit for bit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NttDirection {
+    /// Coefficients → evaluations on ⟨ω⟩ (natural order in and out).
+    Forward,
+    /// Evaluations on ⟨ω⟩ → coefficients.
+    Inverse,
+    /// Coefficients → evaluations on the coset g·⟨ω⟩.
+    CosetForward,
+    /// Evaluations on the coset g·⟨ω⟩ → coefficients.
+    CosetInverse,
+}
+
+/// Bases of one group loaded into a backend once, to be used by many MSMs (a proving key is
+/// uploaded once, then proves many times). Cheap to clone; the backend owns the storage.
+pub struct Bases<G> {
+    inner: Arc<dyn Any + Send + Sync>,
+    len: usize,
+    backend: &'static str,
+    _group: PhantomData<fn() -> G>,
+}
+
+impl<G> Clone for Bases<G> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone(), len: self.len, backend: self.backend, _group: PhantomData }
+    }
+}
+
+impl<G> fmt::Debug for Bases<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Bases<{}>({} points on {})", std::any::type_name::<G>(), self.len, self.backend)
+    }
+}
+
+impl<G: 'static> Bases<G> {
+    /// Wraps backend-owned storage. Only backends call this.
+    pub fn new(backend: &'static str, len: usize, storage: Arc<dyn Any + Send + Sync>) -> Self {
+        Self { inner: storage, len, backend, _group: PhantomData }
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The backend's storage, if this handle was loaded by backend `name` with storage type `T`.
+    pub fn storage<T: Any + Send + Sync>(&self, name: &'static str) -> Result<&T> {
+        let foreign = || EngineError::ForeignHandle {
+            loaded_by: self.backend,
+            group: std::any::type_name::<G>(),
+            used_with: name,
+            expected: std::any::type_name::<T>(),
+        };
+        if self.backend != name {
+            return Err(foreign());
+        }
+        self.inner.downcast_ref::<T>().ok_or_else(foreign)
+    }
+}
+
+/// A proving backend. Implementations must give results identical to the CPU backend:
+/// group elements are canonical, so MSM outputs compare exactly, and NTTs are exact.
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Short name for logs and reports (`"cpu"`, `"cuda"`).
+    fn name(&self) -> &'static str;
+
+    /// Makes G1 bases resident (for a GPU: uploads them once).
+    fn load_g1(&self, bases: Vec<G1Affine>) -> Result<Bases<G1Affine>>;
+    /// Makes G2 bases resident.
+    fn load_g2(&self, bases: Vec<G2Affine>) -> Result<Bases<G2Affine>>;
+
+    /// Σ sᵢ·Pᵢ over G1. `scalars.len()` must equal `bases.len()`.
+    fn msm_g1(&self, bases: &Bases<G1Affine>, scalars: &MsmScalars) -> Result<G1Projective>;
+    /// Σ sᵢ·Qᵢ over G2. `scalars.len()` must equal `bases.len()`.
+    fn msm_g2(&self, bases: &Bases<G2Affine>, scalars: &MsmScalars) -> Result<G2Projective>;
+
+    /// Precomputes whatever the backend needs for `scalars` before several MSMs share them
+    /// (the CPU's bucket schedule, a GPU's upload). Optional: MSMs prepare on demand.
+    fn prepare_scalars(&self, _scalars: &MsmScalars) -> Result<()> {
+        Ok(())
+    }
+
+    /// In-place NTT of `data` (length a power of two, at most 2^[`MAX_NTT_LOG`]).
+    fn ntt(&self, data: &mut [Fr], direction: NttDirection) -> Result<()>;
+
+    /// The QAP quotient of Groth16's witness map: given the evaluations of A·z, B·z and C·z on
+    /// the domain ⟨ω⟩ of size n, returns the n coefficients of h = (A·B − C) / Z, where
+    /// Z = Xⁿ − 1. A backend may override it to keep the three vectors resident on a device
+    /// between steps; the default runs seven NTTs through [`Backend::ntt`].
+    fn quotient(&self, mut a: Vec<Fr>, mut b: Vec<Fr>, mut c: Vec<Fr>) -> Result<Vec<Fr>> {
+        use rayon::prelude::*;
+        let n = a.len();
+        if b.len() != n || c.len() != n {
+            return Err(EngineError::MsmLength { bases: n, scalars: b.len().min(c.len()) });
+        }
+        for v in [&mut a, &mut b, &mut c] {
+            self.ntt(v, NttDirection::Inverse)?;
+            self.ntt(v, NttDirection::CosetForward)?;
+        }
+        // On the coset Z is the constant gⁿ − 1, nonzero because g is not an n-th root of unity.
+        let z_inv = (Fr::GENERATOR.pow([n as u64]) - Fr::one())
+            .inverse()
+            .ok_or_else(|| EngineError::BadNttSize { size: n, max_log: MAX_NTT_LOG })?;
+        a.par_iter_mut().zip(b.par_iter()).zip(c.par_iter()).for_each(|((a, b), c)| {
+            *a = (*a * b - c) * z_inv;
+        });
+        drop((b, c));
+        self.ntt(&mut a, NttDirection::CosetInverse)?;
+        Ok(a)
+    }
+}
+
+/// Checks an NTT length: a power of two in `1..=2^MAX_NTT_LOG`.
+pub fn check_ntt_size(n: usize) -> Result<u32> {
+    if n == 0 || !n.is_power_of_two() || n > (1usize << MAX_NTT_LOG) {
+        return Err(EngineError::BadNttSize { size: n, max_log: MAX_NTT_LOG });
+    }
+    Ok(n.trailing_zeros())
+}
+
+/// Which backend to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// CUDA when compiled in and a device is present, else the CPU (with a log line saying why).
+    #[default]
+    Auto,
+    /// The CPU backend.
+    Cpu,
+    /// The CUDA backend; an error if it is unavailable.
+    Cuda,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda),
+            other => Err(EngineError::BackendUnavailable {
+                name: other.to_string(),
+                reason: "unknown backend (expected auto, cpu or cuda)".into(),
+            }),
+        }
+    }
+}
+
+/// Why CUDA cannot be used in this process, or `None` when it can.
+fn cuda_unavailable_reason() -> Option<String> {
+    if cfg!(feature = "cuda") {
+        // The kernels are compiled in, but the CUDA backend (device context, MSM/NTT launches)
+        // is not part of this build yet.
+        Some("this build compiles the CUDA kernels but has no CUDA backend to drive them yet".into())
+    } else {
+        Some("spice was built without the `cuda` feature".into())
+    }
+}
+
+/// Returns the backend for `choice`. `Auto` never fails: it falls back to the CPU and logs why.
+pub fn select(choice: BackendChoice) -> Result<Arc<dyn Backend>> {
+    match choice {
+        BackendChoice::Cpu => Ok(Arc::new(super::cpu::CpuBackend::new())),
+        BackendChoice::Cuda => Err(EngineError::BackendUnavailable {
+            name: "cuda".into(),
+            reason: cuda_unavailable_reason().unwrap_or_default(),
+        }),
+        BackendChoice::Auto => Ok(auto()),
+    }
+}
+
+/// CUDA when compiled in and a device is present, otherwise the CPU backend, with an `info`
+/// log line that says why the GPU is not used.
+pub fn auto() -> Arc<dyn Backend> {
+    if let Some(reason) = cuda_unavailable_reason() {
+        tracing::info!("using the CPU backend: {reason}");
+    }
+    Arc::new(super::cpu::CpuBackend::new())
+}
+
+impl dyn Backend {
+    /// Same as [`auto`]: `<dyn Backend>::auto()`.
+    pub fn auto() -> Arc<dyn Backend> {
+        auto()
+    }
+}

@@ -1,0 +1,48 @@
+//! The engine's one error type.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the engine. Each variant names the problem precisely
+/// enough for an operator to act on it; none of them is ever turned into a panic.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// An NTT was asked for a length that is not a power of two, or beyond 2^28.
+    #[error("NTT size {size} is not supported: need a power of two between 1 and 2^{max_log}")]
+    BadNttSize { size: usize, max_log: u32 },
+    /// The constraint system needs an evaluation domain larger than the field supports.
+    #[error("circuit needs a domain of {needed} points; the largest supported is 2^{max_log}")]
+    DomainTooLarge { needed: usize, max_log: u32 },
+    /// An MSM was given bases and scalars of different lengths.
+    #[error("MSM length mismatch: {bases} bases, {scalars} scalars")]
+    MsmLength { bases: usize, scalars: usize },
+    /// A bases handle was used with a backend (or group) other than the one that loaded it.
+    #[error("bases handle was loaded by backend `{loaded_by}` for {group}, used with `{used_with}` for {expected}")]
+    ForeignHandle { loaded_by: &'static str, group: &'static str, used_with: &'static str, expected: &'static str },
+    /// The proving key does not fit the circuit being proved.
+    #[error("proving key does not match the circuit: {0}")]
+    KeyMismatch(String),
+    /// The witness does not satisfy the circuit's constraints.
+    #[error("witness does not satisfy constraint #{index} of {total}{}", label.as_deref().map(|l| format!(" ({l})")).unwrap_or_default())]
+    Unsatisfied { index: usize, total: usize, label: Option<String> },
+    /// The circuit could not be synthesized.
+    #[error("constraint synthesis failed: {0}")]
+    Synthesis(#[from] ark_relations::gr1cs::SynthesisError),
+    /// A verifier was given a number of public inputs other than the key's.
+    #[error("wrong number of public inputs: the verifying key expects {expected}, got {got}")]
+    PublicInputCount { expected: usize, got: usize },
+    /// A proof we produced failed our own verification (the self-check after proving).
+    #[error("the produced proof does not verify against the key ({0}); no proof is returned")]
+    SelfCheckFailed(String),
+    /// A key file is missing, truncated, corrupted or of another version.
+    #[error("key file {path}: {reason}")]
+    KeyFile { path: String, reason: String },
+    /// An I/O error outside key files.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The requested backend is not available in this build or on this machine.
+    #[error("backend `{name}` is not available: {reason}")]
+    BackendUnavailable { name: String, reason: String },
+}
+
+/// Short alias used throughout the engine.
+pub type Result<T> = std::result::Result<T, EngineError>;

@@ -1,0 +1,27 @@
+//! The proving engine: backends (CPU, CUDA), MSM/NTT, and the Groth16 prover on a backend.
+//!
+//! ```text
+//! circuit ──synthesis──▶ R1csShape + assignment ──Prover──▶ Backend (NTT, MSM) ──▶ Proof
+//! ```
+
+pub mod backend;
+pub mod cpu;
+pub mod error;
+#[doc(hidden)]
+pub mod kernel_host;
+pub mod key_file;
+pub mod prover;
+pub mod scalars;
+pub mod shape;
+pub mod synthetic_circuit;
+pub mod verifier;
+
+pub use backend::{auto, select, Backend, BackendChoice, Bases, NttDirection, MAX_NTT_LOG};
+pub use cpu::CpuBackend;
+pub use error::{EngineError, Result};
+pub use key_file::{read_proving_key, write_proving_key};
+pub use prover::{Prover, StageTimes};
+pub use scalars::MsmScalars;
+pub use shape::{synthesize_assignment, R1csShape};
+pub use synthetic_circuit::SyntheticCircuit;
+pub use verifier::Verifier;

@@ -1,0 +1,341 @@
+//! The Groth16 prover on a [`Backend`].
+//!
+//! Same algebra as `ark_groth16` (libsnark's R1CS→QAP reduction, the same coset), so for the
+//! same key, circuit and (r, s) the proof is byte-identical to `ark_groth16`'s. What differs is
+//! where the work runs (the backend), that the scalars of the A, B-in-G1, B-in-G2 and L MSMs are
+//! prepared once and shared, and that every proof is checked before it is returned: a witness
+//! that does not satisfy the circuit is an error naming the constraint, and a produced proof
+//! that does not verify (a key of another circuit with the same shape, a faulty device) is an
+//! error, never a returned proof.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{UniformRand, Zero};
+use ark_groth16::{Proof, ProvingKey, VerifyingKey};
+use ark_relations::gr1cs::{ConstraintSynthesizer, Matrix};
+use ark_std::rand::Rng;
+use rayon::prelude::*;
+
+use super::backend::{Backend, Bases, MAX_NTT_LOG};
+use super::error::{EngineError, Result};
+use super::scalars::MsmScalars;
+use super::shape::{full_assignment, synthesize, R1csShape};
+use super::verifier::Verifier;
+
+/// Wall-clock time of each stage of one proof.
+#[derive(Clone, Debug, Default)]
+pub struct StageTimes {
+    /// Running the circuit's `generate_constraints` (zero on the matrices fast path).
+    pub synthesis: Duration,
+    /// Evaluating A·z, B·z, C·z and checking the witness satisfies every constraint.
+    pub constraint_eval: Duration,
+    /// The seven NTTs and pointwise steps of the QAP quotient.
+    pub quotient: Duration,
+    /// Converting and scheduling the assignment's scalars (shared by four MSMs).
+    pub scalar_prep: Duration,
+    /// A-query MSM (G1).
+    pub msm_a: Duration,
+    /// B-query MSM in G1.
+    pub msm_b_g1: Duration,
+    /// B-query MSM in G2.
+    pub msm_b_g2: Duration,
+    /// L-query MSM (G1).
+    pub msm_l: Duration,
+    /// H-query MSM (G1), including its scalars' preparation.
+    pub msm_h: Duration,
+    /// Verifying the proof before returning it.
+    pub self_check: Duration,
+}
+
+impl StageTimes {
+    /// Sum of all stages.
+    pub fn total(&self) -> Duration {
+        self.rows().iter().map(|(_, d)| *d).sum()
+    }
+
+    /// `(stage name, time)` pairs in execution order.
+    pub fn rows(&self) -> [(&'static str, Duration); 10] {
+        [
+            ("synthesis", self.synthesis),
+            ("constraint eval", self.constraint_eval),
+            ("quotient (7 NTTs)", self.quotient),
+            ("scalar prep", self.scalar_prep),
+            ("msm A (G1)", self.msm_a),
+            ("msm B (G1)", self.msm_b_g1),
+            ("msm B (G2)", self.msm_b_g2),
+            ("msm L (G1)", self.msm_l),
+            ("msm H (G1)", self.msm_h),
+            ("self-check", self.self_check),
+        ]
+    }
+}
+
+/// A Groth16 prover for one proving key, with the key's bases resident in the backend.
+pub struct Prover {
+    backend: Arc<dyn Backend>,
+    verifier: Verifier,
+    beta_g1: G1Affine,
+    delta_g1: G1Affine,
+    a_query: Bases<G1Affine>,
+    b_g1_query: Bases<G1Affine>,
+    b_g2_query: Bases<G2Affine>,
+    h_query: Bases<G1Affine>,
+    /// The L query, preceded by one identity point per instance variable so that it is indexed
+    /// like the full assignment and shares its scalar schedule with A and B.
+    l_query: Bases<G1Affine>,
+    num_instance: usize,
+    num_witness: usize,
+    domain_size: usize,
+    self_check: bool,
+}
+
+impl std::fmt::Debug for Prover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prover")
+            .field("backend", &self.backend.name())
+            .field("num_instance", &self.num_instance)
+            .field("num_witness", &self.num_witness)
+            .field("domain_size", &self.domain_size)
+            .finish()
+    }
+}
+
+impl Prover {
+    /// Checks that `pk` is well formed and loads its queries into `backend` (once).
+    pub fn new(backend: Arc<dyn Backend>, pk: ProvingKey<Bls12_381>) -> Result<Self> {
+        let num_instance = pk.vk.gamma_abc_g1.len();
+        let num_variables = pk.a_query.len();
+        let num_witness = pk.l_query.len();
+        let domain_size = pk.h_query.len() + 1;
+        let malformed = |what: String| Err(EngineError::KeyMismatch(format!("malformed proving key: {what}")));
+        if num_instance == 0 {
+            return malformed("the verifying key has no gamma_abc_g1 entries".into());
+        }
+        if num_variables != num_instance + num_witness {
+            return malformed(format!(
+                "a_query has {num_variables} points, but {num_instance} instance + {num_witness} witness variables"
+            ));
+        }
+        if pk.b_g1_query.len() != num_variables || pk.b_g2_query.len() != num_variables {
+            return malformed(format!(
+                "b queries have {}/{} points for {num_variables} variables",
+                pk.b_g1_query.len(),
+                pk.b_g2_query.len()
+            ));
+        }
+        if !domain_size.is_power_of_two() || domain_size < 2 {
+            return malformed(format!("h_query has {} points; expected 2^k − 1", pk.h_query.len()));
+        }
+        if domain_size > 1usize << MAX_NTT_LOG {
+            return Err(EngineError::DomainTooLarge { needed: domain_size, max_log: MAX_NTT_LOG });
+        }
+        let ProvingKey { vk, beta_g1, delta_g1, a_query, b_g1_query, b_g2_query, h_query, l_query } = pk;
+        let mut padded_l = vec![G1Affine::zero(); num_instance];
+        padded_l.extend(l_query);
+        Ok(Self {
+            verifier: Verifier::new(&vk),
+            beta_g1,
+            delta_g1,
+            a_query: backend.load_g1(a_query)?,
+            b_g1_query: backend.load_g1(b_g1_query)?,
+            b_g2_query: backend.load_g2(b_g2_query)?,
+            h_query: backend.load_g1(h_query)?,
+            l_query: backend.load_g1(padded_l)?,
+            backend,
+            num_instance,
+            num_witness,
+            domain_size,
+            self_check: true,
+        })
+    }
+
+    /// Turns the verification of every proof before it is returned on (the default) or off.
+    /// Off saves one pairing check per proof (a few ms) and gives up the guarantee that a
+    /// returned proof verifies.
+    pub fn with_self_check(mut self, on: bool) -> Self {
+        self.self_check = on;
+        self
+    }
+
+    /// The backend this prover runs on.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The verifying key that matches this prover's proving key.
+    pub fn vk(&self) -> &VerifyingKey<Bls12_381> {
+        self.verifier.vk()
+    }
+
+    /// A verifier for this key.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Proves `circuit` with fresh randomness r, s drawn from `rng` (r first, then s, as
+    /// `ark_groth16` draws them: the same seeded rng gives the same proof).
+    pub fn prove<C: ConstraintSynthesizer<Fr>, R: Rng>(&self, circuit: C, rng: &mut R) -> Result<Proof<Bls12_381>> {
+        let r = Fr::rand(rng);
+        let s = Fr::rand(rng);
+        self.prove_with_randomness(circuit, r, s)
+    }
+
+    /// Proves `circuit` with the given randomness (r = s = 0 gives a proof that is not
+    /// zero-knowledge; use only for testing).
+    pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(&self, circuit: C, r: Fr, s: Fr) -> Result<Proof<Bls12_381>> {
+        self.prove_timed(circuit, r, s).map(|(proof, _)| proof)
+    }
+
+    /// Like [`Self::prove_with_randomness`], also reporting the time of each stage.
+    pub fn prove_timed<C: ConstraintSynthesizer<Fr>>(&self, circuit: C, r: Fr, s: Fr) -> Result<(Proof<Bls12_381>, StageTimes)> {
+        let start = Instant::now();
+        let cs = synthesize(circuit, true)?;
+        let shape = R1csShape::from_constraint_system(&cs)?;
+        let z = full_assignment(&cs)?;
+        drop(cs);
+        let synthesis = start.elapsed();
+        let (proof, mut times) = self.prove_with_shape_timed(&shape, &z, r, s)?;
+        times.synthesis = synthesis;
+        Ok((proof, times))
+    }
+
+    /// Fast path for circuits whose shape never changes: the matrices are computed once
+    /// ([`R1csShape::from_circuit`]) and each proof needs only the full assignment
+    /// `z = (1, public inputs, witness)` (e.g. from [`super::shape::synthesize_assignment`]).
+    pub fn prove_with_shape(&self, shape: &R1csShape, z: &[Fr], r: Fr, s: Fr) -> Result<Proof<Bls12_381>> {
+        self.prove_with_shape_timed(shape, z, r, s).map(|(proof, _)| proof)
+    }
+
+    /// Like [`Self::prove_with_shape`], also reporting the time of each stage.
+    pub fn prove_with_shape_timed(
+        &self,
+        shape: &R1csShape,
+        z: &[Fr],
+        r: Fr,
+        s: Fr,
+    ) -> Result<(Proof<Bls12_381>, StageTimes)> {
+        self.check_shape(shape, z)?;
+        let mut times = StageTimes::default();
+        let mut clock = Instant::now();
+        let mut lap = |slot: &mut Duration| {
+            let now = Instant::now();
+            *slot = now - clock;
+            clock = now;
+        };
+
+        // Witness map: A·z, B·z, C·z on the domain, then the quotient h.
+        let (a, b, c) = self.evaluate_constraints(shape, z)?;
+        lap(&mut times.constraint_eval);
+        let mut h = self.backend.quotient(a, b, c)?;
+        // h has degree at most n − 2 (h_query has n − 1 points); its top coefficient is zero.
+        h.truncate(self.domain_size - 1);
+        lap(&mut times.quotient);
+
+        let z_scalars = MsmScalars::new(z);
+        self.backend.prepare_scalars(&z_scalars)?;
+        lap(&mut times.scalar_prep);
+        let a_acc = self.backend.msm_g1(&self.a_query, &z_scalars)?;
+        lap(&mut times.msm_a);
+        // As in ark_groth16: with r = 0 the B-in-G1 term is multiplied by zero.
+        let b_g1_acc = if r.is_zero() {
+            G1Projective::zero()
+        } else {
+            self.backend.msm_g1(&self.b_g1_query, &z_scalars)?
+        };
+        lap(&mut times.msm_b_g1);
+        let b_g2_acc = self.backend.msm_g2(&self.b_g2_query, &z_scalars)?;
+        lap(&mut times.msm_b_g2);
+        let l_acc = self.backend.msm_g1(&self.l_query, &z_scalars)?;
+        lap(&mut times.msm_l);
+        drop(z_scalars);
+        let h_acc = self.backend.msm_g1(&self.h_query, &MsmScalars::new(&h))?;
+        lap(&mut times.msm_h);
+
+        let vk = self.verifier.vk();
+        let g_a = self.delta_g1 * r + vk.alpha_g1 + a_acc;
+        let g1_b = self.delta_g1 * s + self.beta_g1 + b_g1_acc;
+        let g2_b = vk.delta_g2 * s + vk.beta_g2 + b_g2_acc;
+        let g_c = g_a * s + g1_b * r - self.delta_g1 * (r * s) + l_acc + h_acc;
+        let proof = Proof { a: g_a.into_affine(), b: g2_b.into_affine(), c: g_c.into_affine() };
+
+        if self.self_check {
+            let inputs = &z[1..self.num_instance];
+            if !self.verifier.verify(inputs, &proof)? {
+                return Err(EngineError::SelfCheckFailed(
+                    "the key was made for a different circuit of the same shape, or a backend computed a wrong MSM/NTT".into(),
+                ));
+            }
+            lap(&mut times.self_check);
+        }
+        Ok((proof, times))
+    }
+
+    fn check_shape(&self, shape: &R1csShape, z: &[Fr]) -> Result<()> {
+        let mismatch = |what: String| Err(EngineError::KeyMismatch(what));
+        if shape.num_instance != self.num_instance {
+            return mismatch(format!(
+                "circuit has {} public inputs, key expects {}",
+                shape.num_instance.saturating_sub(1),
+                self.num_instance - 1
+            ));
+        }
+        if shape.num_witness != self.num_witness {
+            return mismatch(format!(
+                "circuit has {} witness variables, key expects {}",
+                shape.num_witness, self.num_witness
+            ));
+        }
+        let needed = shape.num_constraints() + shape.num_instance;
+        if needed > 1usize << MAX_NTT_LOG {
+            return Err(EngineError::DomainTooLarge { needed, max_log: MAX_NTT_LOG });
+        }
+        if needed.next_power_of_two() != self.domain_size {
+            return mismatch(format!(
+                "circuit has {} constraints (domain {}), key was made for domain {}",
+                shape.num_constraints(),
+                needed.next_power_of_two(),
+                self.domain_size
+            ));
+        }
+        if z.len() != shape.num_variables() {
+            return mismatch(format!("assignment has {} values for {} variables", z.len(), shape.num_variables()));
+        }
+        if z.first() != Some(&Fr::from(1u64)) {
+            return mismatch("assignment must start with the constant one".into());
+        }
+        let out_of_range = |m: &Matrix<Fr>| m.iter().flatten().any(|&(_, i)| i >= z.len());
+        if out_of_range(&shape.a) || out_of_range(&shape.b) || out_of_range(&shape.c) {
+            return mismatch("a matrix refers to a variable beyond the assignment".into());
+        }
+        Ok(())
+    }
+
+    /// Returns A·z, B·z, C·z extended to the domain (the public inputs are placed after the
+    /// constraints in A, libsnark's trick that makes their polynomials independent), and checks
+    /// that every constraint holds.
+    fn evaluate_constraints(&self, shape: &R1csShape, z: &[Fr]) -> Result<(Vec<Fr>, Vec<Fr>, Vec<Fr>)> {
+        let n = shape.num_constraints();
+        let row = |m: &Matrix<Fr>, i: usize| -> Fr {
+            m[i].iter().map(|&(coeff, var)| if coeff == Fr::from(1u64) { z[var] } else { coeff * z[var] }).sum()
+        };
+        let (mut a, mut b, mut c) = (vec![Fr::zero(); self.domain_size], vec![Fr::zero(); self.domain_size], vec![Fr::zero(); self.domain_size]);
+        a[..n]
+            .par_iter_mut()
+            .zip(&mut b[..n])
+            .zip(&mut c[..n])
+            .enumerate()
+            .for_each(|(i, ((a, b), c))| {
+                *a = row(&shape.a, i);
+                *b = row(&shape.b, i);
+                *c = row(&shape.c, i);
+            });
+        if let Some(index) = (0..n).into_par_iter().find_first(|&i| a[i] * b[i] != c[i]) {
+            return Err(EngineError::Unsatisfied { index, total: n, label: None });
+        }
+        a[n..n + shape.num_instance].copy_from_slice(&z[..shape.num_instance]);
+        Ok((a, b, c))
+    }
+}

@@ -1,0 +1,164 @@
+//! `spice prove-bench`: prove a synthetic circuit of N constraints on a backend, verify, and
+//! optionally compare with `ark_groth16` on the same key, circuit and randomness.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use ark_bls12_381::{Bls12_381, Fr};
+use ark_ff::UniformRand;
+use ark_groth16::{Groth16, ProvingKey};
+use ark_serialize::CanonicalSerialize;
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+use indicatif::{ProgressBar, ProgressStyle};
+use spice::engine::{read_proving_key, select, write_proving_key, BackendChoice, EngineError, Prover, SyntheticCircuit};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Size of the circuit's QAP domain (constraints + public inputs + 1); a power of two
+    /// gives a full domain of exactly that size.
+    #[arg(long, default_value_t = 1 << 14)]
+    constraints: usize,
+    /// Which backend proves: auto (CUDA if available, else CPU), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    backend: BackendChoice,
+    /// Also prove with ark_groth16 and print the ratio of times.
+    #[arg(long)]
+    compare_arkworks: bool,
+    /// Proofs to time per prover (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Where proving keys are cached (default: $SPICE_KEYS_DIR, else ~/.cache/spice/keys).
+    #[arg(long)]
+    keys_dir: Option<PathBuf>,
+    /// Seed of the synthetic witness and of (r, s).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn keys_dir(arg: Option<PathBuf>) -> PathBuf {
+    arg.or_else(|| std::env::var_os("SPICE_KEYS_DIR").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/spice/keys")))
+        .unwrap_or_else(|| PathBuf::from(".spice-keys"))
+}
+
+fn spinner(message: String) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message);
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Loads the cached key for `circuit`, or runs the setup and caches it. A cached file that is
+/// corrupted is reported and replaced, never used.
+fn load_or_setup(dir: &std::path::Path, circuit: &SyntheticCircuit, n: usize) -> Result<ProvingKey<Bls12_381>> {
+    let path = dir.join(format!("synthetic-{n}.v1.pk"));
+    if path.exists() {
+        let started = Instant::now();
+        match read_proving_key(&path) {
+            Ok(pk) => {
+                println!("key: loaded {} in {:.2?}", path.display(), started.elapsed());
+                return Ok(pk);
+            }
+            Err(e @ EngineError::KeyFile { .. }) => tracing::warn!("{e}; running the setup again"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let bar = spinner(format!("setup: generating the proving key for {n} constraints"));
+    let started = Instant::now();
+    let pk = Groth16::<Bls12_381>::generate_random_parameters_with_reduction(circuit.clone(), &mut rand::thread_rng())
+        .context("Groth16 setup failed")?;
+    bar.finish_and_clear();
+    println!("setup: {:.2?}", started.elapsed());
+    write_proving_key(&path, &pk).with_context(|| format!("caching the key in {}", path.display()))?;
+    println!("key: cached in {}", path.display());
+    Ok(pk)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn bytes<T: CanonicalSerialize>(t: &T) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    t.serialize_compressed(&mut v)?;
+    Ok(v)
+}
+
+pub fn run(args: Args) -> Result<bool> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let n = args.constraints;
+    let circuit = SyntheticCircuit::new(n, args.seed)?;
+    let backend = select(args.backend)?;
+    println!(
+        "prove-bench: domain {n} ({} constraints), backend {}, {} threads",
+        circuit.num_constraints(),
+        backend.name(),
+        rayon::current_num_threads()
+    );
+    let pk = load_or_setup(&keys_dir(args.keys_dir), &circuit, n)?;
+    let ark_pk = if args.compare_arkworks { Some(pk.clone()) } else { None };
+    let started = Instant::now();
+    let prover = Prover::new(backend, pk)?;
+    println!("load key into backend: {:.2?}", started.elapsed());
+
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let bar = ProgressBar::new(args.runs as u64).with_message("proving");
+    bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}]").expect("static template"));
+    let mut ours = Vec::new();
+    let mut last = None;
+    for run in 0..args.runs {
+        let started = Instant::now();
+        let (proof, times) = prover.prove_timed(circuit.clone(), r, s)?;
+        let took = started.elapsed();
+        bar.suspend(|| {
+            println!("prove run {}: {:.1} ms", run + 1, took.as_secs_f64() * 1e3);
+            if run + 1 == args.runs {
+                for (stage, d) in times.rows() {
+                    println!("  stage {stage:<18} {:>9.1} ms", d.as_secs_f64() * 1e3);
+                }
+            }
+        });
+        bar.inc(1);
+        ours.push(took);
+        last = Some(proof);
+    }
+    bar.finish_and_clear();
+    let proof = last.context("no proof produced")?;
+    let ours = median(ours);
+    println!("prove (spice, median of {}): {:.1} ms", args.runs, ours.as_secs_f64() * 1e3);
+
+    let verified = prover.verifier().verify(&circuit.public_inputs(), &proof)?;
+
+    if let Some(ark_pk) = ark_pk {
+        let mut theirs = Vec::new();
+        let mut ark_proof = None;
+        let bar = ProgressBar::new(args.runs as u64).with_message("proving with ark_groth16");
+        for run in 0..args.runs {
+            let started = Instant::now();
+            let p = Groth16::<Bls12_381>::create_proof_with_reduction(circuit.clone(), &ark_pk, r, s)
+                .context("ark_groth16 failed to prove")?;
+            let took = started.elapsed();
+            bar.suspend(|| println!("ark_groth16 run {}: {:.1} ms", run + 1, took.as_secs_f64() * 1e3));
+            bar.inc(1);
+            theirs.push(took);
+            ark_proof = Some(p);
+        }
+        bar.finish_and_clear();
+        let theirs = median(theirs);
+        println!("prove (ark_groth16, median of {}): {:.1} ms", args.runs, theirs.as_secs_f64() * 1e3);
+        let identical = bytes(&proof)? == bytes(&ark_proof.context("no arkworks proof")?)?;
+        println!("identical to ark_groth16: {identical}");
+        println!("ratio ours/arkworks: {:.2}", ours.as_secs_f64() / theirs.as_secs_f64());
+        if !identical {
+            println!("verified: {verified}");
+            bail!("our proof differs from ark_groth16's for the same key, circuit and (r, s)");
+        }
+    }
+    println!("verified: {verified}");
+    Ok(verified)
+}
