@@ -2,3 +2,4 @@
 pub mod poseidon;
 pub mod set_digest;
 pub mod set_digest_gadget;
+pub mod store;

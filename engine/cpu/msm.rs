@@ -27,8 +27,9 @@ const NEG: u32 = 1 << 31;
 /// Widest window: digits are stored as i16, and the top window may hold +2^(c−1).
 const MAX_WINDOW: u32 = 15;
 /// Pairs per batched inversion. An Fq inversion costs about 100 multiplications, so it is
-/// negligible at this size, while each chunk is still small enough to balance across threads.
-const CHUNK: usize = 4096;
+/// negligible at this size; a chunk's operands (1024 G1 pairs: 192 KiB) stay in cache, and
+/// chunks balance across threads.
+const CHUNK: usize = 1024;
 /// Cost of one bucket in the final running-sum reduction (a mixed plus a full XYZZ addition),
 /// in units of one batch-affine addition.
 const REDUCTION_COST: usize = 4;
@@ -201,69 +202,95 @@ fn window_value(s: &ScalarLimbs, offset: u32, c: u32) -> u64 {
 
 /// Σ over buckets j of (j + 1)·(sum of bucket j) for one window.
 fn window_sum<P: SWCurveConfig>(bases: &[Affine<P>], window: &Window) -> Projective<P> {
-    let mut points: Vec<Affine<P>> = window
-        .entries
-        .par_iter()
-        .map(|&e| {
-            let p = bases[(e & !NEG) as usize];
-            if e & NEG != 0 {
-                -p
-            } else {
-                p
-            }
-        })
-        .collect();
-    let mut offsets = window.offsets.clone();
-    reduce_buckets(&mut points, &mut offsets);
-
+    let sums = bucket_sums(bases, window);
     // Running sum from the top bucket down: total = Σ (j + 1)·Sⱼ.
     let mut running = Bucket::<P>::ZERO;
     let mut total = Bucket::<P>::ZERO;
-    for j in (0..offsets.len() - 1).rev() {
-        if offsets[j + 1] > offsets[j] {
-            running += points[offsets[j] as usize];
+    for sum in sums.iter().rev() {
+        if let Some(p) = sum {
+            running += *p;
         }
         total += &running;
     }
     total.into()
 }
 
-/// Sums each bucket's points in place, by rounds of pairwise batch-affine additions, until every
-/// bucket holds at most one point. On return bucket j is `points[offsets[j]]` if nonempty.
-fn reduce_buckets<P: SWCurveConfig>(points: &mut Vec<Affine<P>>, offsets: &mut Vec<u32>) {
-    let mut pair_starts: Vec<u32> = Vec::new();
-    loop {
-        pair_starts.clear();
-        let mut next_offsets = Vec::with_capacity(offsets.len());
-        next_offsets.push(0u32);
-        for j in 0..offsets.len() - 1 {
-            let (start, end) = (offsets[j], offsets[j + 1]);
-            let len = end - start;
-            pair_starts.extend((0..len / 2).map(|k| start + 2 * k));
-            next_offsets.push(next_offsets[j] + len / 2 + len % 2);
-        }
-        if pair_starts.is_empty() {
-            return;
-        }
-        let mut sums = vec![Affine::<P>::identity(); pair_starts.len()];
-        sums.par_chunks_mut(CHUNK)
-            .zip(pair_starts.par_chunks(CHUNK))
-            .for_each(|(out, starts)| add_pairs(points, starts, out));
+/// Marks an operand that is a bucket's carried point rather than an element of the round's
+/// source.
+const FROM_CARRY: u32 = 1 << 31;
 
-        // Each bucket becomes its pair sums followed by its odd point, if any.
-        let mut next = Vec::with_capacity(*next_offsets.last().unwrap_or(&0) as usize);
-        let mut taken = 0usize;
-        for j in 0..offsets.len() - 1 {
-            let (start, end) = (offsets[j] as usize, offsets[j + 1] as usize);
-            let pairs = (end - start) / 2;
-            next.extend_from_slice(&sums[taken..taken + pairs]);
-            taken += pairs;
-            if (end - start) % 2 == 1 {
-                next.push(points[end - 1]);
-            }
+/// Where a round's operands live: the bases themselves (round 0: entry = base index | sign),
+/// or the previous round's sums.
+enum Source<'a, P: SWCurveConfig> {
+    Bases { bases: &'a [Affine<P>], entries: &'a [u32] },
+    Sums(&'a [Affine<P>]),
+}
+
+impl<P: SWCurveConfig> Source<'_, P> {
+    fn get(&self, operand: u32, carry: &[Option<Affine<P>>]) -> Affine<P> {
+        if operand & FROM_CARRY != 0 {
+            return carry[(operand & !FROM_CARRY) as usize].unwrap_or_else(Affine::identity);
         }
-        *points = next;
-        *offsets = next_offsets;
+        match self {
+            Source::Bases { bases, entries } => {
+                let e = entries[operand as usize];
+                let p = bases[(e & !NEG) as usize];
+                if e & NEG != 0 {
+                    -p
+                } else {
+                    p
+                }
+            }
+            Source::Sums(sums) => sums[operand as usize],
+        }
+    }
+}
+
+/// The sum of each bucket of `window`, by rounds of pairwise batch-affine additions. Each
+/// round pairs up a bucket's points (plus the one point it may carry from an odd round), and
+/// its sums, laid out bucket by bucket, are the next round's source: no point is copied
+/// between rounds, and round 0 reads the (signed) bases in place.
+fn bucket_sums<P: SWCurveConfig>(bases: &[Affine<P>], window: &Window) -> Vec<Option<Affine<P>>> {
+    let buckets = window.offsets.len() - 1;
+    let mut carry: Vec<Option<Affine<P>>> = vec![None; buckets];
+    let mut offsets = window.offsets.clone();
+    let mut sums: Vec<Affine<P>> = Vec::new();
+    let mut round = 0;
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    loop {
+        let source = if round == 0 {
+            Source::Bases { bases, entries: &window.entries }
+        } else {
+            Source::Sums(&sums)
+        };
+        pairs.clear();
+        let mut next_offsets = Vec::with_capacity(buckets + 1);
+        next_offsets.push(0u32);
+        let mut next_carry = vec![None; buckets];
+        for j in 0..buckets {
+            let carried = carry[j].is_some().then_some(FROM_CARRY | j as u32);
+            let mut operands = (offsets[j]..offsets[j + 1]).chain(carried);
+            while let Some(left) = operands.next() {
+                match operands.next() {
+                    Some(right) => pairs.push((left, right)),
+                    None => next_carry[j] = Some(source.get(left, &carry)),
+                }
+            }
+            next_offsets.push(pairs.len() as u32);
+        }
+        if pairs.is_empty() {
+            return next_carry;
+        }
+        let mut next = vec![Affine::<P>::identity(); pairs.len()];
+        next.par_chunks_mut(CHUNK).zip(pairs.par_chunks(CHUNK)).for_each(|(out, chunk)| {
+            let operands: Vec<(Affine<P>, Affine<P>)> =
+                chunk.iter().map(|&(l, r)| (source.get(l, &carry), source.get(r, &carry))).collect();
+            add_pairs(&operands, out);
+        });
+        sums = next;
+        offsets = next_offsets;
+        carry = next_carry;
+        round += 1;
     }
 }
 
@@ -297,30 +324,22 @@ fn pair_kind<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>) -> PairKind {
     }
 }
 
-/// `out[k] = points[starts[k]] + points[starts[k] + 1]`, with one shared inversion.
-fn add_pairs<P: SWCurveConfig>(points: &[Affine<P>], starts: &[u32], out: &mut [Affine<P>]) {
-    let pair = |s: u32| (&points[s as usize], &points[s as usize + 1]);
-    let kinds: Vec<PairKind> = starts.iter().map(|&s| {
-        let (p, q) = pair(s);
-        pair_kind(p, q)
-    }).collect();
-    let mut denominators: Vec<P::BaseField> = starts
+/// `out[k] = pairs[k].0 + pairs[k].1`, with one shared inversion.
+fn add_pairs<P: SWCurveConfig>(pairs: &[(Affine<P>, Affine<P>)], out: &mut [Affine<P>]) {
+    let kinds: Vec<PairKind> = pairs.iter().map(|(p, q)| pair_kind(p, q)).collect();
+    let mut denominators: Vec<P::BaseField> = pairs
         .iter()
         .zip(&kinds)
-        .map(|(&s, kind)| {
-            let (p, q) = pair(s);
-            match kind {
-                PairKind::Add => q.x - p.x,
-                PairKind::Double => p.y.double(),
-                // Never inverted for its own sake: 1 keeps the batch free of zeros.
-                _ => P::BaseField::ONE,
-            }
+        .map(|((p, q), kind)| match kind {
+            PairKind::Add => q.x - p.x,
+            PairKind::Double => p.y.double(),
+            // Never inverted for its own sake: 1 keeps the batch free of zeros.
+            _ => P::BaseField::ONE,
         })
         .collect();
     batch_invert(&mut denominators);
 
-    for (((&s, kind), inv), o) in starts.iter().zip(&kinds).zip(&denominators).zip(out.iter_mut()) {
-        let (p, q) = pair(s);
+    for ((((p, q), kind), inv), o) in pairs.iter().zip(&kinds).zip(&denominators).zip(out.iter_mut()) {
         *o = match kind {
             PairKind::Left => *p,
             PairKind::Right => *q,

@@ -1,0 +1,119 @@
+//! Build script.
+//!
+//! Always: compiles the kernels' `__host__ __device__` arithmetic for the host
+//! (`kernels/host_arith.cpp`, C++17) into a static library, so `tests/kernel_arith.rs` checks
+//! it against arkworks on every CI run, GPU or not.
+//!
+//! With the `cuda` feature: compiles every `kernels/*.cu` with nvcc into a fatbin in OUT_DIR
+//! (SASS for sm_70/80/90, PTX for newer GPUs to JIT), exported to Rust as
+//! `SPICE_FATBIN_<STEM>` (e.g. `SPICE_FATBIN_ARITH_SELFTEST`) for `include_bytes!`, and runs
+//! bindgen on `kernels/include/spice_layout.h` into OUT_DIR/spice_layout.rs.
+
+fn main() {
+    println!("cargo:rerun-if-changed=kernels");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        .opt_level(2)
+        .include("kernels")
+        .file("kernels/host_arith.cpp")
+        .compile("spice_host_arith");
+
+    // Cargo compiles the build script with the package's features, so this is the
+    // CARGO_FEATURE_CUDA switch, and it also gates the optional `bindgen` build-dependency.
+    #[cfg(feature = "cuda")]
+    cuda::build();
+}
+
+#[cfg(feature = "cuda")]
+mod cuda {
+    use std::env;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// Native code for Volta (sm_70), Ampere (sm_80) and Hopper (sm_90), plus compute_90 PTX
+    /// that the driver JIT-compiles for anything newer. All supported by nvcc 11.8 and later.
+    const GENCODE: &[&str] = &[
+        "arch=compute_70,code=sm_70",
+        "arch=compute_80,code=sm_80",
+        "arch=compute_90,code=sm_90",
+        "arch=compute_90,code=compute_90",
+    ];
+
+    pub fn build() {
+        println!("cargo:rerun-if-env-changed=CUDA_PATH");
+        println!("cargo:rerun-if-env-changed=NVCC_CCBIN");
+        let nvcc = find_nvcc().unwrap_or_else(|| {
+            panic!("feature `cuda` needs nvcc: install the CUDA toolkit or set CUDA_PATH")
+        });
+        let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+        let mut sources: Vec<PathBuf> = std::fs::read_dir("kernels")
+            .expect("kernels/ is part of the package")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "cu"))
+            .collect();
+        sources.sort();
+        for src in &sources {
+            let stem = src
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .expect("ASCII kernel file name");
+            let fatbin = out.join(format!("{stem}.fatbin"));
+            compile_fatbin(&nvcc, src, &fatbin);
+            println!(
+                "cargo:rustc-env=SPICE_FATBIN_{}={}",
+                stem.to_ascii_uppercase(),
+                fatbin.display()
+            );
+        }
+
+        bindgen::Builder::default()
+            .header("kernels/include/spice_layout.h")
+            .allowlist_type("spice_.*")
+            .allowlist_var("SPICE_.*")
+            .derive_default(true)
+            .layout_tests(true)
+            .generate()
+            .expect("bindgen could not parse kernels/include/spice_layout.h")
+            .write_to_file(out.join("spice_layout.rs"))
+            .expect("cannot write OUT_DIR/spice_layout.rs");
+    }
+
+    fn compile_fatbin(nvcc: &Path, src: &Path, fatbin: &Path) {
+        let mut cmd = Command::new(nvcc);
+        cmd.args(["--fatbin", "-std=c++17", "-O3", "-Ikernels"]);
+        for g in GENCODE {
+            cmd.arg("-gencode").arg(g);
+        }
+        // The host compiler is only used for preprocessing here; let users pick one nvcc
+        // accepts (Debian's nvcc 11.8 refuses GCC > 11 without it).
+        if let Some(ccbin) = env::var_os("NVCC_CCBIN") {
+            cmd.arg("-ccbin").arg(ccbin);
+        }
+        cmd.arg("-o").arg(fatbin).arg(src);
+        let status = cmd
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", nvcc.display()));
+        assert!(
+            status.success(),
+            "nvcc failed on {} ({status})",
+            src.display()
+        );
+    }
+
+    /// `$CUDA_PATH/bin/nvcc`, else the first `nvcc` on PATH.
+    fn find_nvcc() -> Option<PathBuf> {
+        if let Some(root) = env::var_os("CUDA_PATH") {
+            let p = Path::new(&root).join("bin").join("nvcc");
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+        env::split_paths(&env::var_os("PATH")?)
+            .map(|dir| dir.join("nvcc"))
+            .find(|p| p.is_file())
+    }
+}
