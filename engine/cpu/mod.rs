@@ -1,5 +1,6 @@
 //! The CPU backend: rayon-parallel batch-affine Pippenger MSM and arkworks' radix-2 NTT.
 
+pub mod base_field;
 pub mod msm;
 mod ntt;
 

@@ -20,6 +20,7 @@ use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
+use super::base_field::BaseFieldMul;
 use crate::engine::scalars::ScalarLimbs;
 
 /// Marks an entry whose base is to be negated.
@@ -137,7 +138,10 @@ impl ScalarPlan {
     }
 
     /// Σ sᵢ·Pᵢ. `bases.len()` must equal [`Self::len`].
-    pub fn msm<P: SWCurveConfig>(&self, bases: &[Affine<P>]) -> Projective<P> {
+    pub fn msm<P: SWCurveConfig>(&self, bases: &[Affine<P>]) -> Projective<P>
+    where
+        P::BaseField: BaseFieldMul,
+    {
         assert_eq!(bases.len(), self.len, "MSM bases/scalars length mismatch");
         let sums: Vec<Projective<P>> =
             self.windows.par_iter().map(|w| window_sum(bases, w)).collect();
@@ -201,7 +205,10 @@ fn window_value(s: &ScalarLimbs, offset: u32, c: u32) -> u64 {
 }
 
 /// Σ over buckets j of (j + 1)·(sum of bucket j) for one window.
-fn window_sum<P: SWCurveConfig>(bases: &[Affine<P>], window: &Window) -> Projective<P> {
+fn window_sum<P: SWCurveConfig>(bases: &[Affine<P>], window: &Window) -> Projective<P>
+where
+    P::BaseField: BaseFieldMul,
+{
     let sums = bucket_sums(bases, window);
     // Running sum from the top bucket down: total = Σ (j + 1)·Sⱼ.
     let mut running = Bucket::<P>::ZERO;
@@ -250,7 +257,10 @@ impl<P: SWCurveConfig> Source<'_, P> {
 /// round pairs up a bucket's points (plus the one point it may carry from an odd round), and
 /// its sums, laid out bucket by bucket, are the next round's source: no point is copied
 /// between rounds, and round 0 reads the (signed) bases in place.
-fn bucket_sums<P: SWCurveConfig>(bases: &[Affine<P>], window: &Window) -> Vec<Option<Affine<P>>> {
+fn bucket_sums<P: SWCurveConfig>(bases: &[Affine<P>], window: &Window) -> Vec<Option<Affine<P>>>
+where
+    P::BaseField: BaseFieldMul,
+{
     let buckets = window.offsets.len() - 1;
     let mut carry: Vec<Option<Affine<P>>> = vec![None; buckets];
     let mut offsets = window.offsets.clone();
@@ -324,58 +334,61 @@ fn pair_kind<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>) -> PairKind {
     }
 }
 
-/// `out[k] = pairs[k].0 + pairs[k].1`, with one shared inversion.
-fn add_pairs<P: SWCurveConfig>(pairs: &[(Affine<P>, Affine<P>)], out: &mut [Affine<P>]) {
-    let kinds: Vec<PairKind> = pairs.iter().map(|(p, q)| pair_kind(p, q)).collect();
-    let mut denominators: Vec<P::BaseField> = pairs
-        .iter()
-        .zip(&kinds)
-        .map(|((p, q), kind)| match kind {
+/// `out[k] = pairs[k].0 + pairs[k].1`, with one shared inversion (Montgomery's trick).
+///
+/// One forward pass classifies each pair, forms its denominator and the running product of
+/// the denominators; after the single inversion, one backward pass peels off each inverse
+/// (2M) and finishes that pair's addition (2M + 1S) while its operands are still in cache.
+fn add_pairs<P: SWCurveConfig>(pairs: &[(Affine<P>, Affine<P>)], out: &mut [Affine<P>])
+where
+    P::BaseField: BaseFieldMul,
+{
+    let one = P::BaseField::ONE;
+    let mut kinds = Vec::with_capacity(pairs.len());
+    let mut denominators = Vec::with_capacity(pairs.len());
+    // prefix[k] = product of the denominators before k.
+    let mut prefix = Vec::with_capacity(pairs.len());
+    let mut acc = one;
+    for (p, q) in pairs {
+        let kind = pair_kind(p, q);
+        let d = match kind {
             PairKind::Add => q.x - p.x,
             PairKind::Double => p.y.double(),
             // Never inverted for its own sake: 1 keeps the batch free of zeros.
-            _ => P::BaseField::ONE,
-        })
-        .collect();
-    batch_invert(&mut denominators);
+            _ => one,
+        };
+        prefix.push(acc);
+        if !matches!(kind, PairKind::Left | PairKind::Right | PairKind::Infinity) {
+            acc = BaseFieldMul::mul(&acc, &d);
+        }
+        kinds.push(kind);
+        denominators.push(d);
+    }
+    // Nonzero: every factor is a nonzero denominator or 1. A zero here would be a bug in
+    // `pair_kind`, not bad input.
+    let mut inv = acc.inverse().expect("add_pairs: zero denominator");
 
-    for ((((p, q), kind), inv), o) in pairs.iter().zip(&kinds).zip(&denominators).zip(out.iter_mut()) {
-        *o = match kind {
+    for k in (0..pairs.len()).rev() {
+        let (p, q) = &pairs[k];
+        out[k] = match kinds[k] {
             PairKind::Left => *p,
             PairKind::Right => *q,
             PairKind::Infinity => Affine::identity(),
-            PairKind::Add => {
-                let lambda = (q.y - p.y) * inv;
-                let x = lambda.square() - p.x - q.x;
-                let y = lambda * (p.x - x) - p.y;
-                Affine::new_unchecked(x, y)
-            }
-            PairKind::Double => {
-                let xx = p.x.square();
-                let lambda = (xx.double() + xx + P::COEFF_A) * inv;
-                let x = lambda.square() - p.x.double();
-                let y = lambda * (p.x - x) - p.y;
+            kind => {
+                let d_inv = BaseFieldMul::mul(&inv, &prefix[k]);
+                inv = BaseFieldMul::mul(&inv, &denominators[k]);
+                let numerator = if let PairKind::Add = kind {
+                    q.y - p.y
+                } else {
+                    let xx = BaseFieldMul::square(&p.x);
+                    xx.double() + xx + P::COEFF_A
+                };
+                let lambda = BaseFieldMul::mul(&numerator, &d_inv);
+                let x = BaseFieldMul::square(&lambda) - p.x - q.x;
+                let y = BaseFieldMul::mul(&lambda, &(p.x - x)) - p.y;
                 Affine::new_unchecked(x, y)
             }
         };
-    }
-}
-
-/// Inverts every element of `v` in place with one field inversion (Montgomery's trick).
-/// Precondition: no element is zero (callers substitute 1 where no inverse is needed).
-fn batch_invert<F: Field>(v: &mut [F]) {
-    let mut prefix = Vec::with_capacity(v.len());
-    let mut acc = F::ONE;
-    for x in v.iter() {
-        prefix.push(acc);
-        acc *= x;
-    }
-    // Nonzero by the precondition; a zero here would be a bug in `add_pairs`, not bad input.
-    let mut inv = acc.inverse().expect("batch_invert: zero denominator");
-    for (x, before) in v.iter_mut().zip(prefix).rev() {
-        let x_inv = inv * before;
-        inv *= *x;
-        *x = x_inv;
     }
 }
 
@@ -417,3 +430,4 @@ mod tests {
         assert_eq!(ours.into_affine(), theirs.into_affine());
     }
 }
+
