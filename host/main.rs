@@ -18,6 +18,23 @@ struct Cli {
 enum Command {
     /// Set up a synthetic circuit (keys cached on disk), prove it, verify, report timings.
     ProveBench(prove_bench::Args),
+    /// Print the R1CS constraints of Spice's building blocks (measured by synthesising
+    /// them) next to a Poseidon Merkle tree's read-modify-write.
+    Cost(CostArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CostArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn cost(args: CostArgs) -> Result<bool> {
+    let table = spice::host::cost::CostTable::measure()?;
+    let text = if args.json { table.to_json() } else { table.to_text() };
+    print!("{text}");
+    Ok(true)
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +45,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome: Result<bool> = match cli.command {
         Command::ProveBench(args) => prove_bench::run(args),
+        Command::Cost(args) => cost(args),
     };
     match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,
