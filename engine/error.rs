@@ -39,6 +39,13 @@ pub enum EngineError {
     /// An I/O error outside key files.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A GPU NTT plan or tile shape that the kernels cannot run.
+    #[error("invalid GPU NTT plan: {0}")]
+    BadNttPlan(String),
+    /// A CUDA driver call failed (after the backend was set up: a lost device, out of device
+    /// memory, a kernel fault).
+    #[error("CUDA {operation} failed: {reason}")]
+    Cuda { operation: String, reason: String },
     /// The requested backend is not available in this build or on this machine.
     #[error("backend `{name}` is not available: {reason}")]
     BackendUnavailable { name: String, reason: String },

@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod cpu;
 pub mod error;
+pub mod gpu_ntt;
 #[doc(hidden)]
 pub mod kernel_host;
 pub mod key_file;

@@ -13,11 +13,13 @@
 #include <string.h>
 
 #include <type_traits>
+#include <vector>
 
 #include "include/spice_layout.h"
 #include "curve/g1.cuh"
 #include "curve/g2.cuh"
 #include "field/fr.cuh"
+#include "ntt/ntt_pass.cuh"
 
 using namespace spice;
 
@@ -133,9 +135,55 @@ int curve_sum_mixed(uint32_t form, const A* pts, size_t n, A* out) {
     });
 }
 
+// A permutation of 0..n-1 from a seed (splitmix64 driving Fisher-Yates).
+std::vector<uint32_t> shuffled(uint32_t n, uint64_t& state) {
+    std::vector<uint32_t> order(n);
+    for (uint32_t i = 0; i < n; i++) order[i] = i;
+    for (uint32_t i = n; i > 1; i--) {
+        state += 0x9e3779b97f4a7c15ULL;
+        uint64_t z = state;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        uint32_t j = (uint32_t)(z % i);
+        uint32_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+    return order;
+}
+
 }  // namespace
 
 extern "C" {
+
+// ---- NTT: the kernels' pass bodies run over every block and thread ----
+
+// Runs one NTT pass exactly as spice_ntt_pass_kernel would, block by block, with a barrier
+// between phases. Blocks, and threads within each phase, run in an order drawn from
+// `order_seed`: a pass whose result depended on that order (a race between threads of a
+// phase, or between blocks of an in-place pass) would give different results for different
+// seeds, which the tests look for. Returns 0 (doing nothing) for an invalid pass.
+int spice_host_ntt_pass(const spice_ntt_pass* p, uint64_t order_seed) {
+    if (!ntt::pass_is_valid(*p)) return 0;
+    uint64_t state = order_seed;
+    std::vector<fr_t> tile(size_t(1) << (p->stages + p->log_columns));
+    const bool dit = (p->flags & SPICE_NTT_DIT) != 0;
+    for (uint32_t block : shuffled(ntt::pass_blocks(*p), state)) {
+        for (uint32_t t : shuffled(p->threads, state)) ntt::load_phase(*p, block, t, tile.data());
+        for (uint32_t i = 0; i < p->stages; i++) {
+            uint32_t stage = dit ? i : p->stages - 1 - i;
+            for (uint32_t t : shuffled(p->threads, state)) ntt::stage_phase(*p, stage, block, t, tile.data());
+        }
+        for (uint32_t t : shuffled(p->threads, state)) ntt::store_phase(*p, block, t, tile.data());
+    }
+    return 1;
+}
+
+// spice_quotient_pointwise_kernel's body over i < n.
+void spice_host_quotient_pointwise(spice_fr* a, const spice_fr* b, const spice_fr* c, const spice_fr* z_inv, size_t n) {
+    for (size_t i = 0; i < n; i++) ntt::quotient_pointwise(a, b, c, *z_inv, (uint32_t)i);
+}
 
 // ---- prime fields: fr (4 limbs) and fq (6 limbs) ----
 

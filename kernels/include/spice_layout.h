@@ -48,6 +48,45 @@ typedef struct spice_g2_jacobian { spice_fq2 x, y, z; } spice_g2_jacobian;
 typedef struct spice_g1_xyzz { spice_fq x, y, zz, zzz; } spice_g1_xyzz;
 typedef struct spice_g2_xyzz { spice_fq2 x, y, zz, zzz; } spice_g2_xyzz;
 
+
+/* ---- NTT (kernels/ntt/ntt_pass.cuh) ---- */
+
+/* Flags of spice_ntt_pass. */
+#define SPICE_NTT_DIT 1u         /* decimation in time (bit-reversed in); else in frequency */
+#define SPICE_NTT_BITREV_IO 2u   /* lo_bit == 0 pass that also does the bit reversal (out of place) */
+#define SPICE_NTT_SCALE 4u       /* multiply element i by sigma^i (scale tables) */
+#define SPICE_NTT_LAMBDA 8u      /* multiply every element by lambda */
+
+/* Largest log2 of the tile one block holds (2^12 elements = 128 KiB of shared memory). */
+#define SPICE_NTT_MAX_TILE_LOG 12
+
+/*
+ * One launch of the NTT: `stages` radix-2 stages over index bits [lo_bit, lo_bit + stages) of
+ * a 2^log_n array, each block holding 2^(stages + log_columns) elements in shared memory.
+ * Twiddles: omega^e = twiddle_hi[e >> split] * twiddle_lo[e & (2^split - 1)], where omega is
+ * the primitive 2^log_n-th root (its inverse for inverse transforms); roots[m] =
+ * omega_{2^root_log}^m for m < 2^(root_log - 1). The scale sigma^i uses the same split.
+ * Pointers are device addresses on the GPU and host addresses in the host simulation.
+ */
+typedef struct spice_ntt_pass {
+    const spice_fr* input;
+    spice_fr* output;
+    const spice_fr* roots;
+    const spice_fr* twiddle_lo;
+    const spice_fr* twiddle_hi;
+    const spice_fr* scale_lo;
+    const spice_fr* scale_hi;
+    spice_fr lambda;
+    uint32_t log_n;
+    uint32_t lo_bit;
+    uint32_t stages;
+    uint32_t log_columns;
+    uint32_t root_log;
+    uint32_t split;
+    uint32_t flags;
+    uint32_t threads;
+} spice_ntt_pass;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,34 @@
+// The NTT kernels: one launch per pass of the plan built in engine/gpu_ntt/plan.rs, and the
+// pointwise step of the QAP quotient. The bodies are kernels/ntt/ntt_pass.cuh, shared with
+// the host simulation that tests/kernel_ntt.rs checks against arkworks.
+#include <stdint.h>
+
+#include "include/spice_layout.h"
+#include "ntt/ntt_pass.cuh"
+
+using namespace spice;
+
+static_assert(sizeof(fr_t) == sizeof(spice_fr), "fr layout");
+
+// The tile is dynamic shared memory (2^(stages + log_columns) elements, sized at launch).
+// Blocks have at most 256 threads: a 2^10 tile then gives each thread 4 elements and 2
+// butterflies a stage, enough independent multiplications to hide their latency.
+extern "C" __global__ void __launch_bounds__(256) spice_ntt_pass_kernel(const spice_ntt_pass p) {
+    extern __shared__ fr_t tile[];
+    const bool dit = (p.flags & SPICE_NTT_DIT) != 0;
+    ntt::load_phase(p, blockIdx.x, threadIdx.x, tile);
+    __syncthreads();
+    for (uint32_t i = 0; i < p.stages; i++) {
+        uint32_t stage = dit ? i : p.stages - 1 - i;
+        ntt::stage_phase(p, stage, blockIdx.x, threadIdx.x, tile);
+        __syncthreads();
+    }
+    ntt::store_phase(p, blockIdx.x, threadIdx.x, tile);
+}
+
+// a[i] <- (a[i] * b[i] - c[i]) * z_inv for i < n.
+extern "C" __global__ void spice_quotient_pointwise_kernel(spice_fr* a, const spice_fr* b, const spice_fr* c,
+                                                            const spice_fr z_inv, uint32_t n) {
+    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) ntt::quotient_pointwise(a, b, c, z_inv, i);
+}
