@@ -30,6 +30,28 @@ pub enum NttDirection {
     CosetInverse,
 }
 
+/// The order of a vector indexed by the points of a domain of size `n = 2^k`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum EvaluationOrder {
+    /// Element `i` belongs to point `ωⁱ`.
+    #[default]
+    Natural,
+    /// Element `i` belongs to point `ω^rev_k(i)` (the k-bit reversal of i): the order a
+    /// decimation-in-time transform reads, so a GPU quotient needs no permutation pass.
+    BitReversed,
+}
+
+impl EvaluationOrder {
+    /// Position of point `i` (natural index) in a vector of `n` elements in this order.
+    pub fn position(self, i: usize, n: usize) -> usize {
+        match self {
+            Self::Natural => i,
+            Self::BitReversed if n <= 1 => i,
+            Self::BitReversed => i.reverse_bits() >> (usize::BITS - n.trailing_zeros()),
+        }
+    }
+}
+
 /// Bases of one group loaded into a backend once, to be used by many MSMs (a proving key is
 /// uploaded once, then proves many times). Cheap to clone; the backend owns the storage.
 pub struct Bases<G> {
@@ -107,10 +129,18 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// In-place NTT of `data` (length a power of two, at most 2^[`MAX_NTT_LOG`]).
     fn ntt(&self, data: &mut [Fr], direction: NttDirection) -> Result<()>;
 
+    /// The order in which [`Backend::quotient`] takes its evaluations. A GPU backend asks for
+    /// bit-reversed order, which the prover produces at no cost (it writes each constraint's
+    /// value at that position), so its chain of transforms needs no permutation pass.
+    fn quotient_input_order(&self) -> EvaluationOrder {
+        EvaluationOrder::Natural
+    }
+
     /// The QAP quotient of Groth16's witness map: given the evaluations of A·z, B·z and C·z on
-    /// the domain ⟨ω⟩ of size n, returns the n coefficients of h = (A·B − C) / Z, where
-    /// Z = Xⁿ − 1. A backend may override it to keep the three vectors resident on a device
-    /// between steps; the default runs seven NTTs through [`Backend::ntt`].
+    /// the domain ⟨ω⟩ of size n, in [`Backend::quotient_input_order`], returns the n
+    /// coefficients (natural order) of h = (A·B − C) / Z, where Z = Xⁿ − 1. A backend may
+    /// override it to keep the three vectors resident on a device between steps; the default
+    /// runs seven NTTs through [`Backend::ntt`] on natural-order input.
     fn quotient(&self, mut a: Vec<Fr>, mut b: Vec<Fr>, mut c: Vec<Fr>) -> Result<Vec<Fr>> {
         use rayon::prelude::*;
         let n = a.len();
@@ -169,25 +199,25 @@ impl std::str::FromStr for BackendChoice {
     }
 }
 
-/// Why CUDA cannot be used in this process, or `None` when it can.
-fn cuda_unavailable_reason() -> Option<String> {
-    if cfg!(feature = "cuda") {
-        // The kernels are compiled in, but the CUDA backend (device context, MSM/NTT launches)
-        // is not part of this build yet.
-        Some("this build compiles the CUDA kernels but has no CUDA backend to drive them yet".into())
-    } else {
-        Some("spice was built without the `cuda` feature".into())
+/// The CUDA backend, or why it cannot be used in this process.
+fn cuda_backend() -> Result<Arc<dyn Backend>> {
+    #[cfg(feature = "cuda")]
+    {
+        super::cuda::CudaBackend::new().map(|b| Arc::new(b) as Arc<dyn Backend>)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Err(EngineError::BackendUnavailable { name: "cuda".into(), reason: "spice was built without the `cuda` feature".into() })
     }
 }
 
 /// Returns the backend for `choice`. `Auto` never fails: it falls back to the CPU and logs why.
+/// `Cuda` fails with [`EngineError::BackendUnavailable`] naming the reason (not compiled in,
+/// no driver, no device, kernels not loadable).
 pub fn select(choice: BackendChoice) -> Result<Arc<dyn Backend>> {
     match choice {
         BackendChoice::Cpu => Ok(Arc::new(super::cpu::CpuBackend::new())),
-        BackendChoice::Cuda => Err(EngineError::BackendUnavailable {
-            name: "cuda".into(),
-            reason: cuda_unavailable_reason().unwrap_or_default(),
-        }),
+        BackendChoice::Cuda => cuda_backend(),
         BackendChoice::Auto => Ok(auto()),
     }
 }
@@ -195,10 +225,13 @@ pub fn select(choice: BackendChoice) -> Result<Arc<dyn Backend>> {
 /// CUDA when compiled in and a device is present, otherwise the CPU backend, with an `info`
 /// log line that says why the GPU is not used.
 pub fn auto() -> Arc<dyn Backend> {
-    if let Some(reason) = cuda_unavailable_reason() {
-        tracing::info!("using the CPU backend: {reason}");
+    match cuda_backend() {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::info!("using the CPU backend: {e}");
+            Arc::new(super::cpu::CpuBackend::new())
+        }
     }
-    Arc::new(super::cpu::CpuBackend::new())
 }
 
 impl dyn Backend {

@@ -6,6 +6,8 @@
 
 pub mod backend;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod error;
 pub mod gpu_ntt;
 #[doc(hidden)]
@@ -17,8 +19,10 @@ pub mod shape;
 pub mod synthetic_circuit;
 pub mod verifier;
 
-pub use backend::{auto, select, Backend, BackendChoice, Bases, NttDirection, MAX_NTT_LOG};
+pub use backend::{auto, select, Backend, BackendChoice, Bases, EvaluationOrder, NttDirection, MAX_NTT_LOG};
 pub use cpu::CpuBackend;
+#[cfg(feature = "cuda")]
+pub use cuda::CudaBackend;
 pub use error::{EngineError, Result};
 pub use key_file::{read_proving_key, write_proving_key};
 pub use prover::{Prover, StageTimes};

@@ -32,7 +32,8 @@ pub struct StageTimes {
     pub synthesis: Duration,
     /// Evaluating A·z, B·z, C·z and checking the witness satisfies every constraint.
     pub constraint_eval: Duration,
-    /// The seven NTTs and pointwise steps of the QAP quotient.
+    /// The seven NTTs and pointwise steps of the QAP quotient (on a GPU backend: uploads,
+    /// transforms on the device, download of h).
     pub quotient: Duration,
     /// Converting and scheduling the assignment's scalars (shared by four MSMs).
     pub scalar_prep: Duration,
@@ -314,28 +315,35 @@ impl Prover {
     }
 
     /// Returns A·z, B·z, C·z extended to the domain (the public inputs are placed after the
-    /// constraints in A, libsnark's trick that makes their polynomials independent), and checks
-    /// that every constraint holds.
+    /// constraints in A, libsnark's trick that makes their polynomials independent), laid out
+    /// in the order the backend's quotient takes, and checks that every constraint holds.
     fn evaluate_constraints(&self, shape: &R1csShape, z: &[Fr]) -> Result<(Vec<Fr>, Vec<Fr>, Vec<Fr>)> {
         let n = shape.num_constraints();
+        let size = self.domain_size;
+        let order = self.backend.quotient_input_order();
         let row = |m: &Matrix<Fr>, i: usize| -> Fr {
             m[i].iter().map(|&(coeff, var)| if coeff == Fr::from(1u64) { z[var] } else { coeff * z[var] }).sum()
         };
-        let (mut a, mut b, mut c) = (vec![Fr::zero(); self.domain_size], vec![Fr::zero(); self.domain_size], vec![Fr::zero(); self.domain_size]);
-        a[..n]
-            .par_iter_mut()
-            .zip(&mut b[..n])
-            .zip(&mut c[..n])
-            .enumerate()
-            .for_each(|(i, ((a, b), c))| {
+        let (mut a, mut b, mut c) = (vec![Fr::zero(); size], vec![Fr::zero(); size], vec![Fr::zero(); size]);
+        // Both orders are involutions, so the point held at position p is `order.position(p)`;
+        // writing each value where the backend wants it costs nothing over a natural layout.
+        a.par_iter_mut().zip(&mut b).zip(&mut c).enumerate().for_each(|(p, ((a, b), c))| {
+            let i = order.position(p, size);
+            if i < n {
                 *a = row(&shape.a, i);
                 *b = row(&shape.b, i);
                 *c = row(&shape.c, i);
-            });
-        if let Some(index) = (0..n).into_par_iter().find_first(|&i| a[i] * b[i] != c[i]) {
+            } else if i < n + shape.num_instance {
+                *a = z[i - n];
+            }
+        });
+        let holds = |i: usize| {
+            let p = order.position(i, size);
+            a[p] * b[p] == c[p]
+        };
+        if let Some(index) = (0..n).into_par_iter().find_first(|&i| !holds(i)) {
             return Err(EngineError::Unsatisfied { index, total: n, label: None });
         }
-        a[n..n + shape.num_instance].copy_from_slice(&z[..shape.num_instance]);
         Ok((a, b, c))
     }
 }

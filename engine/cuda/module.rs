@@ -1,0 +1,126 @@
+//! The kernels compiled into the binary (build.rs embeds one fatbin per `kernels/*.cu`), loaded
+//! into the device's context, and their launches.
+
+use std::ffi::{c_void, CString};
+use std::sync::Arc;
+
+use cudarc::driver::result;
+use cudarc::driver::sys::{self, CUfunction_attribute};
+
+use crate::engine::error::{EngineError, Result};
+
+use super::device::{driver_error, Device};
+
+/// A fatbin embedded at build time: SASS for sm_70/80/90 and PTX for later GPUs.
+pub struct KernelImage {
+    /// The `kernels/*.cu` file it was compiled from.
+    pub source: &'static str,
+    bytes: &'static [u8],
+}
+
+/// `kernels/ntt.cu`: the NTT pass and the quotient's pointwise step.
+pub static NTT_IMAGE: KernelImage = KernelImage { source: "kernels/ntt.cu", bytes: include_bytes!(env!("SPICE_FATBIN_NTT")) };
+
+/// A loaded module, unloaded on drop.
+pub struct Module {
+    device: Arc<Device>,
+    module: sys::CUmodule,
+    source: &'static str,
+}
+
+// SAFETY: module and function handles are plain driver handles, valid on any thread that has
+// the context current (every launch binds it first).
+unsafe impl Send for Module {}
+// SAFETY: as above; the driver synchronises its own module state.
+unsafe impl Sync for Module {}
+
+/// A kernel of a [`Module`].
+#[derive(Clone, Copy)]
+pub struct Kernel {
+    function: sys::CUfunction,
+}
+
+// SAFETY: see Module.
+unsafe impl Send for Kernel {}
+// SAFETY: see Module.
+unsafe impl Sync for Kernel {}
+
+/// Grid, block and dynamic shared memory of a launch.
+#[derive(Clone, Copy, Debug)]
+pub struct LaunchShape {
+    /// Blocks.
+    pub blocks: u32,
+    /// Threads per block.
+    pub threads: u32,
+    /// Dynamic shared memory per block, bytes.
+    pub shared_bytes: u32,
+}
+
+impl Module {
+    /// Loads `image` into the device's context.
+    pub fn load(device: &Arc<Device>, image: &KernelImage) -> Result<Self> {
+        device.bind()?;
+        // The driver reads the fatbin's header as 8-byte words; include_bytes! only promises
+        // byte alignment, so hand it an aligned copy.
+        let mut aligned = vec![0u64; image.bytes.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut aligned)[..image.bytes.len()].copy_from_slice(image.bytes);
+        // SAFETY: `aligned` holds a complete fatbin produced by nvcc and outlives the call
+        // (the driver copies what it keeps).
+        let module = unsafe { result::module::load_data(aligned.as_ptr() as *const c_void) }.map_err(|e| {
+            driver_error(&format!("loading {} (built for sm_70/80/90 + PTX; is the driver older than the toolkit?)", image.source), e)
+        })?;
+        Ok(Self { device: device.clone(), module, source: image.source })
+    }
+
+    /// The kernel named `name` (an `extern "C" __global__` function of the source).
+    pub fn kernel(&self, name: &str) -> Result<Kernel> {
+        let c_name = CString::new(name).map_err(|_| EngineError::Cuda { operation: "cuModuleGetFunction".into(), reason: format!("bad name {name:?}") })?;
+        self.device.bind()?;
+        // SAFETY: the module is loaded for the lifetime of `self`.
+        let function = unsafe { result::module::get_function(self.module, c_name) }
+            .map_err(|e| driver_error(&format!("finding kernel {name} in {}", self.source), e))?;
+        Ok(Kernel { function })
+    }
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        if self.device.bind().is_ok() {
+            // SAFETY: loaded in `load`, unloaded once; no launch is in flight after the
+            // backend synchronised.
+            let _ = unsafe { result::module::unload(self.module) };
+        }
+    }
+}
+
+impl Kernel {
+    /// Lets launches use up to `bytes` of dynamic shared memory (beyond 48 KiB it must be
+    /// asked for explicitly).
+    pub fn allow_shared_memory(&self, device: &Device, bytes: u32) -> Result<()> {
+        device.bind()?;
+        // SAFETY: the function handle is valid while its module is loaded.
+        unsafe {
+            result::function::set_function_attribute(
+                self.function,
+                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                bytes as i32,
+            )
+        }
+        .map_err(|e| driver_error(&format!("allowing {bytes} bytes of shared memory"), e))
+    }
+
+    /// Queues a launch on the device's stream.
+    ///
+    /// # Safety
+    /// `params` must point to values whose types and order are those of the kernel's
+    /// parameters, and every device address among them must be valid for what the kernel
+    /// accesses until the stream is synchronised.
+    pub unsafe fn launch(&self, device: &Device, shape: LaunchShape, params: &mut [*mut c_void]) -> Result<()> {
+        device.bind()?;
+        // SAFETY: forwarded to the caller's contract.
+        unsafe {
+            result::launch_kernel(self.function, (shape.blocks, 1, 1), (shape.threads, 1, 1), shape.shared_bytes, device.stream(), params)
+        }
+        .map_err(|e| driver_error(&format!("launching a kernel with {shape:?}"), e))
+    }
+}
