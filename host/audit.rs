@@ -35,7 +35,7 @@
 //! blinded final digest is `PF_new = ΣF_j`, blinded by `Σφ_j`, which the prover keeps for the
 //! next epoch ([`AuditedFinal`]).
 //!
-//! The closing step is a small Groth16 circuit ([`ClosingCircuit`], 1,4xx constraints) and not
+//! The closing step is a small Groth16 circuit ([`ClosingCircuit`], 1,345 constraints) and not
 //! a Schnorr proof: the proof log records an audit closing entry as a Groth16 proof, and one
 //! verifier path for every proof kind keeps the verifier simple. A Schnorr proof of knowledge
 //! of δ would be as sound (special soundness) and zero-knowledge (HVZK, Fiat–Shamir in the ROM).
@@ -150,9 +150,15 @@
 //!
 //! | part                         | constraints |
 //! |------------------------------|-------------|
-//! | per audited key (chunk slot) | 1,xxx       |
-//! | fixed per chunk              | x,xxx       |
-//! | closing proof                | 1,xxx       |
+//! | per audited key (chunk slot) | 1,552       |
+//! | fixed per chunk              | 3,496       |
+//! | closing proof                | 1,345       |
+//!
+//! A key slot is two set elements — `H(k, v, t)` for final and `H(k, 0, 0)` for the hidden
+//! new-key digest, each with its hint, selection and addition — plus the key's 255 bits, the
+//! value, the timestamp's 64 bits and the 133-constraint order check. The fixed part is the
+//! opened and the new boundary commitment, the last key's canonicity, the epoch's range and
+//! the two blindings. A chunk of 1,024 keys is about 1.59 M constraints (domain 2^21).
 
 use std::{cmp::Ordering, collections::HashSet, sync::OnceLock};
 
@@ -175,8 +181,8 @@ use rayon::prelude::*;
 use super::{
     poseidon,
     set_digest::{
-        blinding_generator, hash_tuple_with_hint, BlindedDigest, HashHint, SetDigest,
-        SetDigestError, Tuple, TIMESTAMP_BITS,
+        blinding_generator, candidate_x, element_domain, hash_tuple_with_hint, BlindedDigest,
+        HashHint, SetDigest, SetDigestError, Tuple, COFACTOR_DOUBLINGS, TIMESTAMP_BITS,
     },
     set_digest_gadget::{
         blinding_scalar_var, hash_tuple_var, HashHintVar, JubjubVar, TimestampVar, TupleVar,
@@ -647,6 +653,29 @@ impl AuditedKey {
             init_hint,
             point,
             init_point,
+        })
+    }
+
+    /// A key whose final-tuple hint is the caller's, not the one [`AuditedKey::new`] finds
+    /// (its point follows the hint: `8·(x, hint.y)` at the hint's counter). Only for tests of
+    /// cheating provers — the chunk circuit must reject every hint but the canonical one.
+    /// `None` when `hint.y` is not on the curve at that counter's x.
+    #[doc(hidden)]
+    pub fn with_hint_unchecked(tuple: Tuple, is_new: bool, hint: HashHint) -> Option<Self> {
+        let honest = Self::new(tuple, is_new).ok()?;
+        let x = candidate_x(element_domain(), &tuple, hint.counter);
+        let point = EdwardsAffine::new_unchecked(x, hint.y);
+        if !point.is_on_curve() {
+            return None;
+        }
+        let mut point = EdwardsProjective::from(point);
+        for _ in 0..COFACTOR_DOUBLINGS {
+            point.double_in_place();
+        }
+        Some(Self {
+            hint,
+            point: point.into_affine(),
+            ..honest
         })
     }
 

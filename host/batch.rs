@@ -70,20 +70,20 @@
 //! | part                 | constraints |
 //! |----------------------|-------------|
 //! | one storage op       | 1,225       |
-//! | one slot             | 3,640       |
+//! | one slot             | 3,645       |
 //! | fixed per batch      | 2,397       |
 //!
 //! * Storage op ([`storage_op_var`]): `t_old` 64, `t_old < t_req` 65, two set elements of
 //!   548 each (hint 261, H 279, select 2, addition 6).
-//! * Slot: request 67 (kind bits, exclusion, amount), `t_req` 64, [`apply_var`] around the
-//!   app 8, TransferApp's logic 268, two storage ops 2,450, leaf commitment (2 Poseidon
+//! * Slot: request 68 (kind bits, exclusion, amount), `t_req` 64, [`apply_var`] around the
+//!   app 8, TransferApp's key slots 2 and logic 271, two storage ops 2,450, leaf commitment (2 Poseidon
 //!   permutations) and one tree node ≈ 780.
 //! * Fixed: epoch and batch id ranges 130, two blindings (252 bits each plus 126 two-bit
 //!   lookups and additions), the final additions and equality checks, less one tree node
 //!   (B slots have B − 1 nodes, the per-slot figure counts B).
 //!
-//! A batch of B slots, B a power of two, costs exactly `3,640·B + 2,397` (B = 2: 9,677;
-//! B = 4: 16,957); otherwise the padded tree has fewer non-constant nodes. The storage ops are
+//! A batch of B slots, B a power of two, costs exactly `3,645·B + 2,397` (B = 2: 9,687;
+//! B = 4: 16,977); otherwise the padded tree has fewer non-constant nodes. The storage ops are
 //! two thirds of a slot, in line with DESIGN's estimate of ~1,250 per read-modify-write.
 
 use ark_bls12_381::Fr;

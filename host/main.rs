@@ -1,6 +1,10 @@
 //! The `spice` command line.
 
+mod demo;
 mod prove_bench;
+mod verify_log;
+
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -21,6 +25,18 @@ enum Command {
     /// Print the R1CS constraints of Spice's building blocks (measured by synthesising
     /// them) next to a Poseidon Merkle tree's read-modify-write.
     Cost(CostArgs),
+    /// Run an application end to end: keys, a concurrent workload, batch proofs, audits,
+    /// and the verification of the resulting log.
+    Demo(demo::Args),
+    /// Verify a proof log: every proof, the batch sums and every epoch's audit.
+    Verify(verify_log::Args),
+}
+
+/// Where proving keys are cached: the flag, else $SPICE_KEYS_DIR, else ~/.cache/spice/keys.
+pub(crate) fn keys_dir(arg: Option<PathBuf>) -> PathBuf {
+    arg.or_else(|| std::env::var_os("SPICE_KEYS_DIR").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/spice/keys")))
+        .unwrap_or_else(|| PathBuf::from(".spice-keys"))
 }
 
 #[derive(clap::Args, Debug)]
@@ -37,15 +53,26 @@ fn cost(args: CostArgs) -> Result<bool> {
     Ok(true)
 }
 
+/// Our logs at `info`; arkworks' constraint-system spans (targets `gr1cs` and `r1cs`) off.
+/// Those spans are at `info` level and record their arguments with `Debug`, and many
+/// arguments (a `Boolean`, an `FpVar`) print the *whole* constraint system they belong to:
+/// enabled, they make synthesis quadratic in time and memory (tens of GiB for a batch
+/// circuit). Anyone who sets `RUST_LOG` should keep `gr1cs=off,r1cs=off` in it.
+const DEFAULT_LOG_FILTER: &str = "info,gr1cs=off,r1cs=off";
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let outcome: Result<bool> = match cli.command {
         Command::ProveBench(args) => prove_bench::run(args),
         Command::Cost(args) => cost(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Verify(args) => verify_log::run(args),
     };
     match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,

@@ -1,13 +1,19 @@
 //! Spice: the verifiable state machine built on the engine.
+pub mod apps;
 pub mod audit;
 pub mod batch;
+pub mod circuit_prover;
 pub mod cost;
 pub mod eddsa;
 pub mod eddsa_gadget;
+pub mod log_verifier;
+pub mod log_writer;
 pub mod poseidon;
 pub mod proof_log;
 pub mod request_commitment;
+pub mod service;
 pub mod set_digest;
 pub mod set_digest_gadget;
 pub mod storage_gadget;
 pub mod store;
+pub mod workload;

@@ -11,6 +11,8 @@ use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::CanonicalSerialize;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::keys_dir;
 use spice::engine::{read_proving_key, select, write_proving_key, BackendChoice, EngineError, Prover, SyntheticCircuit};
 
 #[derive(clap::Args, Debug)]
@@ -34,12 +36,6 @@ pub struct Args {
     /// Seed of the synthetic witness and of (r, s).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-}
-
-fn keys_dir(arg: Option<PathBuf>) -> PathBuf {
-    arg.or_else(|| std::env::var_os("SPICE_KEYS_DIR").map(PathBuf::from))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/spice/keys")))
-        .unwrap_or_else(|| PathBuf::from(".spice-keys"))
 }
 
 fn spinner(message: String) -> ProgressBar {

@@ -568,18 +568,21 @@ pub fn bounded_bits_le(x: &FpVar<Fr>, bits: usize) -> Result<Vec<Boolean<Fr>>, S
 }
 
 pub mod transfer {
-    //! `TransferApp`: the smallest useful app, used by the tests of the batch circuit and as
-    //! the worked example of [`App`]. Balances are u64 values at keys; a transfer
-    //! moves `amount` from `from` to `to` with no overdraft and no overflow, a read returns a
-    //! balance. (Real apps — ledger, interbank, dark pool — live in `host/apps/`.)
+    //! `TransferApp`: the smallest useful app, used by the tests of the storage layer, by
+    //! `spice demo --app transfer` and as the worked example of [`App`]. Balances are u64
+    //! values at keys; a deposit credits `amount` to a key (no overflow), a transfer moves
+    //! `amount` from `from` to `to` with no overdraft and no overflow, a read returns a
+    //! balance. Nothing is signed: authorisation is the real apps' business (ledger,
+    //! interbank, dark pool, in `host/apps/`), this one exercises the store.
     //!
-    //! Key slots: 0 = `from` (or the read key), 1 = `to`. Request encoding (3 fields):
-    //! `[first key, second key, kind + 4·amount]` with kind 0 no-op, 1 transfer, 2 read;
-    //! injective because kind < 4 and amount < 2^64, so the packed field is < 2^66 < r.
-    //! Payload (1 field): the sender's new balance (transfer), the balance (read), 0 (no-op).
+    //! Key slots: 0 = `from` (or the read key), 1 = `to` (or the deposit's key). Request
+    //! encoding (3 fields): `[first key, second key, kind + 4·amount]` with kind 0 no-op,
+    //! 1 transfer, 2 read, 3 deposit; injective because kind < 4 and amount < 2^64, so the
+    //! packed field is < 2^66 < r. Payload (1 field): the sender's new balance (transfer),
+    //! the balance (read), the credited balance (deposit), 0 (no-op).
     //!
-    //! In-circuit cost: request 2 + 1 + 64 (kind bits, their exclusion, amount bits), key slots
-    //! 1, logic 65 + 65 (balances are u64) + 66 + 66 (the two comparisons) + 6 = 268.
+    //! In-circuit cost: request 3 + 1 + 64 (kind bits, their exclusion, amount bits), key
+    //! slots 2, logic 65 + 65 (balances are u64) + 66 + 66 (the two comparisons) + 9 = 271.
 
     use std::borrow::Borrow;
 
@@ -617,17 +620,56 @@ pub mod transfer {
             /// The key read.
             key: Fr,
         },
+        /// Credits `amount` to `to` (creates money: the storage layer's genesis).
+        Deposit {
+            /// The credited key.
+            to: Fr,
+            /// The amount.
+            amount: u64,
+        },
     }
 
     impl TransferRequest {
-        /// `(is_transfer, is_read, first key, second key, amount)`: the request's fields.
-        fn parts(&self) -> (bool, bool, Fr, Fr, u64) {
-            match *self {
-                TransferRequest::Noop => (false, false, Fr::zero(), Fr::zero(), 0),
-                TransferRequest::Transfer { from, to, amount } => (true, false, from, to, amount),
-                TransferRequest::Read { key } => (false, true, key, Fr::zero(), 0),
+        /// The request's fields: its kind bits, first key, second key and amount.
+        fn parts(&self) -> RequestParts {
+            let (kind, first, second, amount) = match *self {
+                TransferRequest::Noop => ([false; 3], Fr::zero(), Fr::zero(), 0),
+                TransferRequest::Transfer { from, to, amount } => {
+                    ([true, false, false], from, to, amount)
+                }
+                TransferRequest::Read { key } => ([false, true, false], key, Fr::zero(), 0),
+                TransferRequest::Deposit { to, amount } => {
+                    ([false, false, true], Fr::zero(), to, amount)
+                }
+            };
+            RequestParts {
+                is_transfer: kind[0],
+                is_read: kind[1],
+                is_deposit: kind[2],
+                first,
+                second,
+                amount,
             }
         }
+
+        /// The request's kind: 0 no-op, 1 transfer, 2 read, 3 deposit.
+        fn kind(&self) -> u128 {
+            let parts = self.parts();
+            u128::from(parts.is_transfer)
+                + 2 * u128::from(parts.is_read)
+                + 3 * u128::from(parts.is_deposit)
+        }
+    }
+
+    /// A [`TransferRequest`] as plain fields (at most one kind bit set).
+    #[derive(Clone, Copy, Debug)]
+    struct RequestParts {
+        is_transfer: bool,
+        is_read: bool,
+        is_deposit: bool,
+        first: Fr,
+        second: Fr,
+        amount: u64,
     }
 
     /// Why a [`TransferApp`] request is rejected.
@@ -677,8 +719,10 @@ pub mod transfer {
     pub struct TransferRequestVar {
         /// Kind bit: transfer.
         pub is_transfer: Boolean<Fr>,
-        /// Kind bit: read (never both: enforced at allocation).
+        /// Kind bit: read.
         pub is_read: Boolean<Fr>,
+        /// Kind bit: deposit (at most one kind bit is set: enforced at allocation).
+        pub is_deposit: Boolean<Fr>,
         /// Slot 0's key.
         pub first: FpVar<Fr>,
         /// Slot 1's key.
@@ -695,18 +739,26 @@ pub mod transfer {
         ) -> Result<Self, SynthesisError> {
             let cs = cs.into().cs();
             let parts = f().map(|r| r.borrow().parts());
-            let is_transfer = Boolean::new_variable(cs.clone(), || parts.map(|p| p.0), mode)?;
-            let is_read = Boolean::new_variable(cs.clone(), || parts.map(|p| p.1), mode)?;
-            // Kinds exclude each other (1 constraint): with both bits set the encoding
-            // would be kind 3, which means nothing; forbid it rather than define it.
-            FpVar::from(is_transfer.clone())
-                .mul_equals(&FpVar::from(is_read.clone()), &FpVar::zero())?;
+            let bit = |get: fn(&RequestParts) -> bool| {
+                Boolean::new_variable(cs.clone(), || parts.map(|p| get(&p)), mode)
+            };
+            let is_transfer = bit(|p| p.is_transfer)?;
+            let is_read = bit(|p| p.is_read)?;
+            let is_deposit = bit(|p| p.is_deposit)?;
+            // At most one kind (1 constraint): the bits are boolean, so their sum s is in
+            // 0..=3, and s·(s − 1) = 0 leaves 0 or 1. Two bits set would encode a kind that
+            // means nothing (and would collide with another kind's encoding).
+            let kinds = FpVar::from(is_transfer.clone())
+                + FpVar::from(is_read.clone())
+                + FpVar::from(is_deposit.clone());
+            kinds.mul_equals(&(&kinds - Fr::from(1u64)), &FpVar::zero())?;
             Ok(Self {
-                first: FpVar::new_variable(cs.clone(), || parts.map(|p| p.2), mode)?,
-                second: FpVar::new_variable(cs.clone(), || parts.map(|p| p.3), mode)?,
-                amount: UInt64::new_variable(cs, || parts.map(|p| p.4), mode)?,
+                first: FpVar::new_variable(cs.clone(), || parts.map(|p| p.first), mode)?,
+                second: FpVar::new_variable(cs.clone(), || parts.map(|p| p.second), mode)?,
+                amount: UInt64::new_variable(cs, || parts.map(|p| p.amount), mode)?,
                 is_transfer,
                 is_read,
+                is_deposit,
             })
         }
     }
@@ -730,23 +782,23 @@ pub mod transfer {
         }
 
         fn keys(&self, request: &TransferRequest) -> Vec<KeySlot> {
-            let (is_transfer, is_read, first, second, _) = request.parts();
+            let p = request.parts();
             vec![
                 KeySlot {
-                    key: first,
-                    active: is_transfer || is_read,
+                    key: p.first,
+                    active: p.is_transfer || p.is_read,
                 },
                 KeySlot {
-                    key: second,
-                    active: is_transfer,
+                    key: p.second,
+                    active: p.is_transfer || p.is_deposit,
                 },
             ]
         }
 
         fn encode_request(&self, request: &TransferRequest) -> Vec<Fr> {
-            let (is_transfer, is_read, first, second, amount) = request.parts();
-            let kind = u128::from(is_transfer) + 2 * u128::from(is_read);
-            vec![first, second, Fr::from(kind + (u128::from(amount) << 2))]
+            let p = request.parts();
+            let packed = request.kind() + (u128::from(p.amount) << 2);
+            vec![p.first, p.second, Fr::from(packed)]
         }
 
         fn execute(
@@ -760,6 +812,14 @@ pub mod transfer {
             match *request {
                 TransferRequest::Noop => Ok(vec![Fr::zero()]),
                 TransferRequest::Read { .. } => Ok(vec![Fr::from(from)]),
+                TransferRequest::Deposit { amount, .. } => {
+                    let credited = to.checked_add(amount).ok_or(TransferReject::Overflow {
+                        balance: to,
+                        amount,
+                    })?;
+                    storage.write(1, Fr::from(credited));
+                    Ok(vec![Fr::from(credited)])
+                }
                 TransferRequest::Transfer { amount, .. } => {
                     let debited = from.checked_sub(amount).ok_or(TransferReject::Overdraft {
                         balance: from,
@@ -787,7 +847,7 @@ pub mod transfer {
                 },
                 KeySlotVar {
                     key: request.second.clone(),
-                    active: request.is_transfer.clone(),
+                    active: &request.is_transfer | &request.is_deposit,
                 },
             ])
         }
@@ -797,7 +857,8 @@ pub mod transfer {
             request: &TransferRequestVar,
         ) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
             let kind = FpVar::from(request.is_transfer.clone())
-                + FpVar::from(request.is_read.clone()) * Fr::from(2u64);
+                + FpVar::from(request.is_read.clone()) * Fr::from(2u64)
+                + FpVar::from(request.is_deposit.clone()) * Fr::from(3u64);
             let packed = kind + request.amount.to_fp()? * Fr::from(4u64);
             Ok(vec![request.first.clone(), request.second.clone(), packed])
         }
@@ -823,14 +884,17 @@ pub mod transfer {
             // to + amount < 2^65; bit 64 is set exactly when the sum overflows a u64.
             let overflows =
                 bounded_bits_le(&(&to + &amount), BALANCE_BITS + 1)?[BALANCE_BITS].clone();
-            let ok = &covered & &!overflows;
             let debited = &from - &amount;
             let credited = &to + &amount;
+            let credits = &request.is_transfer | &request.is_deposit;
             storage.write(0, request.is_transfer.select(&debited, &from)?);
-            storage.write(1, request.is_transfer.select(&credited, &to)?);
-            let valid = !(&request.is_transfer & &!ok);
+            storage.write(1, credits.select(&credited, &to)?);
+            // A transfer needs cover and no overflow, a deposit no overflow; reads and
+            // no-ops are always valid.
+            let valid = !(&(&request.is_transfer & &!covered) | &(&credits & &overflows));
             let balance = FpVar::from(request.is_read.clone()) * &from;
-            let payload = request.is_transfer.select(&debited, &balance)?;
+            let payload = request.is_deposit.select(&credited, &balance)?;
+            let payload = request.is_transfer.select(&debited, &payload)?;
             Ok((vec![payload], valid))
         }
     }

@@ -1,0 +1,612 @@
+//! A verifiable service: one [`App`] over the concurrent [`Store`], with its requests executed
+//! by worker threads, proved in fixed-size batches, audited at the end of every epoch, and
+//! every proof appended to the log that [`super::log_verifier`] replays.
+//!
+//! ```text
+//!            execute (W workers)          prove_batches               close_epoch
+//! streams ─▶ Store::transact ─▶ Executed ─▶ BatchCircuit ─▶ log ─ … ─▶ EpochAudit ─▶ log
+//!                                          (+ receipts)                (chunks, closing, end)
+//! ```
+//!
+//! # Nothing proved is lost, nothing executed goes unproved
+//!
+//! Every request the store executed in an epoch must be in one of the epoch's batch proofs,
+//! or the epoch's audit cannot balance. The service counts executed requests that are not
+//! proved yet and refuses to close an epoch while any are outstanding
+//! ([`ServiceError::Unproven`]); before it proves an audit it checks, natively, that the
+//! epoch balances ([`ServiceError::Unbalanced`]) — which fails if the state was changed by
+//! anything but proved requests. Log appends are durable when they return
+//! ([`super::proof_log`]), so a proof the service reported is in the log.
+//!
+//! The store and the service's secrets (the blinding sums the next audit needs) live in
+//! memory: a service that stops mid-epoch cannot resume that epoch (its log stays valid up
+//! to the last audited epoch, and the verifier reports the open one as pending).
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ark_bls12_381::Fr;
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+
+use crate::engine::{Backend, StageTimes};
+
+use super::{
+    audit::{AuditBuildError, AuditedFinal, ChunkCircuit, ClosingCircuit, EpochAudit, EpochBatches},
+    batch::{build_batch, BatchCircuit, BatchError},
+    circuit_prover::{CircuitProver, CircuitProverError},
+    log_writer::{LogWriter, ServiceVerifyingKeys},
+    proof_log::LogError,
+    request_commitment::Receipt,
+    storage_gadget::{execute, App, AppError, Executed},
+    store::{Store, StoreError},
+    workload::Stream,
+};
+
+/// The shape of a service: how many requests a batch proof holds, how many keys an audit
+/// chunk proof holds, how many worker threads execute requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// Request slots per batch proof.
+    pub batch_capacity: usize,
+    /// Keys per audit chunk proof.
+    pub keys_per_chunk: usize,
+    /// Worker threads that execute requests.
+    pub workers: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            batch_capacity: 16,
+            keys_per_chunk: 64,
+            workers: 8,
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// Checks every count is at least 1.
+    pub fn validate(&self) -> Result<(), ServiceError> {
+        for (name, value) in [
+            ("batch capacity", self.batch_capacity),
+            ("keys per chunk", self.keys_per_chunk),
+            ("workers", self.workers),
+        ] {
+            if value == 0 {
+                return Err(ServiceError::Config(format!("{name} must be at least 1")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything a service can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A configuration value is out of range.
+    #[error("bad service configuration: {0}")]
+    Config(String),
+    /// Setting up or running a prover failed.
+    #[error(transparent)]
+    Prover(#[from] CircuitProverError),
+    /// A batch could not be built from the executed requests.
+    #[error("batch {batch_id}: {source}")]
+    Batch {
+        /// The batch's id.
+        batch_id: u64,
+        /// Why.
+        #[source]
+        source: BatchError,
+    },
+    /// The epoch's audit could not be built.
+    #[error("audit of epoch {epoch}: {source}")]
+    Audit {
+        /// The epoch.
+        epoch: u64,
+        /// Why.
+        #[source]
+        source: AuditBuildError,
+    },
+    /// The proof log could not be written.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// Requests executed in the epoch are not all proved yet.
+    #[error("epoch {epoch} cannot close: {count} executed requests are not in a batch proof yet")]
+    Unproven {
+        /// The epoch.
+        epoch: u64,
+        /// Executed requests without a batch proof.
+        count: usize,
+    },
+    /// The previous epoch's audit is not completely in the log yet: call
+    /// [`Service::close_epoch`] again before proving batches of the next epoch.
+    #[error("the audit of epoch {epoch} is not complete in the log; close the epoch again first")]
+    AuditPending {
+        /// The epoch whose audit is pending.
+        epoch: u64,
+    },
+    /// The epoch's digests do not balance: the state was changed by something other than
+    /// the proved requests (or a proved record did not come from this store).
+    #[error("epoch {epoch} does not balance: the state is not what the proved requests produced")]
+    Unbalanced {
+        /// The epoch.
+        epoch: u64,
+    },
+}
+
+/// The three provers of a service.
+#[derive(Debug)]
+pub struct ServiceProvers {
+    /// The batch circuit of the app at the configured capacity.
+    pub batch: CircuitProver,
+    /// The audit chunk circuit at the configured keys per chunk.
+    pub chunk: CircuitProver,
+    /// The audit closing circuit.
+    pub closing: CircuitProver,
+}
+
+impl ServiceProvers {
+    /// Sets up (or loads from `cache_dir`) the three provers of `app` under `config` on
+    /// `backend`. `name` prefixes the batch key's cache file (e.g. the app's name).
+    pub fn setup<A: App>(
+        name: &str,
+        app: &A,
+        config: &ServiceConfig,
+        backend: Arc<dyn Backend>,
+        cache_dir: Option<&Path>,
+    ) -> Result<Self, ServiceError> {
+        config.validate()?;
+        let mut rng = StdRng::from_entropy();
+        let blank_batch = BatchCircuit::blank(app.clone(), config.batch_capacity).map_err(
+            |source| ServiceError::Batch {
+                batch_id: 0,
+                source,
+            },
+        )?;
+        let blank_chunk =
+            ChunkCircuit::blank(config.keys_per_chunk).map_err(|source| ServiceError::Audit {
+                epoch: 0,
+                source,
+            })?;
+        Ok(Self {
+            batch: CircuitProver::setup(
+                &format!("{name}-batch-{}", config.batch_capacity),
+                blank_batch,
+                backend.clone(),
+                cache_dir,
+                &mut rng,
+            )?,
+            chunk: CircuitProver::setup(
+                &format!("audit-chunk-{}", config.keys_per_chunk),
+                blank_chunk,
+                backend.clone(),
+                cache_dir,
+                &mut rng,
+            )?,
+            closing: CircuitProver::setup(
+                "audit-closing",
+                ClosingCircuit::blank(),
+                backend,
+                cache_dir,
+                &mut rng,
+            )?,
+        })
+    }
+
+    /// The verifying keys, as the log stores them.
+    pub fn verifying_keys(&self) -> ServiceVerifyingKeys {
+        ServiceVerifyingKeys {
+            batch: self.batch.vk().clone(),
+            chunk: self.chunk.vk().clone(),
+            closing: self.closing.vk().clone(),
+        }
+    }
+}
+
+/// A request the store refused to execute (not the app's rejection, which is executed and
+/// proved): too many keys, a repeated key, an exhausted clock, an app breaking its contract.
+#[derive(Debug)]
+pub struct Refused<A: App> {
+    /// The request.
+    pub request: A::Request,
+    /// Why.
+    pub error: StoreError<AppError>,
+}
+
+/// What one call to [`Service::execute`] did.
+#[derive(Debug)]
+pub struct ExecutionReport<A: App> {
+    /// Executed requests (accepted or rejected by the app), in `t_req` order.
+    pub executed: Vec<Executed<A>>,
+    /// Requests the store refused; nothing of them is in the state.
+    pub refused: Vec<Refused<A>>,
+    /// Wall-clock time of the execution.
+    pub elapsed: Duration,
+}
+
+/// What a client keeps to check that its request and response are in a verified batch:
+/// the batch, its slot's opening, and what was committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientReceipt {
+    /// The batch's epoch.
+    pub epoch: u64,
+    /// The batch's id.
+    pub batch_id: u64,
+    /// The opening of the request's slot in the batch's commitment tree.
+    pub receipt: Receipt,
+    /// The request, encoded as committed.
+    pub request: Vec<Fr>,
+    /// The response, encoded as committed.
+    pub response: Vec<Fr>,
+}
+
+/// The timing of one batch proof.
+#[derive(Clone, Debug)]
+pub struct BatchReport {
+    /// The batch's id.
+    pub batch_id: u64,
+    /// Requests in the batch (the rest of its slots are padding).
+    pub requests: usize,
+    /// Building the witness (hashing every tuple, the commitment tree).
+    pub witness: Duration,
+    /// The prover's stages.
+    pub stages: StageTimes,
+    /// Appending to the log.
+    pub log: Duration,
+}
+
+/// What one epoch's audit did.
+#[derive(Clone, Debug)]
+pub struct AuditReport {
+    /// The audited epoch.
+    pub epoch: u64,
+    /// Keys in the final state.
+    pub keys: usize,
+    /// Keys first written in this epoch.
+    pub new_keys: usize,
+    /// Chunk proofs.
+    pub chunks: usize,
+    /// Building the audit's witnesses.
+    pub witness: Duration,
+    /// Proving every chunk and the closing proof.
+    pub proving: Duration,
+}
+
+/// A verifiable service (see the module docs).
+pub struct Service<A: App> {
+    app: A,
+    config: ServiceConfig,
+    provers: Arc<ServiceProvers>,
+    store: Store,
+    log: LogWriter,
+    rng: StdRng,
+    next_batch_id: u64,
+    batches: EpochBatches,
+    previous_final: AuditedFinal,
+    /// Requests executed in the current epoch and not yet in a batch proof.
+    unproven: AtomicUsize,
+    /// The previous epoch's audit, if its proofs are not all in the log yet.
+    pending: Option<PendingAudit>,
+}
+
+impl<A: App> std::fmt::Debug for Service<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("app", &self.app)
+            .field("config", &self.config)
+            .field("epoch", &self.store.epoch())
+            .field("log", &self.log.dir())
+            .finish()
+    }
+}
+
+impl<A: App> Service<A> {
+    /// A service with an empty store in epoch 0, writing a new log in `log_dir` (which must
+    /// not hold one already). `provers` must have been set up for `app` and `config` (they
+    /// are shared: several services of one shape can use one set).
+    pub fn new(
+        app: A,
+        config: ServiceConfig,
+        provers: Arc<ServiceProvers>,
+        log_dir: &Path,
+    ) -> Result<Self, ServiceError> {
+        config.validate()?;
+        let log = LogWriter::create(log_dir, &provers.verifying_keys())?;
+        Ok(Self {
+            store: Store::with_max_keys_per_request(A::KEYS.max(1)),
+            app,
+            config,
+            provers,
+            log,
+            rng: StdRng::from_entropy(),
+            next_batch_id: 0,
+            batches: EpochBatches::empty(),
+            previous_final: AuditedFinal::genesis(),
+            unproven: AtomicUsize::new(0),
+            pending: None,
+        })
+    }
+
+    /// The application.
+    pub fn app(&self) -> &A {
+        &self.app
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// The provers (for their constraint counts and keys).
+    pub fn provers(&self) -> &ServiceProvers {
+        &self.provers
+    }
+
+    /// The store. It is *untrusted*: anything written here other than through
+    /// [`Service::execute`] makes the epoch's audit fail.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u64 {
+        self.store.epoch()
+    }
+
+    /// The log's directory.
+    pub fn log_dir(&self) -> &Path {
+        self.log.dir()
+    }
+
+    /// Executes `streams` with the configured number of workers: each worker takes a whole
+    /// stream and runs its requests in order; streams run concurrently. Requests the app
+    /// rejects are executed (and will be proved) like the others.
+    pub fn execute(&self, streams: Vec<Stream<A>>) -> ExecutionReport<A> {
+        let started = Instant::now();
+        let queue = Mutex::new(VecDeque::from(streams));
+        let workers = self.config.workers.min(queue_len(&queue)).max(1);
+        let results: Vec<(Vec<Executed<A>>, Vec<Refused<A>>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| scope.spawn(|| self.work(&queue)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        let mut executed = Vec::new();
+        let mut refused = Vec::new();
+        for (done, failed) in results {
+            executed.extend(done);
+            refused.extend(failed);
+        }
+        executed.sort_by_key(|ex| ex.record.t_req);
+        ExecutionReport {
+            executed,
+            refused,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// One worker: takes streams off `queue` until it is empty.
+    fn work(&self, queue: &Mutex<VecDeque<Stream<A>>>) -> (Vec<Executed<A>>, Vec<Refused<A>>) {
+        let mut executed = Vec::new();
+        let mut refused = Vec::new();
+        loop {
+            // The queue's lock is held only to pop: a panicking worker cannot poison it
+            // while holding a request.
+            let stream = match queue.lock() {
+                Ok(mut queue) => queue.pop_front(),
+                Err(poisoned) => poisoned.into_inner().pop_front(),
+            };
+            let Some(stream) = stream else { break };
+            for request in stream {
+                match execute(&self.store, &self.app, request.clone()) {
+                    Ok(done) => {
+                        self.unproven.fetch_add(1, Ordering::SeqCst);
+                        executed.push(done);
+                    }
+                    Err(error) => refused.push(Refused { request, error }),
+                }
+            }
+        }
+        (executed, refused)
+    }
+
+    /// Proves `executed` (requests this service executed in the current epoch) in batches
+    /// of the configured capacity, in the order given, appending each proof to the log;
+    /// `on_batch` is told about each batch once it is in the log. Returns one receipt per
+    /// request, in the order given.
+    ///
+    /// On an error, the batches already in the log stay there (and their requests count as
+    /// proved); the rest are not proved.
+    pub fn prove_batches(
+        &mut self,
+        executed: &[Executed<A>],
+        mut on_batch: impl FnMut(&BatchReport),
+    ) -> Result<Vec<ClientReceipt>, ServiceError> {
+        let mut receipts = Vec::with_capacity(executed.len());
+        for chunk in executed.chunks(self.config.batch_capacity) {
+            let (report, batch_receipts) = self.prove_batch(chunk)?;
+            receipts.extend(batch_receipts);
+            on_batch(&report);
+        }
+        Ok(receipts)
+    }
+
+    /// Proves one batch of at most the configured capacity and appends it to the log.
+    pub fn prove_batch(
+        &mut self,
+        executed: &[Executed<A>],
+    ) -> Result<(BatchReport, Vec<ClientReceipt>), ServiceError> {
+        let batch_id = self.next_batch_id;
+        if let Some(pending) = &self.pending {
+            return Err(ServiceError::AuditPending {
+                epoch: pending.audit.epoch,
+            });
+        }
+        let epoch = self.epoch();
+        let started = Instant::now();
+        let built = build_batch(
+            &self.app,
+            epoch,
+            batch_id,
+            self.config.batch_capacity,
+            executed,
+            &mut self.rng,
+        )
+        .map_err(|source| ServiceError::Batch { batch_id, source })?;
+        let witness = started.elapsed();
+        let public = *built.public_inputs();
+        let (read_blinding, write_blinding) = built.blindings();
+        let (proof, stages) = self.provers.batch.prove(built.circuit, &mut self.rng)?;
+        let logged = Instant::now();
+        self.log.append_batch(&public, proof)?;
+        let log = logged.elapsed();
+        // In the log: from here on the batch counts for the epoch.
+        self.next_batch_id += 1;
+        self.batches
+            .add_batch(public.read_set, public.write_set, read_blinding, write_blinding);
+        self.unproven.fetch_sub(
+            executed.len().min(self.unproven.load(Ordering::SeqCst)),
+            Ordering::SeqCst,
+        );
+        let receipts = executed
+            .iter()
+            .zip(built.receipts)
+            .map(|(ex, receipt)| ClientReceipt {
+                epoch,
+                batch_id,
+                receipt,
+                request: self.app.encode_request(&ex.request),
+                response: ex.response.encode(),
+            })
+            .collect();
+        Ok((
+            BatchReport {
+                batch_id,
+                requests: executed.len(),
+                witness,
+                stages,
+                log,
+            },
+            receipts,
+        ))
+    }
+
+    /// Ends the current epoch: takes the store's snapshot, checks the epoch balances, proves
+    /// the audit (chunk proofs, then the closing proof), appends them and the epoch's end to
+    /// the log, and starts the next epoch. `on_chunk(done, total)` reports progress.
+    ///
+    /// If proving or logging fails part-way, the audit stays pending with the proofs already
+    /// in the log, and the next call resumes it; batches cannot be proved meanwhile
+    /// ([`ServiceError::AuditPending`]), since the log must hold the audit before the next
+    /// epoch's batches. If the epoch does not balance, nothing changes (the store stays in
+    /// the epoch): the state is not what the proved requests produced, which no retry fixes.
+    pub fn close_epoch(
+        &mut self,
+        mut on_chunk: impl FnMut(usize, usize),
+    ) -> Result<AuditReport, ServiceError> {
+        let mut pending = match self.pending.take() {
+            Some(pending) => pending,
+            None => self.start_audit()?,
+        };
+        let total = pending.audit.chunks.len() + 1;
+        let proving = Instant::now();
+        let result = self.finish_audit(&mut pending, &mut on_chunk);
+        pending.proving += proving.elapsed();
+        if let Err(error) = result {
+            self.pending = Some(pending);
+            return Err(error);
+        }
+        on_chunk(total, total);
+        self.previous_final = pending.audit.new_final;
+        self.batches = EpochBatches::empty();
+        Ok(AuditReport {
+            epoch: pending.audit.epoch,
+            keys: pending.keys,
+            new_keys: pending.new_keys,
+            chunks: pending.audit.chunks.len(),
+            witness: pending.witness,
+            proving: pending.proving,
+        })
+    }
+
+    /// Builds and checks the current epoch's audit, then moves the store to the next epoch.
+    fn start_audit(&mut self) -> Result<PendingAudit, ServiceError> {
+        let epoch = self.epoch();
+        let count = self.unproven.load(Ordering::SeqCst);
+        if count > 0 {
+            return Err(ServiceError::Unproven { epoch, count });
+        }
+        let started = Instant::now();
+        // `&mut self`: no request can run between this snapshot and the epoch change below.
+        let snapshot = self.store.snapshot();
+        let audit = EpochAudit::build(
+            &snapshot,
+            self.config.keys_per_chunk,
+            &self.previous_final,
+            &self.batches,
+            &mut self.rng,
+        )
+        .map_err(|source| ServiceError::Audit { epoch, source })?;
+        if !audit.balances() {
+            return Err(ServiceError::Unbalanced { epoch });
+        }
+        self.store.close_epoch();
+        Ok(PendingAudit {
+            audit,
+            keys: snapshot.final_state.len(),
+            new_keys: snapshot.new_keys.len(),
+            logged: 0,
+            witness: started.elapsed(),
+            proving: Duration::ZERO,
+        })
+    }
+
+    /// Proves and logs what `pending` still lacks: its chunks, the closing proof, the end.
+    fn finish_audit(
+        &mut self,
+        pending: &mut PendingAudit,
+        on_chunk: &mut impl FnMut(usize, usize),
+    ) -> Result<(), ServiceError> {
+        let chunks = pending.audit.chunks.len();
+        let total = chunks + 1;
+        while pending.logged < chunks {
+            let chunk = &pending.audit.chunks[pending.logged];
+            let (proof, _) = self.provers.chunk.prove(chunk.clone(), &mut self.rng)?;
+            self.log.append_chunk(&chunk.public, proof)?;
+            pending.logged += 1;
+            on_chunk(pending.logged, total);
+        }
+        if pending.logged == chunks {
+            let closing = &pending.audit.closing;
+            let (proof, _) = self.provers.closing.prove(closing.clone(), &mut self.rng)?;
+            self.log.append_closing(&closing.public, proof)?;
+            pending.logged += 1;
+        }
+        self.log.end_epoch(pending.audit.epoch)?;
+        Ok(())
+    }
+}
+
+/// An audit whose proofs are not all in the log yet.
+struct PendingAudit {
+    audit: EpochAudit,
+    keys: usize,
+    new_keys: usize,
+    /// Proofs of `audit` already in the log: chunks first, then the closing proof.
+    logged: usize,
+    witness: Duration,
+    proving: Duration,
+}
+
+fn queue_len<T>(queue: &Mutex<VecDeque<T>>) -> usize {
+    match queue.lock() {
+        Ok(queue) => queue.len(),
+        Err(poisoned) => poisoned.into_inner().len(),
+    }
+}
