@@ -42,7 +42,8 @@
 //! verdict on a request is then a function of what the client sent, and its receipt proves
 //! that *its* request got *this* answer. The payload is the payer record's
 //! `[balance, nonce]` afterwards. Salt, 7 request and 3 response fields are absorbed by 4
-//! Poseidon permutations, the same as with 1 or 2 response fields.
+//! Poseidon permutations; a single payload field would cost the same, only a payload-free
+//! response would save one.
 //!
 //! # Constraint counts (`ledger_constraint_counts_are_reported` in `tests/ledger.rs`)
 //!
