@@ -8,6 +8,10 @@
 //! (SASS for sm_70/80/90, PTX for newer GPUs to JIT), exported to Rust as
 //! `SPICE_FATBIN_<STEM>` (e.g. `SPICE_FATBIN_ARITH_SELFTEST`) for `include_bytes!`, and runs
 //! bindgen on `kernels/include/spice_layout.h` into OUT_DIR/spice_layout.rs.
+//!
+//! With `bench-sppark` (implies `cuda`): compiles `kernels/bench/sppark_ntt.cu`, the glue that
+//! lets benches/ntt.rs time sppark's NTT, with the CUDA runtime against sppark's headers
+//! (`DEP_SPPARK_ROOT`) and blst's (`DEP_BLST_C_SRC`, sppark's host-side field types).
 
 fn main() {
     println!("cargo:rerun-if-changed=kernels");
@@ -25,6 +29,8 @@ fn main() {
     // CARGO_FEATURE_CUDA switch, and it also gates the optional `bindgen` build-dependency.
     #[cfg(feature = "cuda")]
     cuda::build();
+    #[cfg(feature = "bench-sppark")]
+    cuda::build_sppark_glue();
 }
 
 #[cfg(feature = "cuda")]
@@ -80,6 +86,34 @@ mod cuda {
             .expect("bindgen could not parse kernels/include/spice_layout.h")
             .write_to_file(out.join("spice_layout.rs"))
             .expect("cannot write OUT_DIR/spice_layout.rs");
+    }
+
+    /// The sppark comparison glue, linked into the library as a static archive (the
+    /// benchmark declares its one `extern "C"` function).
+    #[cfg(feature = "bench-sppark")]
+    pub fn build_sppark_glue() {
+        let sppark = env::var("DEP_SPPARK_ROOT").expect("the sppark dependency exports DEP_SPPARK_ROOT");
+        let blst = env::var("DEP_BLST_C_SRC").expect("the blst dependency exports DEP_BLST_C_SRC");
+        let mut build = cc::Build::new();
+        build
+            .cuda(true)
+            .cudart("static")
+            // nvcc's own host compiler, as for the fatbins (cc would pass the default C++
+            // compiler, which Debian's nvcc 11.8 rejects when it is GCC 12).
+            .ccbin(false)
+            .flag("-std=c++17")
+            .flag("-O3")
+            .define("FEATURE_BLS12_381", None)
+            .include(sppark)
+            .include(blst)
+            .file("kernels/bench/sppark_ntt.cu");
+        for g in GENCODE {
+            build.flag("-gencode").flag(g);
+        }
+        if let Some(ccbin) = env::var_os("NVCC_CCBIN") {
+            build.flag("-ccbin").flag(ccbin.to_str().expect("NVCC_CCBIN is a UTF-8 path"));
+        }
+        build.compile("spice_sppark_glue");
     }
 
     fn compile_fatbin(nvcc: &Path, src: &Path, fatbin: &Path) {

@@ -4,6 +4,11 @@
 //! circuit ──synthesis──▶ R1csShape + assignment ──Prover──▶ Backend (NTT, MSM) ──▶ Proof
 //! ```
 
+// sppark's GPU selection (select_gpu, in its native library) backs the comparison glue that
+// build.rs links in with `bench-sppark`; naming the crate keeps its library on the link line.
+#[cfg(feature = "bench-sppark")]
+extern crate sppark;
+
 pub mod backend;
 pub mod cpu;
 #[cfg(feature = "cuda")]

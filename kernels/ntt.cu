@@ -11,9 +11,10 @@ using namespace spice;
 static_assert(sizeof(fr_t) == sizeof(spice_fr), "fr layout");
 
 // The tile is dynamic shared memory (2^(stages + log_columns) elements, sized at launch).
-// Blocks have at most 256 threads: a 2^10 tile then gives each thread 4 elements and 2
-// butterflies a stage, enough independent multiplications to hide their latency.
-extern "C" __global__ void __launch_bounds__(256) spice_ntt_pass_kernel(const spice_ntt_pass p) {
+// Blocks have at most 512 threads (engine/gpu_ntt/plan.rs keeps to it), which leaves each
+// thread up to 128 registers; the default 256 threads on a 2^10 tile give each thread 4
+// elements and 2 butterflies a stage.
+extern "C" __global__ void __launch_bounds__(512) spice_ntt_pass_kernel(const spice_ntt_pass p) {
     extern __shared__ fr_t tile[];
     const bool dit = (p.flags & SPICE_NTT_DIT) != 0;
     ntt::load_phase(p, blockIdx.x, threadIdx.x, tile);

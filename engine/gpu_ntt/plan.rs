@@ -88,6 +88,9 @@ pub const QUOTIENT_INPUT_STEPS: [TransformSpec; 2] = [
 pub const QUOTIENT_OUTPUT_STEP: TransformSpec =
     TransformSpec { network: Network::Dit, roots: Roots::Inverse, scale: Scale::InvNCosetInv, natural_both_sides: false };
 
+/// Most threads a block of the pass kernel may have (its `__launch_bounds__`).
+pub const MAX_THREADS: u32 = 512;
+
 /// Tile geometry of the kernels. The default suits every CUDA GPU since Volta (32 KiB of
 /// shared memory a block); tests use tiny tiles to get many passes on small inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -97,7 +100,7 @@ pub struct TileShape {
     /// log2 of the groups side by side in a tile when a group is strided in memory, so each
     /// row a warp reads is `2^columns_log` consecutive elements (2: 128-byte runs).
     pub columns_log: u32,
-    /// Most threads a block launches.
+    /// Most threads a block launches (a power of two up to [`MAX_THREADS`]).
     pub max_threads: u32,
 }
 
@@ -116,8 +119,8 @@ impl TileShape {
         if self.columns_log >= self.tile_log {
             return bad("columns_log must leave at least one stage per pass");
         }
-        if self.max_threads == 0 || !self.max_threads.is_power_of_two() || self.max_threads > 1024 {
-            return bad("max_threads must be a power of two up to 1024");
+        if self.max_threads == 0 || !self.max_threads.is_power_of_two() || self.max_threads > MAX_THREADS {
+            return bad("max_threads must be a power of two up to 512 (the pass kernel's launch bound)");
         }
         Ok(())
     }
