@@ -10,7 +10,10 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use spice::engine::{select, BackendChoice};
 use spice::host::{
-    apps::transfer::TransferWorkload,
+    apps::{
+        clients::Mix, interbank::InterbankWorkload, ledger::LedgerWorkload,
+        transfer::TransferWorkload,
+    },
     log_verifier::LogVerifier,
     service::{BatchReport, ClientReceipt, Service, ServiceConfig, ServiceProvers},
     storage_gadget::App,
@@ -24,6 +27,10 @@ use crate::keys_dir;
 pub enum AppChoice {
     /// Unsigned u64 balances: the storage layer alone, no signatures.
     Transfer,
+    /// A ledger: accounts by public key, issue, signed transfers, balances.
+    Ledger,
+    /// Inter-bank payments: customer accounts at several banks, reserves moved atomically.
+    Interbank,
 }
 
 #[derive(clap::Args, Debug)]
@@ -43,6 +50,9 @@ pub struct Args {
     /// Accounts (or clients) of the workload.
     #[arg(long, default_value_t = 32)]
     accounts: u64,
+    /// Banks (interbank only).
+    #[arg(long, default_value_t = 3)]
+    banks: u8,
     /// Request slots per batch proof.
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
@@ -68,10 +78,20 @@ pub fn run(args: Args) -> Result<bool> {
     if args.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
+    let accounts = usize::try_from(args.accounts).context("--accounts is too large")?;
     match args.app {
         AppChoice::Transfer => {
             let workload = TransferWorkload::new(args.accounts, args.seed);
             run_workload("transfer", workload, &args)
+        }
+        AppChoice::Ledger => {
+            let workload = LedgerWorkload::ledger(args.seed, accounts, Mix::default())?;
+            run_workload("ledger", workload, &args)
+        }
+        AppChoice::Interbank => {
+            let workload =
+                InterbankWorkload::interbank(args.seed, accounts, args.banks, Mix::default())?;
+            run_workload("interbank", workload, &args)
         }
     }
 }

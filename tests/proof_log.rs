@@ -7,11 +7,8 @@
 
 use std::{
     fs,
-    path::{Path, PathBuf},
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
-    },
+    path::Path,
+    sync::{Arc, Mutex},
     thread,
 };
 
@@ -24,37 +21,15 @@ use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::TempDir;
+
 use spice::host::proof_log::{
     read_entries, read_verifying_key, segment_path, verifying_key_path, write_verifying_key,
     EntryKind, EntryPosition, LogEntry, LogError, Payload, ProofLog, TornTail, FORMAT_VERSION,
     SEGMENT_HEADER_BYTES,
 };
-
-/// A fresh directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "spice-proof-log-{label}-{}-{n}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        Self(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn random_proof(rng: &mut StdRng) -> Proof<Bls12_381> {
     Proof {

@@ -1,0 +1,219 @@
+//! The service end to end: random concurrent workloads (8 workers, hot keys, rejected requests
+//! mixed in) over several epochs produce logs the verifier accepts; every receipt checks and a
+//! doctored one does not; the final state and every response equal a sequential replay in
+//! `t_req` order; and the service refuses to close an epoch it could not audit.
+//!
+//! Run with `cargo test --release --test service`.
+
+use std::sync::{Arc, OnceLock};
+
+use ark_bls12_381::Fr;
+use ark_ff::One;
+use proptest::prelude::*;
+
+use spice::{
+    engine::CpuBackend,
+    host::{
+        apps::transfer::{account_key, TransferApp, TransferRequest, TransferWorkload},
+        log_verifier::{LogVerifier, ReceiptError},
+        service::{ClientReceipt, Service, ServiceConfig, ServiceError, ServiceProvers},
+        storage_gadget::{execute, Executed},
+        store::Store,
+        workload::Workload,
+    },
+};
+
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::TempDir;
+
+const CONFIG: ServiceConfig = ServiceConfig {
+    batch_capacity: 4,
+    keys_per_chunk: 8,
+    workers: 8,
+};
+
+/// The provers of every test here (one setup per test binary; keys cached under cargo's
+/// target tmp dir, keyed by the circuits' fingerprints).
+fn provers() -> Arc<ServiceProvers> {
+    static PROVERS: OnceLock<Arc<ServiceProvers>> = OnceLock::new();
+    PROVERS
+        .get_or_init(|| {
+            let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("spice-test-keys");
+            Arc::new(
+                ServiceProvers::setup(
+                    "transfer",
+                    &TransferApp,
+                    &CONFIG,
+                    Arc::new(CpuBackend::new()),
+                    Some(&cache),
+                )
+                .expect("provers set up"),
+            )
+        })
+        .clone()
+}
+
+fn service(dir: &TempDir) -> Service<TransferApp> {
+    Service::new(TransferApp, CONFIG, provers(), dir.path()).expect("service")
+}
+
+/// Runs `epochs` epochs of `per_epoch` requests (the first epoch also runs the setup);
+/// returns everything executed and every receipt.
+fn run(
+    service: &mut Service<TransferApp>,
+    workload: &mut TransferWorkload,
+    epochs: usize,
+    per_epoch: usize,
+) -> (Vec<Executed<TransferApp>>, Vec<ClientReceipt>) {
+    let mut executed = Vec::new();
+    let mut receipts = Vec::new();
+    for epoch in 0..epochs {
+        if epoch == 0 {
+            let setup = service.execute(workload.setup());
+            assert!(setup.refused.is_empty());
+            receipts.extend(service.prove_batches(&setup.executed, |_| {}).expect("setup proves"));
+            executed.extend(setup.executed);
+        }
+        let report = service.execute(workload.streams(per_epoch, 8));
+        assert!(report.refused.is_empty(), "{:?}", report.refused);
+        receipts.extend(service.prove_batches(&report.executed, |_| {}).expect("batches prove"));
+        executed.extend(report.executed);
+        service.close_epoch(|_, _| {}).expect("audit proves");
+    }
+    (executed, receipts)
+}
+
+proptest! {
+    // Every case sets up nothing (shared keys) but proves ~11 batches and 2 audits.
+    #![proptest_config(ProptestConfig::with_cases(2))]
+
+    #[test]
+    fn concurrent_workloads_verify_and_equal_a_sequential_replay(
+        seed in any::<u64>(),
+        accounts in 3u64..12,
+    ) {
+        let dir = TempDir::new("service");
+        let mut service = service(&dir);
+        let mut workload = TransferWorkload::new(accounts, seed);
+        let (mut executed, receipts) = run(&mut service, &mut workload, 2, 16);
+
+        let log = LogVerifier::from_dir(dir.path())
+            .expect("keys")
+            .verify_dir(dir.path(), |_| {})
+            .expect("the log is accepted");
+        prop_assert_eq!(log.epochs.len(), 2);
+        prop_assert!(log.open_epoch.is_none());
+        let batches: std::collections::HashSet<u64> = receipts.iter().map(|r| r.batch_id).collect();
+        prop_assert_eq!(log.audited_batches(), batches.len());
+        for receipt in &receipts {
+            prop_assert_eq!(log.check_receipt(receipt), Ok(()));
+        }
+        // A receipt for another response than the committed one does not check.
+        let mut doctored = receipts[receipts.len() - 1].clone();
+        doctored.response[0] += Fr::one();
+        prop_assert_eq!(
+            log.check_receipt(&doctored),
+            Err(ReceiptError::BadOpening { batch_id: doctored.batch_id })
+        );
+
+        // Sequential replay in t_req order: the same responses, the same final state
+        // (timestamps included: failed requests consume none, so the replay's clock agrees).
+        executed.sort_by_key(|ex| ex.record.t_req);
+        let replay = Store::new();
+        for ex in &executed {
+            let again = execute(&replay, &TransferApp, ex.request).expect("replays");
+            prop_assert_eq!(&again.response, &ex.response);
+            // Same reads and writes at the same timestamps (the replay runs in one epoch).
+            prop_assert_eq!(again.record.t_req, ex.record.t_req);
+            prop_assert_eq!(&again.record.ops, &ex.record.ops);
+        }
+        prop_assert_eq!(replay.snapshot().final_state, service.store().snapshot().final_state);
+    }
+}
+
+#[test]
+fn close_epoch_refuses_requests_that_are_not_proved() {
+    let dir = TempDir::new("service-unproven");
+    let mut service = service(&dir);
+    let report = service.execute(vec![vec![TransferRequest::Deposit {
+        to: account_key(1),
+        amount: 5,
+    }]]);
+    assert_eq!(report.executed.len(), 1);
+    assert!(matches!(
+        service.close_epoch(|_, _| {}),
+        Err(ServiceError::Unproven { epoch: 0, count: 1 })
+    ));
+    // Once proved, the epoch closes.
+    service.prove_batches(&report.executed, |_| {}).expect("proves");
+    service.close_epoch(|_, _| {}).expect("closes");
+    assert_eq!(service.epoch(), 1);
+}
+
+#[test]
+fn a_state_changed_outside_proved_requests_does_not_close() {
+    let dir = TempDir::new("service-tampered");
+    let mut service = service(&dir);
+    let report = service.execute(vec![vec![TransferRequest::Deposit {
+        to: account_key(1),
+        amount: 5,
+    }]]);
+    service.prove_batches(&report.executed, |_| {}).expect("proves");
+    // The untrusted store changes a balance behind the service's back.
+    service
+        .store()
+        .transact::<(), _>(&[account_key(1)], |_| Ok(vec![Fr::from(1_000_000u64)]))
+        .expect("raw write");
+    assert!(matches!(
+        service.close_epoch(|_, _| {}),
+        Err(ServiceError::Unbalanced { epoch: 0 })
+    ));
+    // Nothing was logged for the audit and the epoch did not advance.
+    assert_eq!(service.epoch(), 0);
+    let log = LogVerifier::from_dir(dir.path())
+        .unwrap()
+        .verify_dir(dir.path(), |_| {})
+        .expect("what is in the log verifies");
+    assert!(log.epochs.is_empty());
+    assert_eq!(log.open_epoch.map(|open| open.batches), Some(1));
+}
+
+#[test]
+fn receipts_of_an_unaudited_epoch_do_not_check_yet() {
+    let dir = TempDir::new("service-open");
+    let mut service = service(&dir);
+    let report = service.execute(vec![vec![TransferRequest::Deposit {
+        to: account_key(2),
+        amount: 9,
+    }]]);
+    let receipts = service.prove_batches(&report.executed, |_| {}).expect("proves");
+    let verifier = LogVerifier::from_dir(dir.path()).unwrap();
+    let open = verifier.verify_dir(dir.path(), |_| {}).expect("verifies");
+    assert_eq!(
+        open.check_receipt(&receipts[0]),
+        Err(ReceiptError::NotAudited {
+            batch_id: 0,
+            epoch: 0
+        })
+    );
+    service.close_epoch(|_, _| {}).expect("closes");
+    let closed = verifier.verify_dir(dir.path(), |_| {}).expect("verifies");
+    assert_eq!(closed.check_receipt(&receipts[0]), Ok(()));
+    let mut unknown = receipts[0].clone();
+    unknown.batch_id = 7;
+    assert_eq!(
+        closed.check_receipt(&unknown),
+        Err(ReceiptError::UnknownBatch { batch_id: 7 })
+    );
+}
+
+#[test]
+fn a_second_service_cannot_take_over_an_existing_log() {
+    let dir = TempDir::new("service-twice");
+    let _first = service(&dir);
+    assert!(matches!(
+        Service::new(TransferApp, CONFIG, provers(), dir.path()),
+        Err(ServiceError::Log(_))
+    ));
+}
