@@ -77,9 +77,6 @@
 use std::{fmt, sync::OnceLock};
 
 use ark_bls12_381::Fr;
-use ark_crypto_primitives::sponge::{
-    poseidon::PoseidonSponge, CryptographicSponge, FieldBasedCryptographicSponge,
-};
 use ark_ec::{twisted_edwards::TECurveConfig, AffineRepr, CurveGroup};
 use ark_ed_on_bls12_381::{EdwardsAffine, EdwardsConfig, EdwardsProjective, Fr as JubjubScalar};
 use ark_ff::{AdditiveGroup, BigInteger, PrimeField, Zero};
@@ -411,15 +408,11 @@ pub fn challenge_domain(len: usize) -> Fr {
 
 /// `h`: the sponge over `R.x, R.y, A.x, A.y, msg…` with [`challenge_domain`] in the capacity.
 pub fn challenge_hash(pk: &PublicKey, r: &EdwardsAffine, msg: &[Fr]) -> Fr {
-    let mut sponge = PoseidonSponge::new(poseidon::config());
-    sponge.state[0] = challenge_domain(msg.len());
     let input: Vec<Fr> = [r.x, r.y, pk.0.x, pk.0.y]
         .into_iter()
         .chain(msg.iter().copied())
         .collect();
-    sponge.absorb(&input);
-    // Squeezing one element yields exactly one.
-    sponge.squeeze_native_field_elements(1)[0]
+    poseidon::sponge_hash(challenge_domain(msg.len()), &input)
 }
 
 /// `c = 2^250 + 1 + 2·(h mod 2^249)`, an odd integer in `[2^250 + 1, 2^251)` (below ℓ).

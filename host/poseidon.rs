@@ -31,12 +31,9 @@ use std::sync::OnceLock;
 use ark_bls12_381::Fr;
 use ark_crypto_primitives::sponge::{
     constraints::CryptographicSpongeVar,
-    poseidon::{
-        constraints::PoseidonSpongeVar, find_poseidon_ark_and_mds, PoseidonConfig, PoseidonSponge,
-    },
-    CryptographicSponge, FieldBasedCryptographicSponge,
+    poseidon::{constraints::PoseidonSpongeVar, find_poseidon_ark_and_mds, PoseidonConfig},
 };
-use ark_ff::PrimeField;
+use ark_ff::{AdditiveGroup, Field, PrimeField};
 use ark_r1cs_std::{
     fields::{fp::FpVar, FieldVar},
     GR1CSVar,
@@ -80,16 +77,76 @@ pub fn domain_tag(label: &str) -> Fr {
     Fr::from_le_bytes_mod_order(&Sha256::digest(label.as_bytes()))
 }
 
+/// Lanes of the state: capacity + rate.
+pub const WIDTH: usize = CAPACITY + RATE;
+
+/// The Poseidon permutation of [`config`] on a state, exactly as arkworks'
+/// `PoseidonSponge::permute` computes it (R_F/2 full rounds, R_P partial rounds, R_F/2 full
+/// rounds; each: round constants, S-box, MDS).
+///
+/// Ours rather than arkworks' because every native hash of Spice goes through it (about
+/// ten per stored tuple, with the hash-to-curve counters): arkworks' sponge copies the whole
+/// configuration (round constants and MDS matrix) into every new sponge and allocates in
+/// every MDS step, which cost more than the permutation itself. `tests/set_digest.rs`
+/// checks the two agree on random states.
+pub fn permute(state: &mut [Fr; WIDTH]) {
+    let config = config();
+    let half = FULL_ROUNDS / 2;
+    for (round, constants) in config.ark.iter().enumerate().take(FULL_ROUNDS + PARTIAL_ROUNDS) {
+        for (lane, constant) in state.iter_mut().zip(constants) {
+            *lane += constant;
+        }
+        let full = round < half || round >= half + PARTIAL_ROUNDS;
+        if full {
+            state.iter_mut().for_each(sbox);
+        } else {
+            sbox(&mut state[0]);
+        }
+        let mut mixed = [Fr::ZERO; WIDTH];
+        for (out, row) in mixed.iter_mut().zip(&config.mds) {
+            for (lane, coefficient) in state.iter().zip(row) {
+                *out += *lane * coefficient;
+            }
+        }
+        *state = mixed;
+    }
+}
+
+/// x ↦ x^5 (ALPHA): two squarings and a multiplication.
+fn sbox(x: &mut Fr) {
+    let x2 = x.square();
+    *x *= x2.square();
+}
+
 /// One Poseidon permutation over `[domain, inputs[0], inputs[1], inputs[2]]`, returning
 /// the first rate lane of the output state.
 pub fn hash(domain: Fr, inputs: [Fr; RATE]) -> Fr {
-    let mut sponge = PoseidonSponge::new(config());
-    // Load the whole state directly instead of absorbing: absorption would *add* into a
+    // The whole state is written directly: absorbing into a fresh sponge would *add* into a
     // zero state, which is the same thing, but writing the lanes says exactly which lane
-    // holds what. A fresh sponge is in absorbing mode, so the squeeze below permutes once.
-    sponge.state[0] = domain;
-    sponge.state[CAPACITY..].copy_from_slice(&inputs);
-    sponge.squeeze_native_field_elements(1)[0]
+    // holds what.
+    let mut state = [domain, inputs[0], inputs[1], inputs[2]];
+    permute(&mut state);
+    state[CAPACITY]
+}
+
+/// arkworks' duplex sponge with `capacity` in the capacity lane: absorb `inputs` (added
+/// into the rate lanes, permuting whenever the rate is full and more input follows), then
+/// squeeze one element (one more permutation, first rate lane). The native twin of a
+/// `PoseidonSpongeVar` used the same way.
+pub fn sponge_hash(capacity: Fr, inputs: &[Fr]) -> Fr {
+    let mut state = [Fr::ZERO; WIDTH];
+    state[0] = capacity;
+    let mut next = 0;
+    for input in inputs {
+        if next == RATE {
+            permute(&mut state);
+            next = 0;
+        }
+        state[CAPACITY + next] += input;
+        next += 1;
+    }
+    permute(&mut state);
+    state[CAPACITY]
 }
 
 /// In-circuit twin of [`hash`]: the same lanes, the same permutation, the same output lane.

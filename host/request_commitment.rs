@@ -31,9 +31,7 @@ use std::sync::OnceLock;
 
 use ark_bls12_381::Fr;
 use ark_crypto_primitives::sponge::{
-    constraints::CryptographicSpongeVar,
-    poseidon::{constraints::PoseidonSpongeVar, PoseidonSponge},
-    CryptographicSponge, FieldBasedCryptographicSponge,
+    constraints::CryptographicSpongeVar, poseidon::constraints::PoseidonSpongeVar,
 };
 use ark_ff::Zero;
 use ark_r1cs_std::{
@@ -93,15 +91,11 @@ pub fn node_domain() -> Fr {
 
 /// The leaf `Com(salt; request ‖ response)`.
 pub fn commit(salt: Fr, request: &[Fr], response: &[Fr]) -> Fr {
-    let mut sponge = PoseidonSponge::new(poseidon::config());
-    sponge.state[0] = leaf_domain(request.len(), response.len());
     let input: Vec<Fr> = std::iter::once(salt)
         .chain(request.iter().copied())
         .chain(response.iter().copied())
         .collect();
-    sponge.absorb(&input);
-    // Squeezing one element yields exactly one.
-    sponge.squeeze_native_field_elements(1)[0]
+    poseidon::sponge_hash(leaf_domain(request.len(), response.len()), &input)
 }
 
 /// In-circuit [`commit`]: the same sponge, lane for lane.
