@@ -157,3 +157,24 @@ fn key_file_round_trips_and_rejects_truncation_and_corruption() {
     assert!(matches!(missing, EngineError::KeyFile { .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn unavailable_cuda_backend_is_a_typed_error_and_auto_falls_back_to_the_cpu() {
+    // Without the `cuda` feature, or without a usable GPU, asking for CUDA names the reason
+    // and `auto` quietly (with a log line) gives the CPU; with a GPU both give CUDA.
+    match spice::engine::select(spice::engine::BackendChoice::Cuda) {
+        Ok(b) => {
+            assert_eq!(b.name(), "cuda");
+            assert_eq!(spice::engine::auto().name(), "cuda");
+        }
+        Err(EngineError::BackendUnavailable { name, reason }) => {
+            assert_eq!(name, "cuda");
+            assert!(!reason.is_empty());
+            if !cfg!(feature = "cuda") {
+                assert!(reason.contains("without the `cuda` feature"), "{reason}");
+            }
+            assert_eq!(spice::engine::auto().name(), "cpu");
+        }
+        Err(other) => panic!("expected BackendUnavailable, got {other:?}"),
+    }
+}
