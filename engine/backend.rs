@@ -154,7 +154,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
         // On the coset Z is the constant gⁿ − 1, nonzero because g is not an n-th root of unity.
         let z_inv = (Fr::GENERATOR.pow([n as u64]) - Fr::one())
             .inverse()
-            .ok_or_else(|| EngineError::BadNttSize { size: n, max_log: MAX_NTT_LOG })?;
+            .ok_or(EngineError::BadNttSize { size: n, max_log: MAX_NTT_LOG })?;
         a.par_iter_mut().zip(b.par_iter()).zip(c.par_iter()).for_each(|((a, b), c)| {
             *a = (*a * b - c) * z_inv;
         });

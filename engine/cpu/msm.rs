@@ -137,6 +137,11 @@ impl ScalarPlan {
         self.len
     }
 
+    /// True for a plan over no scalars.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Σ sᵢ·Pᵢ. `bases.len()` must equal [`Self::len`].
     pub fn msm<P: SWCurveConfig>(&self, bases: &[Affine<P>]) -> Projective<P>
     where
