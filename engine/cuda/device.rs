@@ -20,8 +20,25 @@ const REQUIRED_SYMBOLS: &[&str] = &[
     "cuCtxSetCurrent", "cuStreamCreate", "cuStreamDestroy_v2", "cuStreamSynchronize", "cuModuleLoadData",
     "cuModuleGetFunction", "cuModuleUnload", "cuFuncSetAttribute", "cuMemAlloc_v2", "cuMemFree_v2",
     "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuMemcpyDtoDAsync_v2", "cuMemGetInfo_v2", "cuLaunchKernel",
-    "cuEventCreate", "cuEventRecord", "cuEventSynchronize", "cuEventElapsedTime", "cuEventDestroy_v2",
+    "cuEventCreate", "cuEventRecord", "cuEventSynchronize", "cuEventDestroy_v2",
 ];
+
+/// `cuEventElapsedTime` and its CUDA 12.8+ successor `cuEventElapsedTime_v2` (same
+/// signature); the timer calls whichever the driver exports, newest first, so it does not
+/// depend on a driver keeping the old name.
+pub(crate) type EventElapsed = unsafe extern "C" fn(*mut f32, sys::CUevent, sys::CUevent) -> sys::CUresult;
+
+/// The driver's event-elapsed entry point, if it has either name.
+pub(crate) fn event_elapsed() -> Option<EventElapsed> {
+    // SAFETY: only called after `Device::open` found the library; the symbols have the
+    // signature above in every driver that exports them.
+    unsafe {
+        let lib = sys::culib();
+        ["cuEventElapsedTime_v2", "cuEventElapsedTime"]
+            .iter()
+            .find_map(|name| lib.get::<EventElapsed>(name.as_bytes()).ok().map(|f| *f))
+    }
+}
 
 /// A driver error as an engine error, naming the call that failed.
 pub(crate) fn driver_error(operation: &str, e: DriverError) -> EngineError {

@@ -5,10 +5,10 @@
 use cudarc::driver::result;
 use cudarc::driver::sys::{self, CUevent_flags};
 
-use crate::engine::error::Result;
+use crate::engine::error::{EngineError, Result};
 
 use super::buffer::DeviceBuffer;
-use super::device::{driver_error, Device};
+use super::device::{driver_error, event_elapsed, Device};
 
 /// A pair of events bracketing work on the device's stream.
 pub struct EventTimer<'a> {
@@ -40,12 +40,18 @@ impl<'a> EventTimer<'a> {
         // SAFETY: both events belong to this context; the stream is the device's.
         unsafe { result::event::record(self.start, stream) }.map_err(|e| driver_error("cuEventRecord", e))?;
         work()?;
-        // SAFETY: as above.
+        let elapsed = event_elapsed().ok_or_else(|| EngineError::Cuda {
+            operation: "timing".into(),
+            reason: "the driver exports neither cuEventElapsedTime_v2 nor cuEventElapsedTime".into(),
+        })?;
+        let mut ms = 0f32;
+        // SAFETY: as above; `elapsed` has the driver's signature and writes only `ms`.
         unsafe {
             result::event::record(self.stop, stream).map_err(|e| driver_error("cuEventRecord", e))?;
             result::event::synchronize(self.stop).map_err(|e| driver_error("cuEventSynchronize (the timed work failed)", e))?;
-            result::event::elapsed(self.start, self.stop).map_err(|e| driver_error("cuEventElapsedTime", e))
+            elapsed(&mut ms, self.start, self.stop).result().map_err(|e| driver_error("cuEventElapsedTime", e))?;
         }
+        Ok(ms)
     }
 }
 
