@@ -165,14 +165,13 @@ use std::{cmp::Ordering, collections::HashSet, sync::OnceLock};
 use ark_bls12_381::Fr;
 use ark_ec::CurveGroup;
 use ark_ed_on_bls12_381::{EdwardsAffine, EdwardsProjective, Fr as JubjubScalar};
-use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField, UniformRand, Zero};
+use ark_ff::{AdditiveGroup, PrimeField, UniformRand, Zero};
 use ark_r1cs_std::{
     alloc::AllocVar,
     boolean::Boolean,
     eq::EqGadget,
     fields::{fp::FpVar, FieldVar},
     groups::CurveVar,
-    GR1CSVar,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use ark_std::rand::{CryptoRng, RngCore};
@@ -187,6 +186,8 @@ use super::{
     set_digest_gadget::{
         blinding_scalar_var, hash_tuple_var, HashHintVar, JubjubVar, TimestampVar, TupleVar,
     },
+    key_order_gadget::{enforce_canonical, enforce_key_order, recompose, KeyVar},
+    storage_gadget::bounded_bits_le,
     store::{key_order, EpochSnapshot},
 };
 
@@ -200,10 +201,6 @@ pub const BOUNDARY_DOMAIN_LABEL: &str = "spice/audit/boundary-key/v1";
 /// Label from which the chain's start sentinel is derived.
 pub const CHAIN_START_LABEL: &str = "spice/audit/chain-start/v1";
 
-/// Bits in the low half of a key, `K = hi·2^128 + lo`.
-const KEY_LOW_BITS: usize = 128;
-/// Bits in the high half of a key: 127 + 128 = 255 = bits of r.
-const KEY_HIGH_BITS: usize = Fr::MODULUS_BIT_SIZE as usize - KEY_LOW_BITS;
 
 /// The domain tag of boundary commitments (cached).
 pub fn boundary_domain() -> Fr {
@@ -994,92 +991,6 @@ fn padding_hint() -> Result<HashHint, SynthesisError> {
         .ok_or(SynthesisError::AssignmentMissing)
 }
 
-/// A key in the circuit with its integer halves: `K = hi·2^128 + lo` from 127 + 128
-/// boolean-constrained bits (255 constraints), and the key is K mod r. The halves are below
-/// 2^128 by construction, which [`enforce_key_order`] relies on; K < r is *not* implied and
-/// is checked once per chunk on its last key (module docs, "Canonical keys").
-#[derive(Clone, Debug)]
-struct KeyVar {
-    key: FpVar<Fr>,
-    hi: FpVar<Fr>,
-    lo: FpVar<Fr>,
-}
-
-impl KeyVar {
-    fn new_witness(cs: &ConstraintSystemRef<Fr>, key: Fr) -> Result<Self, SynthesisError> {
-        let bits = key.into_bigint();
-        let alloc = |range: std::ops::Range<usize>| {
-            range
-                .map(|i| Boolean::new_witness(cs.clone(), || Ok(bits.get_bit(i))))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        // Two halves, each shorter than r's 255 bits: `le_bits_to_fp` then adds no in-field
-        // check (which is what we want: see "Canonical keys").
-        let lo = Boolean::le_bits_to_fp(&alloc(0..KEY_LOW_BITS)?)?;
-        let hi = Boolean::le_bits_to_fp(&alloc(KEY_LOW_BITS..KEY_LOW_BITS + KEY_HIGH_BITS)?)?;
-        let key = &hi * two_to_the_low_bits() + &lo;
-        Ok(Self { key, hi, lo })
-    }
-}
-
-/// 2^128 in Fr.
-fn two_to_the_low_bits() -> Fr {
-    Fr::from(2u64).pow([KEY_LOW_BITS as u64])
-}
-
-/// r's halves `(r >> 128, r mod 2^128)`, for the canonicity check `K < r`.
-fn modulus_halves() -> (Fr, Fr) {
-    let limbs = Fr::MODULUS.0;
-    let lo = Fr::from(u128::from(limbs[0]) | (u128::from(limbs[1]) << 64));
-    let hi = Fr::from(u128::from(limbs[2]) | (u128::from(limbs[3]) << 64));
-    (hi, lo)
-}
-
-/// Enforces `value < 2^bits` (bits + 1 constraints), for `bits` far below 254.
-fn enforce_below_power_of_two(value: &FpVar<Fr>, bits: usize) -> Result<(), SynthesisError> {
-    let cs = value.cs();
-    let v = value.value().ok().map(|v| v.into_bigint());
-    let decomposition = (0..bits)
-        .map(|i| {
-            Boolean::new_witness(cs.clone(), || {
-                v.map(|v| v.get_bit(i))
-                    .ok_or(SynthesisError::AssignmentMissing)
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    // Σ bᵢ·2^i < 2^bits < r cannot wrap, so equality means value < 2^bits as an integer.
-    Boolean::le_bits_to_fp(&decomposition)?.enforce_equal(value)
-}
-
-/// Where `enabled` holds, enforces `a < b` on the integers `hi·2^128 + lo` — or `a ≤ b`
-/// where also `allow_equal` holds (133 constraints; fewer with constant operands).
-///
-/// The prover supplies `s = [a_hi < b_hi]`; the circuit enforces
-/// `enabled·(s ? b_hi − a_hi − 1 : b_lo − a_lo − 1 + allow_equal) ∈ [0, 2^128)` and
-/// `enabled·(1 − s)·(b_hi − a_hi) = 0`.
-///
-/// Soundness (enabled): every half is below 2^128 and r > 2^254, so a "negative" difference
-/// wraps to at least `r − 2^128 > 2^128` and has no 128-bit decomposition. With s = 1 this
-/// forces `b_hi > a_hi`; with s = 0, `b_hi = a_hi` and `b_lo ≥ a_lo + 1 − allow_equal`.
-/// Either way the integer order holds. Disabled, both constraints are vacuous.
-fn enforce_key_order(
-    (a_hi, a_lo): (&FpVar<Fr>, &FpVar<Fr>),
-    (b_hi, b_lo): (&FpVar<Fr>, &FpVar<Fr>),
-    enabled: &Boolean<Fr>,
-    allow_equal: &Boolean<Fr>,
-) -> Result<(), SynthesisError> {
-    let cs = a_hi.cs().or(b_hi.cs()).or(enabled.cs());
-    let high_is_less = Boolean::new_witness(cs, || {
-        Ok(key_order(&a_hi.value()?, &b_hi.value()?) == Ordering::Less)
-    })?;
-    let one = Fr::from(1u64);
-    let high_gap = b_hi - a_hi - one;
-    let low_gap = b_lo - a_lo - one + FpVar::from(allow_equal.clone());
-    let gap = high_is_less.select(&high_gap, &low_gap)?;
-    enforce_below_power_of_two(&(gap * FpVar::from(enabled.clone())), KEY_LOW_BITS)?;
-    (b_hi - a_hi).conditional_enforce_equal(&FpVar::zero(), &(!high_is_less & enabled))
-}
-
 /// In-circuit [`boundary_commitment`].
 fn boundary_commitment_var(
     key: &FpVar<Fr>,
@@ -1152,7 +1063,7 @@ impl ConstraintSynthesizer<Fr> for ChunkCircuit {
         };
         // One field element per u64 epoch, and the epoch in a constraint of its own rather
         // than only in the reduction's input-consistency rows.
-        enforce_below_power_of_two(epoch, TIMESTAMP_BITS)?;
+        bounded_bits_le(epoch, TIMESTAMP_BITS)?;
 
         // The chain link. The first chunk is the one whose P is the sentinel (nobody can
         // open it); it has no lower bound. Any other chunk opens P in-circuit.
@@ -1227,14 +1138,8 @@ impl ConstraintSynthesizer<Fr> for ChunkCircuit {
 
         // The last key is below r as an integer; keys increase, so every key of the chunk is
         // canonical (module docs, "Canonical keys").
-        let (r_hi, r_lo) = modulus_halves();
-        enforce_key_order(
-            (&last_hi, &last_lo),
-            (&FpVar::constant(r_hi), &FpVar::constant(r_lo)),
-            &Boolean::TRUE,
-            &Boolean::FALSE,
-        )?;
-        let last_key = &last_hi * two_to_the_low_bits() + &last_lo;
+        enforce_canonical((&last_hi, &last_lo))?;
+        let last_key = recompose(&last_hi, &last_lo);
         let salt = FpVar::new_witness(cs.clone(), || Ok(witness.salt))?;
         boundary_commitment_var(&last_key, &salt, epoch)?.enforce_equal(boundary)?;
 
@@ -1252,7 +1157,7 @@ impl ConstraintSynthesizer<Fr> for ClosingCircuit {
         else {
             return Err(SynthesisError::Unsatisfiable);
         };
-        enforce_below_power_of_two(epoch, TIMESTAMP_BITS)?;
+        bounded_bits_le(epoch, TIMESTAMP_BITS)?;
         // The points are taken as given: the verifier decodes them with a subgroup check
         // (`from_field_elements`), and every one is the output of a verified proof.
         let point = |x: &FpVar<Fr>, y: &FpVar<Fr>| JubjubVar::new(x.clone(), y.clone());

@@ -2,40 +2,37 @@
 //! in a fresh arkworks `ConstraintSystem` and counting `num_constraints`, next to a Poseidon
 //! Merkle tree doing the same job.
 //!
-//! Nothing here is a hard-coded number: every row is a circuit fragment built from the same
-//! gadgets the batch and audit circuits use (`set_digest_gadget`, `poseidon`), given honest
-//! witness values, checked satisfied, and counted. What a row includes is said in its label
-//! and in the doc comment of the function that measures it; inputs a fragment shares with
-//! its neighbours (a request's `t_req`, the previous key of an audit chunk, a non-empty
-//! running digest) are built before counting starts, so each row is the marginal cost of one
-//! more element, operation or key.
-//!
-//! The audit's per-key order check has no gadget elsewhere yet, so [`OrderedKeyVar`] (a
-//! canonical decomposition plus a 132-constraint strict comparison) lives here; the audit
-//! circuit should use it, or this file should switch to the audit's once it has one.
+//! Nothing here is a hard-coded number: every row is synthesised and counted. The rows of
+//! Spice's own operations measure the real circuits — a storage operation of the batch
+//! circuit ([`storage_op_var`]), a key slot and the fixed part of the audit's chunk circuit,
+//! the closing circuit, a request slot of each application's batch circuit — as the
+//! marginal cost of one more of each; the set element and the Merkle tree rows measure
+//! their gadgets alone.
 
-use std::cmp::Ordering;
 use std::fmt::Write as _;
 
 use ark_bls12_381::Fr;
-use ark_ff::{BigInteger, PrimeField};
 use ark_r1cs_std::{
     alloc::AllocVar,
     boolean::Boolean,
-    convert::ToBitsGadget,
     eq::EqGadget,
     fields::{fp::FpVar, FieldVar},
-    select::CondSelectGadget,
-    GR1CSVar,
 };
-use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisError};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, SynthesisError,
+};
 use tracing::subscriber::NoSubscriber;
 
 use super::{
+    apps::{
+        clients::issuer_key, darkpool::DarkPoolApp, interbank::InterbankApp, ledger::LedgerApp,
+    },
+    audit::{ChunkCircuit, ClosingCircuit},
+    batch::{storage_op_var, BatchCircuit, BatchDigestsVar, OpWitness},
     poseidon,
     set_digest::{hash_tuple_with_hint, SetDigestError, Tuple},
     set_digest_gadget::{HashHintVar, SetDigestVar, TimestampVar, TupleVar},
-    store::key_order,
+    storage_gadget::{transfer::TransferApp, App, KeySlotVar},
 };
 
 /// Label of the domain tag of the Merkle tree's 2-to-1 compression.
@@ -63,6 +60,14 @@ pub enum CostError {
         /// The row being measured.
         item: String,
     },
+    /// A circuit to measure could not be built.
+    #[error("building the circuit for `{item}`: {reason}")]
+    Build {
+        /// The row being measured.
+        item: String,
+        /// Why.
+        reason: String,
+    },
     /// An honest witness could not be computed (a tuple with no hash counter).
     #[error("computing the witness for `{item}`: {source}")]
     Witness {
@@ -74,6 +79,39 @@ pub enum CostError {
     },
 }
 
+/// An application whose batch circuit the table prices per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AppName {
+    /// [`TransferApp`]: unsigned balances (the storage layer alone).
+    Transfer,
+    /// The ledger (signed transfers, issue, balances).
+    Ledger,
+    /// Inter-bank payments (3 banks).
+    Interbank,
+    /// The dark pool (2 fills a request).
+    Darkpool,
+}
+
+impl AppName {
+    /// Every priced application.
+    pub const ALL: [AppName; 4] = [
+        AppName::Transfer,
+        AppName::Ledger,
+        AppName::Interbank,
+        AppName::Darkpool,
+    ];
+
+    /// The app's name, as `spice demo --app` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppName::Transfer => "transfer",
+            AppName::Ledger => "ledger",
+            AppName::Interbank => "interbank",
+            AppName::Darkpool => "darkpool",
+        }
+    }
+}
+
 /// One row of the cost table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CostItem {
@@ -83,10 +121,17 @@ pub enum CostItem {
     RequestTimestamp,
     /// A Spice read-modify-write of one key in a batch circuit.
     SpiceRmw,
-    /// One key of the final state in an audit chunk.
+    /// One key slot of an audit chunk circuit.
     AuditedKey,
-    /// The extra work for a key first written this epoch: `(k, 0, 0)` into `MH(init)`.
-    NewKeyInit,
+    /// The part of an audit chunk circuit that does not grow with its keys.
+    AuditChunkFixed,
+    /// The audit's closing circuit.
+    AuditClosing,
+    /// One request slot of an application's batch circuit.
+    AppRequest {
+        /// The application.
+        app: AppName,
+    },
     /// A read-modify-write in a binary Poseidon Merkle tree of this depth.
     MerkleRmw {
         /// The tree's depth (leaves = 2^depth).
@@ -102,7 +147,9 @@ impl CostItem {
             CostItem::RequestTimestamp => "request_timestamp".into(),
             CostItem::SpiceRmw => "spice_rmw".into(),
             CostItem::AuditedKey => "audited_key".into(),
-            CostItem::NewKeyInit => "new_key_init".into(),
+            CostItem::AuditChunkFixed => "audit_chunk_fixed".into(),
+            CostItem::AuditClosing => "audit_closing".into(),
+            CostItem::AppRequest { app } => format!("request_{}", app.name()),
             CostItem::MerkleRmw { depth } => format!("merkle_rmw_depth_{depth}"),
         }
     }
@@ -116,23 +163,27 @@ impl CostItem {
                 "Spice RMW per key (t_old range, t_old < t_req, 2 set elements)".into()
             }
             CostItem::AuditedKey => {
-                "audited key (t range, H into MH(final), k_prev < k strict)".into()
+                "audited key (key bits, order, H(k,v,t) and hidden H(k,0,0))".into()
             }
-            CostItem::NewKeyInit => "audited key new this epoch: + H(k,0,0) into MH(init)".into(),
+            CostItem::AuditChunkFixed => "audit chunk, fixed (boundaries, blindings)".into(),
+            CostItem::AuditClosing => "audit closing proof (whole circuit)".into(),
+            CostItem::AppRequest { app } => format!("{} request (batch slot, all included)", app.name()),
             CostItem::MerkleRmw { depth } => {
                 format!("Poseidon Merkle RMW, depth {depth} (verify path, recompute root)")
             }
         }
     }
 
-    /// Synthesises the row's circuit fragment and returns its constraint count.
+    /// Synthesises the row's circuit and returns its constraint count.
     pub fn measure(self) -> Result<usize, CostError> {
         match self {
             CostItem::SetElement => set_element(),
             CostItem::RequestTimestamp => request_timestamp(),
             CostItem::SpiceRmw => spice_rmw(),
             CostItem::AuditedKey => audited_key(),
-            CostItem::NewKeyInit => new_key_init(),
+            CostItem::AuditChunkFixed => audit_chunk_fixed(),
+            CostItem::AuditClosing => audit_closing(),
+            CostItem::AppRequest { app } => app_request(app),
             CostItem::MerkleRmw { depth } => merkle_rmw(depth),
         }
     }
@@ -145,8 +196,10 @@ pub fn items() -> Vec<CostItem> {
         CostItem::RequestTimestamp,
         CostItem::SpiceRmw,
         CostItem::AuditedKey,
-        CostItem::NewKeyInit,
+        CostItem::AuditChunkFixed,
+        CostItem::AuditClosing,
     ];
+    items.extend(AppName::ALL.map(|app| CostItem::AppRequest { app }));
     items.extend(MERKLE_DEPTHS.map(|depth| CostItem::MerkleRmw { depth }));
     items
 }
@@ -344,94 +397,120 @@ pub fn request_timestamp() -> Result<usize, CostError> {
     )
 }
 
-/// A Spice read-modify-write of one key, as a batch circuit spends it per operation: read
-/// `(k, v_old, t_old)` (t_old range-checked), enforce `t_old < t_req`, add
-/// `H(k, v_old, t_old)` to RS, write `(k, v_new, t_req)` and add its H to WS. The request's
-/// `t_req` and both running digests exist beforehand ([`request_timestamp`] counts t_req);
-/// the application's logic computing `v_new` is not included.
+/// A Spice read-modify-write of one key, exactly as the batch circuit spends it
+/// ([`storage_op_var`]: `t_old` range-checked, `t_old < t_req`, `H(k, v_old, t_old)` into RS
+/// and `H(k, v_new, t_req)` into WS, each selected by the slot's active bit), counted after a
+/// first operation so that the digest additions are full price. The request's `t_req`
+/// ([`request_timestamp`]) and the application's logic are not included.
 pub fn spice_rmw() -> Result<usize, CostError> {
     let item = CostItem::SpiceRmw;
-    let (old, old_hint) = hinted(item, Tuple::new(Fr::from(7u64), Fr::from(11u64), 3))?;
-    let (new, new_hint) = hinted(item, Tuple::new(old.key, Fr::from(12u64), 9))?;
-    let seed = hinted(item, Tuple::new(Fr::from(1u64), Fr::from(2u64), 1))?;
+    let (_, read_hint) = hinted(item, Tuple::new(Fr::from(7u64), Fr::from(11u64), 3))?;
+    let (_, write_hint) = hinted(item, Tuple::new(Fr::from(7u64), Fr::from(12u64), 9))?;
+    let op = OpWitness {
+        old_value: Fr::from(11u64),
+        old_timestamp: 3,
+        read_hint,
+        write_hint,
+    };
+    let operands = |cs: &ConstraintSystemRef<Fr>| -> Result<_, SynthesisError> {
+        let witness = |v: u64| FpVar::new_witness(cs.clone(), || Ok(Fr::from(v)));
+        let slot = KeySlotVar {
+            key: witness(7)?,
+            active: Boolean::new_witness(cs.clone(), || Ok(true))?,
+        };
+        Ok((slot, witness(11)?, witness(12)?))
+    };
     constraints_added(
         item,
         |cs| {
-            let t_req = TimestampVar::new_witness(cs.clone(), || Ok(new.timestamp))?;
-            Ok((
-                t_req,
-                non_empty_digest(cs, seed)?,
-                non_empty_digest(cs, seed)?,
-            ))
+            let (slot, old, new) = operands(cs)?;
+            let t_req = TimestampVar::new_witness(cs.clone(), || Ok(9u64))?;
+            let mut digests = BatchDigestsVar::empty();
+            storage_op_var(cs.clone(), &op, &slot, &old, &new, &t_req, &mut digests)?;
+            Ok((slot, old, new, t_req, digests))
         },
-        |cs, (t_req, mut reads, mut writes)| {
-            let old = TupleVar::new_witness(cs.clone(), || Ok(old))?;
-            old.timestamp.enforce_lt(&t_req)?;
-            let old_hint = HashHintVar::new_witness(cs.clone(), || Ok(old_hint))?;
-            reads.insert(&old, &old_hint)?;
-            let written = TupleVar {
-                key: old.key.clone(),
-                value: FpVar::new_witness(cs.clone(), || Ok(new.value))?,
-                timestamp: t_req,
-            };
-            let new_hint = HashHintVar::new_witness(cs.clone(), || Ok(new_hint))?;
-            writes.insert(&written, &new_hint)
+        |cs, (slot, old, new, t_req, mut digests)| {
+            storage_op_var(cs.clone(), &op, &slot, &old, &new, &t_req, &mut digests)
         },
     )
 }
 
-/// One key of the final state in an audit chunk: allocate `(k, v, t)` (t range-checked),
-/// add `H(k, v, t)` to `MH(final)`, decompose k canonically and enforce `k_prev < k` against
-/// the previous key's decomposition (which exists beforehand: each key is decomposed once
-/// and compared with both neighbours).
+/// Constraints of a whole circuit, checked satisfied by its own witness.
+fn circuit_constraints<C: ConstraintSynthesizer<Fr>>(
+    item: CostItem,
+    circuit: C,
+) -> Result<usize, CostError> {
+    constraints_added(item, |_| Ok(()), |cs, ()| circuit.generate_constraints(cs.clone()))
+}
+
+/// A chunk circuit of `keys` slots.
+fn chunk(item: CostItem, keys: usize) -> Result<usize, CostError> {
+    let circuit = ChunkCircuit::blank(keys).map_err(|e| CostError::Build {
+        item: item.id(),
+        reason: e.to_string(),
+    })?;
+    circuit_constraints(item, circuit)
+}
+
+/// One more key slot of the audit's chunk circuit (the third: the first differs, since it
+/// may open the chain's start): the key's 255 bits, its value and 64-bit timestamp, the
+/// order check against the previous key, `H(k, v, t)` into the final digest and `H(k, 0, 0)`
+/// into the new-key digest (computed for every key, so that which keys are new stays
+/// hidden), each with its hint and selection.
 pub fn audited_key() -> Result<usize, CostError> {
     let item = CostItem::AuditedKey;
-    let previous_key = Fr::from(5u64);
-    // A key above 2^128 so that the comparison's high halves differ (the cost is the same
-    // either way: the gadget's shape does not depend on the values).
-    let (tuple, hint) = hinted(item, Tuple::new(-Fr::from(3u64), Fr::from(11u64), 3))?;
-    let seed = hinted(item, Tuple::new(Fr::from(1u64), Fr::from(2u64), 1))?;
-    constraints_added(
-        item,
-        |cs| {
-            let previous = FpVar::new_witness(cs.clone(), || Ok(previous_key))?;
-            Ok((OrderedKeyVar::new(previous)?, non_empty_digest(cs, seed)?))
-        },
-        |cs, (previous, mut final_digest)| {
-            let tuple = TupleVar::new_witness(cs.clone(), || Ok(tuple))?;
-            let hint = HashHintVar::new_witness(cs.clone(), || Ok(hint))?;
-            final_digest.insert(&tuple, &hint)?;
-            let key = OrderedKeyVar::new(tuple.key.clone())?;
-            previous.enforce_lt(&key)
-        },
-    )
+    Ok(chunk(item, 3)? - chunk(item, 2)?)
 }
 
-/// The extra work for a key first written this epoch: `H(k, 0, 0)` (value and timestamp
-/// are constants) added to `MH(init)`, given k already allocated.
-pub fn new_key_init() -> Result<usize, CostError> {
-    let item = CostItem::NewKeyInit;
-    let key = Fr::from(7u64);
-    let (tuple, hint) = hinted(item, Tuple::new(key, Fr::from(0u64), 0))?;
-    let seed = hinted(item, Tuple::new(Fr::from(1u64), Fr::from(2u64), 1))?;
-    constraints_added(
-        item,
-        |cs| {
-            Ok((
-                FpVar::new_witness(cs.clone(), || Ok(key))?,
-                non_empty_digest(cs, seed)?,
-            ))
-        },
-        |cs, (key, mut init)| {
-            let tuple = TupleVar {
-                key,
-                value: FpVar::zero(),
-                timestamp: TimestampVar::from_fp(&FpVar::constant(Fr::from(tuple.timestamp)))?,
-            };
-            let hint = HashHintVar::new_witness(cs.clone(), || Ok(hint))?;
-            init.insert(&tuple, &hint)
-        },
-    )
+/// The audit chunk circuit less its key slots: the epoch's range, the opened and the new
+/// boundary commitment, the last key's canonicity, two blindings and the public inputs'
+/// equalities (a one-key chunk less one [`audited_key`]).
+pub fn audit_chunk_fixed() -> Result<usize, CostError> {
+    let item = CostItem::AuditChunkFixed;
+    Ok(chunk(item, 1)? - audited_key()?)
+}
+
+/// The audit's closing circuit, whole (one per epoch).
+pub fn audit_closing() -> Result<usize, CostError> {
+    circuit_constraints(CostItem::AuditClosing, ClosingCircuit::blank())
+}
+
+/// One request slot of `app`'s batch circuit — the request's allocation and checks, its key
+/// slots, the app's logic (signatures included), every storage operation, the commitment
+/// leaf and one tree node — as half the difference between batches of 4 and 2 slots.
+pub fn app_request(app: AppName) -> Result<usize, CostError> {
+    let item = CostItem::AppRequest { app };
+    let build = |reason: String| CostError::Build {
+        item: item.id(),
+        reason,
+    };
+    match app {
+        AppName::Transfer => per_slot(item, TransferApp),
+        AppName::Ledger => {
+            let issuer = issuer_key(0).public_key();
+            per_slot(item, LedgerApp::new(issuer).map_err(|e| build(e.to_string()))?)
+        }
+        AppName::Interbank => {
+            let issuer = issuer_key(0).public_key();
+            per_slot(
+                item,
+                InterbankApp::new(issuer, 3).map_err(|e| build(e.to_string()))?,
+            )
+        }
+        AppName::Darkpool => per_slot(item, DarkPoolApp::<2>::new()),
+    }
+}
+
+/// `(constraints(4 slots) − constraints(2 slots)) / 2` of `app`'s batch circuit.
+fn per_slot<A: App>(item: CostItem, app: A) -> Result<usize, CostError> {
+    let batch = |capacity| {
+        let circuit = BatchCircuit::blank(app.clone(), capacity).map_err(|e| CostError::Build {
+            item: item.id(),
+            reason: e.to_string(),
+        })?;
+        circuit_constraints(item, circuit)
+    };
+    Ok((batch(4)? - batch(2)?) / 2)
 }
 
 /// The Merkle tree's 2-to-1 compression: one permutation of Spice's Poseidon (width 4)
@@ -519,83 +598,4 @@ pub fn merkle_rmw(depth: usize) -> Result<usize, CostError> {
             merkle_root_var(new, &bits, &siblings).map(|_| ())
         },
     )
-}
-
-/// Bits in the high half of a key split: `k = hi·2^128 + lo` with `lo < 2^128`.
-const LOW_BITS: usize = 128;
-
-/// A key in the circuit together with its canonical little-endian bits, so that keys can
-/// be compared in [`key_order`] (the integer order on `[0, r)`). Like `TimestampVar`, the
-/// property lives in the type: every `OrderedKeyVar` went through the canonical
-/// decomposition, which [`OrderedKeyVar::enforce_lt`] relies on.
-#[derive(Clone, Debug)]
-pub struct OrderedKeyVar {
-    key: FpVar<Fr>,
-    /// Exactly `Fr::MODULUS_BIT_SIZE` (255) bits, encoding an integer below r.
-    bits: Vec<Boolean<Fr>>,
-}
-
-impl OrderedKeyVar {
-    /// Decomposes `key` into its canonical bits: arkworks' `to_bits_le`, which also
-    /// enforces that the bits encode an integer below r. Canonical matters: `k + r` has
-    /// 255-bit representations too, and comparing those would order keys wrongly.
-    pub fn new(key: FpVar<Fr>) -> Result<Self, SynthesisError> {
-        let bits = key.to_bits_le()?;
-        Ok(Self { key, bits })
-    }
-
-    /// The key.
-    pub fn key(&self) -> &FpVar<Fr> {
-        &self.key
-    }
-
-    /// `(hi, lo)` with `key = hi·2^128 + lo`, `hi < 2^127`, `lo < 2^128` (free: linear
-    /// combinations of the bits).
-    fn halves(&self) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
-        let (lo, hi) = self.bits.split_at(LOW_BITS);
-        Ok((Boolean::le_bits_to_fp(hi)?, Boolean::le_bits_to_fp(lo)?))
-    }
-
-    /// Enforces `self < later` in [`key_order`] (132 constraints).
-    ///
-    /// With `a = self`, `b = later` split as `hi·2^128 + lo`, the prover supplies the bit
-    /// `s = [a_hi < b_hi]`, and the circuit enforces
-    /// * `d = s ? b_hi − a_hi − 1 : b_lo − a_lo − 1` lies in `[0, 2^128)` (128 bits), and
-    /// * `(1 − s)·(b_hi − a_hi) = 0`.
-    ///
-    /// Soundness: all halves are below 2^128 and r > 2^254, so a "negative" difference
-    /// wraps to at least `r − 2^128 > 2^128` and has no 128-bit decomposition. With s = 1
-    /// this forces `b_hi > a_hi`; with s = 0 it forces `a_hi = b_hi` and `b_lo > a_lo`.
-    /// Either way `a < b` as integers, because the halves come from canonical bits.
-    /// Completeness: for `a < b` the honest s makes d the true, small difference.
-    pub fn enforce_lt(&self, later: &OrderedKeyVar) -> Result<(), SynthesisError> {
-        let (a_hi, a_lo) = self.halves()?;
-        let (b_hi, b_lo) = later.halves()?;
-        let cs = self.key.cs().or(later.key.cs());
-        let high_is_less = Boolean::new_witness(cs.clone(), || {
-            Ok(key_order(&a_hi.value()?, &b_hi.value()?) == Ordering::Less)
-        })?;
-        let one = Fr::from(1u64);
-        let high_gap = &b_hi - &a_hi - one;
-        let low_gap = &b_lo - &a_lo - one;
-        let gap = FpVar::conditionally_select(&high_is_less, &high_gap, &low_gap)?;
-        enforce_below_power_of_two(&gap, LOW_BITS)?;
-        FpVar::from(!high_is_less).mul_equals(&(&b_hi - &a_hi), &FpVar::zero())
-    }
-}
-
-/// Enforces `value < 2^bits` (bits + 1 constraints) for `bits` well below 254.
-fn enforce_below_power_of_two(value: &FpVar<Fr>, bits: usize) -> Result<(), SynthesisError> {
-    let cs = value.cs();
-    let v = value.value().ok();
-    let decomposition = (0..bits)
-        .map(|i| {
-            Boolean::new_witness(cs.clone(), || {
-                v.map(|v| v.into_bigint().get_bit(i))
-                    .ok_or(SynthesisError::AssignmentMissing)
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    // Σ bᵢ·2^i < 2^bits < r cannot wrap, so equality means value < 2^bits as an integer.
-    Boolean::le_bits_to_fp(&decomposition)?.enforce_equal(value)
 }

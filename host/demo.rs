@@ -11,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use spice::engine::{select, BackendChoice};
 use spice::host::{
     apps::{
-        clients::Mix, interbank::InterbankWorkload, ledger::LedgerWorkload,
+        clients::Mix, darkpool::DarkPoolWorkload, interbank::InterbankWorkload,
+        ledger::LedgerWorkload,
         transfer::TransferWorkload,
     },
     log_verifier::LogVerifier,
@@ -31,6 +32,8 @@ pub enum AppChoice {
     Ledger,
     /// Inter-bank payments: customer accounts at several banks, reserves moved atomically.
     Interbank,
+    /// A dark pool: hidden limit orders matched by price-time priority (2 fills a request).
+    Darkpool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -50,7 +53,7 @@ pub struct Args {
     /// Accounts (or clients) of the workload.
     #[arg(long, default_value_t = 32)]
     accounts: u64,
-    /// Banks (interbank only).
+    /// Banks (interbank only; the dark pool has one market per worker instead).
     #[arg(long, default_value_t = 3)]
     banks: u8,
     /// Request slots per batch proof.
@@ -92,6 +95,14 @@ pub fn run(args: Args) -> Result<bool> {
             let workload =
                 InterbankWorkload::interbank(args.seed, accounts, args.banks, Mix::default())?;
             run_workload("interbank", workload, &args)
+        }
+        AppChoice::Darkpool => {
+            // One stream per market (orders of one market must be planned in order), at
+            // least two traders in each.
+            let markets = u16::try_from(args.workers.clamp(1, (accounts / 2).max(1)))
+                .context("too many markets")?;
+            let workload = DarkPoolWorkload::<2>::new(args.seed, accounts, markets)?;
+            run_workload("darkpool", workload, &args)
         }
     }
 }

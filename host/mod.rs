@@ -6,6 +6,7 @@ pub mod circuit_prover;
 pub mod cost;
 pub mod eddsa;
 pub mod eddsa_gadget;
+pub mod key_order_gadget;
 pub mod log_verifier;
 pub mod log_writer;
 pub mod poseidon;

@@ -1,16 +1,17 @@
 //! `spice cost`: the table's numbers are the constraint counts of the circuits it names, and
-//! the order-check gadget it measures for the audit accepts exactly the increasing pairs.
+//! the audit's key-order gadget accepts exactly the increasing pairs of canonical keys.
 //!
 //! Run with `cargo test --release --test cost -- --nocapture` to see the table.
 
 use ark_bls12_381::Fr;
 use ark_ff::{BigInteger, Field, PrimeField};
-use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar};
+use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisMode};
 use proptest::prelude::*;
 
 use spice::host::{
-    cost::{self, CostItem, CostTable, OrderedKeyVar},
+    cost::{self, AppName, CostItem, CostTable},
+    key_order_gadget::{enforce_canonical, enforce_key_order, KeyVar},
     set_digest::{hash_tuple_with_hint, Tuple},
     set_digest_gadget::{HashHintVar, SetDigestVar, TupleVar},
     store::key_order,
@@ -114,12 +115,12 @@ fn json_lists_every_item_with_its_count() {
 /// `a < b` enforced on fresh witnesses; whether the system is satisfied.
 fn key_lt_satisfied(a: Fr, b: Fr) -> bool {
     let cs = ConstraintSystem::<Fr>::new_ref();
-    let key = |k: Fr| {
-        let var = FpVar::new_witness(cs.clone(), || Ok(k)).expect("key");
-        OrderedKeyVar::new(var).expect("decompose")
-    };
-    let (a, b) = (key(a), key(b));
-    a.enforce_lt(&b).expect("synthesise");
+    let (a, b) = (
+        KeyVar::new_witness(&cs, a).expect("key"),
+        KeyVar::new_witness(&cs, b).expect("key"),
+    );
+    enforce_key_order(a.halves(), b.halves(), &Boolean::TRUE, &Boolean::FALSE)
+        .expect("synthesise");
     cs.is_satisfied().expect("values")
 }
 
@@ -178,12 +179,56 @@ fn key_order_check_shape_does_not_depend_on_witness_values() {
         if setup {
             cs.set_mode(SynthesisMode::Setup);
         }
-        let key = |k: u64| {
-            let var = FpVar::new_witness(cs.clone(), || Ok(Fr::from(k))).expect("key");
-            OrderedKeyVar::new(var).expect("decompose")
-        };
-        key(1).enforce_lt(&key(2)).expect("synthesise");
+        let (a, b) = (
+            KeyVar::new_witness(&cs, Fr::from(1u64)).expect("key"),
+            KeyVar::new_witness(&cs, Fr::from(2u64)).expect("key"),
+        );
+        enforce_key_order(a.halves(), b.halves(), &Boolean::TRUE, &Boolean::FALSE)
+            .expect("synthesise");
         cs.num_constraints()
     };
     assert_eq!(shape(true), shape(false));
+}
+
+/// Halves that encode r − 1 are canonical; r itself (the key 0 in disguise) and above are not.
+#[test]
+fn canonicity_check_accepts_below_r_and_rejects_r_and_above() {
+    let limbs = Fr::MODULUS.0;
+    let r_lo = u128::from(limbs[0]) | (u128::from(limbs[1]) << 64);
+    let r_hi = u128::from(limbs[2]) | (u128::from(limbs[3]) << 64);
+    let canonical = |hi: u128, lo: u128| {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let hi = FpVar::new_witness(cs.clone(), || Ok(Fr::from(hi))).unwrap();
+        let lo = FpVar::new_witness(cs.clone(), || Ok(Fr::from(lo))).unwrap();
+        enforce_canonical((&hi, &lo)).expect("synthesise");
+        cs.is_satisfied().expect("values")
+    };
+    assert!(canonical(r_hi, r_lo - 1));
+    assert!(canonical(r_hi - 1, u128::MAX));
+    assert!(canonical(0, 0));
+    assert!(!canonical(r_hi, r_lo));
+    assert!(!canonical(r_hi, r_lo + 1));
+    assert!(!canonical(r_hi + 1, 0));
+}
+
+/// The audit rows are the audit circuits' own figures (as `tests/audit.rs` measures them),
+/// and every app's request costs at least its storage operations.
+#[test]
+fn audit_and_app_rows_are_the_real_circuits() {
+    let table = table();
+    assert_eq!(count(&table, CostItem::AuditedKey), 1_552);
+    assert_eq!(count(&table, CostItem::AuditChunkFixed), 3_496);
+    assert_eq!(count(&table, CostItem::AuditClosing), 1_345);
+    let rmw = count(&table, CostItem::SpiceRmw);
+    for (app, keys) in [
+        (AppName::Transfer, 2),
+        (AppName::Ledger, 2),
+        (AppName::Interbank, 4),
+        (AppName::Darkpool, 6),
+    ] {
+        let request = count(&table, CostItem::AppRequest { app });
+        assert!(request > keys * rmw, "{app:?}: {request} vs {keys} x {rmw}");
+    }
+    // The batch circuit's own test pins the transfer app's slot at 3,645.
+    assert_eq!(count(&table, CostItem::AppRequest { app: AppName::Transfer }), 3_645);
 }
