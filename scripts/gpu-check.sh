@@ -26,9 +26,10 @@ cat "$out/device.txt"
 
 status=0
 rows=()
-# gpu_ntt: the GPU tests; kernel_ntt: the host simulation of the same kernels (cheap, and it
-# tells a broken bundle from a broken GPU).
-for t in gpu_ntt kernel_ntt; do
+# gpu_arith: the field and curve arithmetic's PTX paths; gpu_ntt: the NTT and quotient;
+# kernel_ntt: the host simulation of the same kernels (cheap, and it tells a broken bundle
+# from a broken GPU).
+for t in gpu_arith gpu_ntt kernel_ntt; do
   exe="$bundle/tests/$t"
   if [ ! -x "$exe" ]; then
     rows+=("| $t | missing: $exe (run gpu-bundle here first) |")

@@ -1,13 +1,16 @@
-//! Device arrays of Fr elements, and moving them to and from host memory.
+//! Device arrays (of Fr elements for the NTT, of any plain layout of `spice_layout.h` for
+//! tests), and moving them to and from host memory.
 //!
 //! Elements keep arkworks' bytes (Montgomery form, four little-endian limbs), so a copy is a
 //! plain `memcpy` with no conversion. Copies are queued on the backend's stream; the host
 //! slices they read or write must stay in place until the stream is synchronised, which every
 //! public operation of the backend does before returning.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use ark_bls12_381::Fr;
+use bytemuck::Pod;
 use cudarc::driver::result;
 use cudarc::driver::sys::CUdeviceptr;
 
@@ -16,34 +19,35 @@ use crate::engine::kernel_host::FrLimbs;
 
 use super::device::{driver_error, Device};
 
-/// An array of `len` Fr elements in device memory, freed on drop.
-pub struct DeviceBuffer {
+/// An array of `len` values of `T` (by default Fr elements) in device memory, freed on drop.
+pub struct DeviceBuffer<T: Pod = FrLimbs> {
     device: Arc<Device>,
     ptr: CUdeviceptr,
     len: usize,
+    _values: PhantomData<T>,
 }
 
-impl std::fmt::Debug for DeviceBuffer {
+impl<T: Pod> std::fmt::Debug for DeviceBuffer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "DeviceBuffer({} elements at {:#x})", self.len, self.ptr)
     }
 }
 
-impl DeviceBuffer {
+impl<T: Pod> DeviceBuffer<T> {
     /// Allocates `len` elements (uninitialised).
     pub fn new(device: &Arc<Device>, len: usize) -> Result<Self> {
         device.bind()?;
-        let bytes = len.checked_mul(std::mem::size_of::<FrLimbs>()).ok_or_else(|| EngineError::Cuda {
+        let bytes = len.checked_mul(std::mem::size_of::<T>()).ok_or_else(|| EngineError::Cuda {
             operation: "cuMemAlloc".into(),
             reason: format!("{len} elements overflow the address space"),
         })?;
         // SAFETY: a plain allocation on the current context; freed in Drop.
         let ptr = unsafe { result::malloc_sync(bytes.max(1)) }.map_err(|e| driver_error(&format!("cuMemAlloc of {bytes} bytes"), e))?;
-        Ok(Self { device: device.clone(), ptr, len })
+        Ok(Self { device: device.clone(), ptr, len, _values: PhantomData })
     }
 
     /// Allocates and queues the upload of `data`.
-    pub fn from_host(device: &Arc<Device>, data: &[FrLimbs]) -> Result<Self> {
+    pub fn from_host(device: &Arc<Device>, data: &[T]) -> Result<Self> {
         let buffer = Self::new(device, data.len())?;
         buffer.upload(data)?;
         Ok(buffer)
@@ -65,8 +69,8 @@ impl DeviceBuffer {
     }
 
     /// Device address as a kernel parameter pointer.
-    pub fn as_param(&self) -> *mut FrLimbs {
-        self.ptr as usize as *mut FrLimbs
+    pub fn as_param(&self) -> *mut T {
+        self.ptr as usize as *mut T
     }
 
     fn check_len(&self, other: usize, what: &str) -> Result<()> {
@@ -80,7 +84,7 @@ impl DeviceBuffer {
     }
 
     /// Queues the copy of `data` into the buffer (same length).
-    pub fn upload(&self, data: &[FrLimbs]) -> Result<()> {
+    pub fn upload(&self, data: &[T]) -> Result<()> {
         self.check_len(data.len(), "upload")?;
         self.device.bind()?;
         // SAFETY: `data` has `len` elements; callers synchronise before it may move or drop.
@@ -88,7 +92,7 @@ impl DeviceBuffer {
     }
 
     /// Queues the copy of the buffer into `out` (same length).
-    pub fn download(&self, out: &mut [FrLimbs]) -> Result<()> {
+    pub fn download(&self, out: &mut [T]) -> Result<()> {
         self.check_len(out.len(), "download")?;
         self.device.bind()?;
         // SAFETY: `out` has `len` elements; callers synchronise before reading or moving it.
@@ -96,16 +100,16 @@ impl DeviceBuffer {
     }
 
     /// Queues a device-to-device copy of all of `src` into the buffer (same length).
-    pub fn copy_from(&self, src: &DeviceBuffer) -> Result<()> {
+    pub fn copy_from(&self, src: &DeviceBuffer<T>) -> Result<()> {
         self.check_len(src.len, "device copy")?;
         self.device.bind()?;
-        let bytes = self.len * std::mem::size_of::<FrLimbs>();
+        let bytes = self.len * std::mem::size_of::<T>();
         // SAFETY: both allocations hold `bytes` bytes on this context.
         unsafe { result::memcpy_dtod_async(self.ptr, src.ptr, bytes, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyDtoDAsync", e))
     }
 }
 
-impl Drop for DeviceBuffer {
+impl<T: Pod> Drop for DeviceBuffer<T> {
     fn drop(&mut self) {
         // A failed free leaks device memory but cannot be reported from drop.
         if self.device.bind().is_ok() {

@@ -21,6 +21,11 @@ pub struct KernelImage {
 /// `kernels/ntt.cu`: the NTT pass and the quotient's pointwise step.
 pub static NTT_IMAGE: KernelImage = KernelImage { source: "kernels/ntt.cu", bytes: include_bytes!(env!("SPICE_FATBIN_NTT")) };
 
+/// `kernels/arith_selftest.cu`: element-wise field and curve operations, so tests can compare
+/// the device build of the arithmetic (its PTX carry chains) with the host build.
+pub static ARITH_SELFTEST_IMAGE: KernelImage =
+    KernelImage { source: "kernels/arith_selftest.cu", bytes: include_bytes!(env!("SPICE_FATBIN_ARITH_SELFTEST")) };
+
 /// A loaded module, unloaded on drop.
 pub struct Module {
     device: Arc<Device>,

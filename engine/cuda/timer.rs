@@ -70,8 +70,8 @@ impl Drop for EventTimer<'_> {
 /// Device-to-device copy bandwidth in bytes per second (bytes read plus bytes written), the
 /// median of `runs` copies of `elements` Fr elements (32 bytes each).
 pub fn copy_bandwidth(device: &std::sync::Arc<Device>, elements: usize, runs: usize) -> Result<f64> {
-    let src = DeviceBuffer::new(device, elements)?;
-    let dst = DeviceBuffer::new(device, elements)?;
+    let src: DeviceBuffer = DeviceBuffer::new(device, elements)?;
+    let dst: DeviceBuffer = DeviceBuffer::new(device, elements)?;
     let timer = EventTimer::new(device)?;
     dst.copy_from(&src)?; // warm-up: first touch of the pages
     let mut times: Vec<f32> = (0..runs.max(1)).map(|_| timer.time(|| dst.copy_from(&src))).collect::<Result<_>>()?;
