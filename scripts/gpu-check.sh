@@ -39,7 +39,7 @@ for t in gpu_arith gpu_ntt kernel_ntt; do
   start=$(date +%s)
   # Time limits keep the whole script under 500 s, inside one 540 s device call.
   limit=60
-  [ "$t" = gpu_ntt ] && limit=240
+  [ "$t" = gpu_ntt ] && limit=200
   timeout "$limit" "$exe" --test-threads 4 --nocapture > "$out/test-$t.log" 2>&1
   rc=$?
   summary=$(grep -E "^test result" "$out/test-$t.log" | tail -1)
@@ -52,7 +52,7 @@ done
 if [ "${SPICE_GPU_CHECK_BENCH:-1}" = 1 ]; then
   exe="$bundle/benches/ntt"
   if [ -x "$exe" ]; then
-    SPICE_BENCH_GPU_ONLY=1 timeout 200 "$exe" --bench > "$out/bench-ntt.log" 2>&1
+    SPICE_BENCH_GPU_ONLY=1 timeout 180 "$exe" --bench > "$out/bench-ntt.log" 2>&1
     rc=$?
     rows+=("| bench ntt | rc $rc (full output: bench-ntt.log) |")
     [ "$rc" -eq 0 ] || status=1
