@@ -1,108 +1,161 @@
 //! `spice demo`: run one application end to end — set up its keys (cached), execute a seeded
 //! workload through concurrent workers, prove every batch, audit every epoch, verify the
-//! log — and print what it took.
+//! log — and print what it took. `spice bench` ([`super::throughput_bench`]) runs the same
+//! thing over several apps and sizes and prints one row each.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spice::engine::{select, BackendChoice};
 use spice::host::{
     apps::{
         clients::Mix, darkpool::DarkPoolWorkload, interbank::InterbankWorkload,
-        ledger::LedgerWorkload,
-        transfer::TransferWorkload,
+        ledger::LedgerWorkload, transfer::TransferWorkload,
     },
+    circuit_prover::KeyOrigin,
+    circuit_size::{batch_capacity_for_domain, keys_per_chunk_for_domain},
     log_verifier::LogVerifier,
     service::{BatchReport, ClientReceipt, Service, ServiceConfig, ServiceProvers},
-    storage_gadget::App,
+    storage_gadget::{App, Executed},
     workload::Workload,
 };
 
 use crate::keys_dir;
 
-/// Which application `spice demo` runs.
+/// Which application runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AppChoice {
-    /// Unsigned u64 balances: the storage layer alone, no signatures.
-    Transfer,
     /// A ledger: accounts by public key, issue, signed transfers, balances.
     Ledger,
     /// Inter-bank payments: customer accounts at several banks, reserves moved atomically.
     Interbank,
     /// A dark pool: hidden limit orders matched by price-time priority (2 fills a request).
     Darkpool,
+    /// Unsigned u64 balances: the storage layer alone, no signatures.
+    Transfer,
+}
+
+impl AppChoice {
+    /// The name `--app` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppChoice::Ledger => "ledger",
+            AppChoice::Interbank => "interbank",
+            AppChoice::Darkpool => "darkpool",
+            AppChoice::Transfer => "transfer",
+        }
+    }
+}
+
+/// What a run does, whatever the app (the options `demo` and `bench` share).
+#[derive(clap::Args, Clone, Debug)]
+pub struct RunOptions {
+    /// Requests of the workload, spread over the epochs (account setup comes on top).
+    #[arg(long, default_value_t = 96)]
+    pub requests: usize,
+    /// Epochs: each ends with an audit of the whole state.
+    #[arg(long, default_value_t = 2)]
+    pub epochs: usize,
+    /// Worker threads executing requests.
+    #[arg(long, default_value_t = 8)]
+    pub workers: usize,
+    /// Accounts (or clients, or traders) of the workload.
+    #[arg(long, default_value_t = 32)]
+    pub accounts: u64,
+    /// Banks (interbank only; the dark pool has one market per worker instead).
+    #[arg(long, default_value_t = 3)]
+    pub banks: u8,
+    /// Request slots per batch proof (default: as many as fit a QAP domain of
+    /// 2^--domain-log points).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Keys per audit chunk proof (default: as many as fit 2^--domain-log points).
+    #[arg(long)]
+    pub chunk_keys: Option<usize>,
+    /// log2 of the QAP domain the batch and chunk circuits are sized to fill.
+    #[arg(long, default_value_t = 17)]
+    pub domain_log: u32,
+    /// Which backend proves: auto (CUDA if available, else CPU), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// Where proving keys are cached (default: $SPICE_KEYS_DIR, else ~/.cache/spice/keys).
+    #[arg(long)]
+    pub keys_dir: Option<PathBuf>,
+    /// Seed of the workload.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The application.
-    #[arg(long, value_enum, default_value = "transfer")]
+    #[arg(long, value_enum, default_value = "ledger")]
     app: AppChoice,
-    /// Requests of the workload, spread over the epochs (account setup comes on top).
-    #[arg(long, default_value_t = 96)]
-    requests: usize,
-    /// Epochs: each ends with an audit of the whole state.
-    #[arg(long, default_value_t = 2)]
-    epochs: usize,
-    /// Worker threads executing requests.
-    #[arg(long, default_value_t = 8)]
-    workers: usize,
-    /// Accounts (or clients) of the workload.
-    #[arg(long, default_value_t = 32)]
-    accounts: u64,
-    /// Banks (interbank only; the dark pool has one market per worker instead).
-    #[arg(long, default_value_t = 3)]
-    banks: u8,
-    /// Request slots per batch proof.
-    #[arg(long, default_value_t = 16)]
-    batch_size: usize,
-    /// Keys per audit chunk proof.
-    #[arg(long, default_value_t = 64)]
-    chunk_keys: usize,
-    /// Which backend proves: auto (CUDA if available, else CPU), cpu or cuda.
-    #[arg(long, default_value = "auto")]
-    backend: BackendChoice,
-    /// Where proving keys are cached (default: $SPICE_KEYS_DIR, else ~/.cache/spice/keys).
-    #[arg(long)]
-    keys_dir: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunOptions,
     /// Directory for the proof log (must not hold a log yet; default: a new directory under
     /// the system's temporary directory).
     #[arg(long)]
     log: Option<PathBuf>,
-    /// Seed of the workload.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
 }
 
 pub fn run(args: Args) -> Result<bool> {
-    if args.epochs == 0 {
+    let summary = run_app(args.app, &args.run, args.log, true)?;
+    summary.print();
+    println!("verified: {}", summary.verified);
+    Ok(summary.verified)
+}
+
+/// Runs `app` with `options`, logging to `log` (or a fresh directory); `chatty` prints the
+/// setup and one line per epoch as it goes, and shows progress bars.
+pub fn run_app(
+    app: AppChoice,
+    options: &RunOptions,
+    log: Option<PathBuf>,
+    chatty: bool,
+) -> Result<RunSummary> {
+    if options.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
-    let accounts = usize::try_from(args.accounts).context("--accounts is too large")?;
-    match args.app {
-        AppChoice::Transfer => {
-            let workload = TransferWorkload::new(args.accounts, args.seed);
-            run_workload("transfer", workload, &args)
-        }
-        AppChoice::Ledger => {
-            let workload = LedgerWorkload::ledger(args.seed, accounts, Mix::default())?;
-            run_workload("ledger", workload, &args)
-        }
-        AppChoice::Interbank => {
-            let workload =
-                InterbankWorkload::interbank(args.seed, accounts, args.banks, Mix::default())?;
-            run_workload("interbank", workload, &args)
-        }
+    let accounts = usize::try_from(options.accounts).context("--accounts is too large")?;
+    let seed = options.seed;
+    match app {
+        AppChoice::Transfer => run_workload(
+            app,
+            TransferWorkload::new(options.accounts, seed),
+            options,
+            log,
+            chatty,
+        ),
+        AppChoice::Ledger => run_workload(
+            app,
+            LedgerWorkload::ledger(seed, accounts, Mix::default())?,
+            options,
+            log,
+            chatty,
+        ),
+        AppChoice::Interbank => run_workload(
+            app,
+            InterbankWorkload::interbank(seed, accounts, options.banks, Mix::default())?,
+            options,
+            log,
+            chatty,
+        ),
         AppChoice::Darkpool => {
-            // One stream per market (orders of one market must be planned in order), at
-            // least two traders in each.
-            let markets = u16::try_from(args.workers.clamp(1, (accounts / 2).max(1)))
+            // One stream per market (a market's orders are planned in order), at least two
+            // traders in each.
+            let markets = u16::try_from(options.workers.clamp(1, (accounts / 2).max(1)))
                 .context("too many markets")?;
-            let workload = DarkPoolWorkload::<2>::new(args.seed, accounts, markets)?;
-            run_workload("darkpool", workload, &args)
+            run_workload(
+                app,
+                DarkPoolWorkload::<2>::new(seed, accounts, markets)?,
+                options,
+                log,
+                chatty,
+            )
         }
     }
 }
@@ -116,8 +169,11 @@ fn fresh_log_dir(app: &str) -> PathBuf {
     std::env::temp_dir().join(format!("spice-demo-{app}-{}-{stamp}", std::process::id()))
 }
 
-fn bar(len: u64, message: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len).with_message(message.to_string());
+fn bar(len: u64, message: String, chatty: bool) -> ProgressBar {
+    let bar = ProgressBar::new(len).with_message(message);
+    if !chatty {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
     bar.set_style(
         ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}]")
             .expect("static template"),
@@ -125,33 +181,66 @@ fn bar(len: u64, message: &str) -> ProgressBar {
     bar
 }
 
-fn spinner(message: &str) -> ProgressBar {
+fn spinner(message: &str, chatty: bool) -> ProgressBar {
     let bar = ProgressBar::new_spinner().with_message(message.to_string());
+    if !chatty {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
     bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"));
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
 
-/// Sums of the work over the whole run.
-#[derive(Default)]
-struct Totals {
-    requests: usize,
-    accepted: usize,
-    rejected: usize,
-    refused: usize,
-    execution: Duration,
-    batches: usize,
-    batch_witness: Duration,
-    stages: Vec<(&'static str, Duration)>,
-    batch_log: Duration,
-    proving: Duration,
-    audits: usize,
-    chunks: usize,
-    audit_witness: Duration,
-    audit_proving: Duration,
+/// What one run measured.
+#[derive(Clone, Debug, Default)]
+pub struct RunSummary {
+    /// The app.
+    pub app: &'static str,
+    /// The backend that proved.
+    pub backend: &'static str,
+    /// Request slots per batch proof.
+    pub slots: usize,
+    /// Constraints of the batch circuit.
+    pub batch_constraints: usize,
+    /// Keys per audit chunk.
+    pub chunk_keys: usize,
+    /// Requests of the workload (setup excluded).
+    pub requests: usize,
+    /// Setup requests (account opening, funding).
+    pub setup_requests: usize,
+    /// Workload requests the app accepted.
+    pub accepted: usize,
+    /// Workload requests the app rejected (executed and proved; state unchanged).
+    pub rejected: usize,
+    /// Requests the store refused (not executed).
+    pub refused: usize,
+    /// Executing every request.
+    pub execution: Duration,
+    /// Batch proofs.
+    pub batches: usize,
+    /// Building batch witnesses.
+    pub batch_witness: Duration,
+    /// The prover's stages, summed over the batch proofs.
+    pub stages: Vec<(&'static str, Duration)>,
+    /// Appending batch proofs to the log.
+    pub batch_log: Duration,
+    /// Proving every batch, wall clock.
+    pub batch_proving: Duration,
+    /// Epochs audited.
+    pub audits: usize,
+    /// Audit chunk proofs.
+    pub chunks: usize,
+    /// Building and proving the audits.
+    pub audit: Duration,
+    /// From the first execution to the last audit proof.
+    pub end_to_end: Duration,
+    /// Receipts checked against the verified log.
+    pub receipts: usize,
+    /// Whether the log verified, with every epoch audited and every receipt good.
+    pub verified: bool,
 }
 
-impl Totals {
+impl RunSummary {
     fn add_batch(&mut self, report: &BatchReport) {
         self.batches += 1;
         self.batch_witness += report.witness;
@@ -165,149 +254,73 @@ impl Totals {
             }
         }
     }
-}
 
-fn run_workload<W: Workload>(name: &str, mut workload: W, args: &Args) -> Result<bool> {
-    let config = ServiceConfig {
-        batch_capacity: args.batch_size,
-        keys_per_chunk: args.chunk_keys,
-        workers: args.workers,
-    };
-    config.validate()?;
-    let backend = select(args.backend)?;
-    println!(
-        "demo: app {name}, {} requests over {} epochs, {} workers, batches of {}, audit chunks of {} keys, backend {}, {} threads",
-        args.requests,
-        args.epochs,
-        args.workers,
-        args.batch_size,
-        args.chunk_keys,
-        backend.name(),
-        rayon::current_num_threads()
-    );
-    let app = workload.app();
-    let keys = keys_dir(args.keys_dir.clone());
-    let setup = spinner("setup: proving keys (batch, audit chunk, audit closing)");
-    let provers = ServiceProvers::setup(name, &app, &config, backend, Some(&keys))
-        .context("setting up the provers")?;
-    setup.finish_and_clear();
-    for prover in [&provers.batch, &provers.chunk, &provers.closing] {
-        println!(
-            "circuit {}: {} constraints, key {} ({:.1?})",
-            prover.name(),
-            prover.num_constraints(),
-            match prover.origin() {
-                spice::host::circuit_prover::KeyOrigin::Cached(path) => format!("loaded from {}", path.display()),
-                spice::host::circuit_prover::KeyOrigin::Generated(_) => "generated".to_string(),
-            },
-            prover.setup_time()
-        );
+    /// Every request executed and proved, setup included.
+    pub fn all_requests(&self) -> usize {
+        self.requests + self.setup_requests
     }
-    let per_request = provers.batch.num_constraints() as f64 / args.batch_size as f64;
-    let log_dir = args.log.clone().unwrap_or_else(|| fresh_log_dir(name));
-    let mut service = Service::new(app, config, Arc::new(provers), &log_dir)
-        .with_context(|| format!("creating the log in {}", log_dir.display()))?;
-    println!("log: {}", log_dir.display());
 
-    let mut totals = Totals::default();
-    let mut receipts: Vec<ClientReceipt> = Vec::new();
-    let started = Instant::now();
-    let setup_streams = workload.setup();
-    let setup_requests: usize = setup_streams.iter().map(Vec::len).sum();
-    let per_epoch = args.requests.div_ceil(args.epochs);
-    let mut remaining = args.requests;
-    for epoch in 0..args.epochs {
-        let mut streams = if epoch == 0 { setup_streams.clone() } else { Vec::new() };
-        let count = per_epoch.min(remaining);
-        remaining -= count;
-        let workload_streams = workload.streams(count, args.workers * 2);
-        // Setup first: its streams are executed before the epoch's workload.
-        if !streams.is_empty() {
-            let report = service.execute(std::mem::take(&mut streams));
-            totals.refused += report.refused.len();
-            totals.execution += report.elapsed;
-            prove(&mut service, &report.executed, &mut totals, &mut receipts, "setup batches")?;
-        }
-        let report = service.execute(workload_streams);
-        totals.requests += report.executed.len() + report.refused.len();
-        totals.accepted += report.executed.iter().filter(|ex| ex.response.accepted).count();
-        totals.rejected += report.executed.iter().filter(|ex| !ex.response.accepted).count();
-        totals.refused += report.refused.len();
-        totals.execution += report.elapsed;
-        for refused in report.refused.iter().take(3) {
-            tracing::warn!("refused {:?}: {}", refused.request, refused.error);
-        }
-        prove(&mut service, &report.executed, &mut totals, &mut receipts, "batches")?;
-        let chunks = bar(0, &format!("epoch {epoch}: audit"));
-        let audit = service
-            .close_epoch(|done, total| {
-                chunks.set_length(total as u64);
-                chunks.set_position(done as u64);
-            })
-            .with_context(|| format!("auditing epoch {epoch}"))?;
-        chunks.finish_and_clear();
-        println!(
-            "epoch {epoch}: {} executed, audit of {} keys ({} new) in {} chunk proofs: {:.2?}",
-            report.executed.len(),
-            audit.keys,
-            audit.new_keys,
-            audit.chunks,
-            audit.witness + audit.proving
-        );
-        totals.audits += 1;
-        totals.chunks += audit.chunks;
-        totals.audit_witness += audit.witness;
-        totals.audit_proving += audit.proving;
+    /// Constraints per request slot (the batch circuit's, fixed part included).
+    pub fn constraints_per_request(&self) -> f64 {
+        self.batch_constraints as f64 / self.slots.max(1) as f64
     }
-    let end_to_end = started.elapsed();
 
-    let verifying = spinner("verifying the log");
-    let verifier = LogVerifier::from_dir(&log_dir).context("reading the verifying keys")?;
-    let verdict = verifier.verify_dir(&log_dir, |_| {});
-    verifying.finish_and_clear();
-    let verified = match &verdict {
-        Ok(log) => {
-            let bad_receipts = receipts.iter().filter(|r| log.check_receipt(r).is_err()).count();
+    /// Requests per second of execution alone.
+    pub fn execution_rate(&self) -> f64 {
+        rate(self.all_requests(), self.execution)
+    }
+
+    /// Requests per second of proving (batches and audits).
+    pub fn proving_rate(&self) -> f64 {
+        rate(self.all_requests(), self.batch_proving + self.audit)
+    }
+
+    /// Requests per second, first execution to last proof.
+    pub fn end_to_end_rate(&self) -> f64 {
+        rate(self.all_requests(), self.end_to_end)
+    }
+
+    /// The multi-line summary `spice demo` prints.
+    pub fn print(&self) {
+        println!(
+            "requests: {} (+{} setup): {} accepted, {} rejected by the app (proved, state unchanged), {} refused by the store",
+            self.requests, self.setup_requests, self.accepted, self.rejected, self.refused
+        );
+        println!(
+            "proofs: {} batch ({} slots, {} constraints: {:.0} per request), {} audit chunk ({} keys each), {} audit closing",
+            self.batches,
+            self.slots,
+            self.batch_constraints,
+            self.constraints_per_request(),
+            self.chunks,
+            self.chunk_keys,
+            self.audits
+        );
+        println!(
+            "tx/s: execution {:.1}, proving {:.2}, end to end {:.2} ({} requests incl. setup in {:.1?}, backend {})",
+            self.execution_rate(),
+            self.proving_rate(),
+            self.end_to_end_rate(),
+            self.all_requests(),
+            self.end_to_end,
+            self.backend
+        );
+        if self.batches > 0 {
+            let n = self.batches as u32;
+            println!("stage breakdown, mean per batch proof:");
+            println!("  {:<20} {:>9.1} ms", "witness build", ms(self.batch_witness / n));
+            for (stage, total) in &self.stages {
+                println!("  {stage:<20} {:>9.1} ms", ms(*total / n));
+            }
+            println!("  {:<20} {:>9.1} ms", "log append", ms(self.batch_log / n));
             println!(
-                "verify: {} entries, {} epochs audited, {} batch proofs; receipts: {} checked, {} bad",
-                log.entries,
-                log.epochs.len(),
-                log.audited_batches(),
-                receipts.len(),
-                bad_receipts
+                "  {:<20} {:>9.1} ms (the audits, amortised over the batches)",
+                "audit",
+                ms(self.audit / n)
             );
-            bad_receipts == 0 && log.open_epoch.is_none()
         }
-        Err(rejection) => {
-            println!("verify: reject: {rejection}");
-            false
-        }
-    };
-
-    print_summary(&totals, setup_requests, per_request, end_to_end);
-    println!("verified: {verified}");
-    Ok(verified)
-}
-
-/// Proves `executed` in batches with a progress bar, adding to the totals and receipts.
-fn prove<A: App>(
-    service: &mut Service<A>,
-    executed: &[spice::host::storage_gadget::Executed<A>],
-    totals: &mut Totals,
-    receipts: &mut Vec<ClientReceipt>,
-    label: &str,
-) -> Result<()> {
-    let batches = executed.len().div_ceil(service.config().batch_capacity);
-    let progress = bar(batches as u64, &format!("epoch {}: {label}", service.epoch()));
-    let started = Instant::now();
-    let proved = service.prove_batches(executed, |report| {
-        totals.add_batch(report);
-        progress.inc(1);
-    })?;
-    totals.proving += started.elapsed();
-    progress.finish_and_clear();
-    receipts.extend(proved);
-    Ok(())
+        println!("receipts: {} checked against the verified log", self.receipts);
+    }
 }
 
 fn rate(count: usize, time: Duration) -> f64 {
@@ -318,37 +331,172 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn print_summary(totals: &Totals, setup_requests: usize, per_request: f64, end_to_end: Duration) {
-    println!(
-        "requests: {} (+{setup_requests} setup): {} accepted, {} rejected by the app (proved, state unchanged), {} refused by the store",
-        totals.requests, totals.accepted, totals.rejected, totals.refused
-    );
-    println!(
-        "proofs: {} batch, {} audit chunk, {} audit closing; constraints per request slot: {per_request:.0}",
-        totals.batches, totals.chunks, totals.audits
-    );
-    let all = totals.requests + setup_requests;
-    let proving = totals.proving + totals.audit_witness + totals.audit_proving;
-    println!(
-        "tx/s: execution {:.1}, proving {:.2}, end to end {:.2} ({} requests incl. setup, {:.1?})",
-        rate(all, totals.execution),
-        rate(all, proving),
-        rate(all, end_to_end),
-        all,
-        end_to_end
-    );
-    if totals.batches > 0 {
-        let n = totals.batches as u32;
-        println!("stage breakdown, mean per batch proof:");
-        println!("  {:<20} {:>9.1} ms", "witness build", ms(totals.batch_witness / n));
-        for (stage, total) in &totals.stages {
-            println!("  {stage:<20} {:>9.1} ms", ms(*total / n));
-        }
-        println!("  {:<20} {:>9.1} ms", "log append", ms(totals.batch_log / n));
+fn run_workload<W: Workload>(
+    choice: AppChoice,
+    mut workload: W,
+    options: &RunOptions,
+    log: Option<PathBuf>,
+    chatty: bool,
+) -> Result<RunSummary> {
+    let name = choice.name();
+    let app = workload.app();
+    let sizing = spinner("sizing the circuits", chatty);
+    let batch_capacity = match options.batch_size {
+        Some(slots) => slots,
+        None => batch_capacity_for_domain(&app, options.domain_log)?,
+    };
+    let keys_per_chunk = match options.chunk_keys {
+        Some(keys) => keys,
+        None => keys_per_chunk_for_domain(options.domain_log)?,
+    };
+    sizing.finish_and_clear();
+    let config = ServiceConfig {
+        batch_capacity,
+        keys_per_chunk,
+        workers: options.workers,
+    };
+    config.validate()?;
+    let backend = select(options.backend)?;
+    let mut summary = RunSummary {
+        app: name,
+        backend: backend.name(),
+        slots: batch_capacity,
+        chunk_keys: keys_per_chunk,
+        ..RunSummary::default()
+    };
+    if chatty {
         println!(
-            "  {:<20} {:>9.1} ms (audits amortised over the batches)",
-            "audit",
-            ms((totals.audit_witness + totals.audit_proving) / n)
+            "demo: app {name}, {} requests over {} epochs, {} workers, batches of {batch_capacity}, audit chunks of {keys_per_chunk} keys, backend {}, {} threads",
+            options.requests,
+            options.epochs,
+            options.workers,
+            backend.name(),
+            rayon::current_num_threads()
         );
     }
+    let keys = keys_dir(options.keys_dir.clone());
+    let setup = spinner("setup: proving keys (batch, audit chunk, audit closing)", chatty);
+    let provers = ServiceProvers::setup(name, &app, &config, backend, Some(&keys))
+        .context("setting up the provers")?;
+    setup.finish_and_clear();
+    summary.batch_constraints = provers.batch.num_constraints();
+    if chatty {
+        for prover in [&provers.batch, &provers.chunk, &provers.closing] {
+            println!(
+                "circuit {}: {} constraints, key {} ({:.1?})",
+                prover.name(),
+                prover.num_constraints(),
+                match prover.origin() {
+                    KeyOrigin::Cached(path) => format!("loaded from {}", path.display()),
+                    KeyOrigin::Generated(_) => "generated".to_string(),
+                },
+                prover.setup_time()
+            );
+        }
+    }
+    let log_dir = log.unwrap_or_else(|| fresh_log_dir(name));
+    let mut service = Service::new(app, config, Arc::new(provers), &log_dir)
+        .with_context(|| format!("creating the log in {}", log_dir.display()))?;
+    if chatty {
+        println!("log: {}", log_dir.display());
+    }
+
+    let mut receipts: Vec<ClientReceipt> = Vec::new();
+    let started = Instant::now();
+    let setup_streams = workload.setup();
+    summary.setup_requests = setup_streams.iter().map(Vec::len).sum();
+    let per_epoch = options.requests.div_ceil(options.epochs);
+    let mut remaining = options.requests;
+    for epoch in 0..options.epochs {
+        if epoch == 0 && summary.setup_requests > 0 {
+            // Setup first, executed and proved before the epoch's workload is generated.
+            let report = service.execute(setup_streams.clone());
+            summary.refused += report.refused.len();
+            summary.execution += report.elapsed;
+            prove(&mut service, &report.executed, &mut summary, &mut receipts, "setup batches", chatty)?;
+        }
+        let count = per_epoch.min(remaining);
+        remaining -= count;
+        let report = service.execute(workload.streams(count, options.workers * 2));
+        summary.requests += report.executed.len() + report.refused.len();
+        summary.accepted += report.executed.iter().filter(|ex| ex.response.accepted).count();
+        summary.rejected += report.executed.iter().filter(|ex| !ex.response.accepted).count();
+        summary.refused += report.refused.len();
+        summary.execution += report.elapsed;
+        for refused in report.refused.iter().take(3) {
+            tracing::warn!("refused {:?}: {}", refused.request, refused.error);
+        }
+        prove(&mut service, &report.executed, &mut summary, &mut receipts, "batches", chatty)?;
+        let chunks = bar(0, format!("epoch {epoch}: audit"), chatty);
+        let audit = service
+            .close_epoch(|done, total| {
+                chunks.set_length(total as u64);
+                chunks.set_position(done as u64);
+            })
+            .with_context(|| format!("auditing epoch {epoch}"))?;
+        chunks.finish_and_clear();
+        if chatty {
+            println!(
+                "epoch {epoch}: {} executed, audit of {} keys ({} new) in {} chunk proofs: {:.2?}",
+                report.executed.len(),
+                audit.keys,
+                audit.new_keys,
+                audit.chunks,
+                audit.witness + audit.proving
+            );
+        }
+        summary.audits += 1;
+        summary.chunks += audit.chunks;
+        summary.audit += audit.witness + audit.proving;
+    }
+    summary.end_to_end = started.elapsed();
+
+    let verifying = spinner("verifying the log", chatty);
+    let verifier = LogVerifier::from_dir(&log_dir).context("reading the verifying keys")?;
+    let verdict = verifier.verify_dir(&log_dir, |_| {});
+    verifying.finish_and_clear();
+    summary.receipts = receipts.len();
+    summary.verified = match &verdict {
+        Ok(log) => {
+            let bad = receipts.iter().filter(|r| log.check_receipt(r).is_err()).count();
+            if chatty {
+                println!(
+                    "verify: {} entries, {} epochs audited, {} batch proofs; {} of {} receipts bad",
+                    log.entries,
+                    log.epochs.len(),
+                    log.audited_batches(),
+                    bad,
+                    receipts.len()
+                );
+            }
+            bad == 0 && log.open_epoch.is_none() && log.epochs.len() == options.epochs
+        }
+        Err(rejection) => {
+            println!("verify: reject: {rejection}");
+            false
+        }
+    };
+    Ok(summary)
+}
+
+/// Proves `executed` in batches with a progress bar, adding to the summary and receipts.
+fn prove<A: App>(
+    service: &mut Service<A>,
+    executed: &[Executed<A>],
+    summary: &mut RunSummary,
+    receipts: &mut Vec<ClientReceipt>,
+    label: &str,
+    chatty: bool,
+) -> Result<()> {
+    let batches = executed.len().div_ceil(service.config().batch_capacity);
+    let progress = bar(batches as u64, format!("epoch {}: {label}", service.epoch()), chatty);
+    let started = Instant::now();
+    let proved = service.prove_batches(executed, |report| {
+        summary.add_batch(report);
+        progress.inc(1);
+    })?;
+    summary.batch_proving += started.elapsed();
+    progress.finish_and_clear();
+    receipts.extend(proved);
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod demo;
 mod prove_bench;
+mod throughput_bench;
 mod verify_log;
 
 use std::path::PathBuf;
@@ -30,6 +31,9 @@ enum Command {
     Demo(demo::Args),
     /// Verify a proof log: every proof, the batch sums and every epoch's audit.
     Verify(verify_log::Args),
+    /// End-to-end throughput (tx/s) of the applications, one row per app and batch size,
+    /// with the stage breakdown.
+    Bench(throughput_bench::Args),
 }
 
 /// Where proving keys are cached: the flag, else $SPICE_KEYS_DIR, else ~/.cache/spice/keys.
@@ -73,6 +77,7 @@ fn main() -> std::process::ExitCode {
         Command::Cost(args) => cost(args),
         Command::Demo(args) => demo::run(args),
         Command::Verify(args) => verify_log::run(args),
+        Command::Bench(args) => throughput_bench::run(args),
     };
     match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,

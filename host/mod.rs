@@ -3,6 +3,7 @@ pub mod apps;
 pub mod audit;
 pub mod batch;
 pub mod circuit_prover;
+pub mod circuit_size;
 pub mod cost;
 pub mod eddsa;
 pub mod eddsa_gadget;
