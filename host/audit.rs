@@ -165,7 +165,7 @@ use std::{cmp::Ordering, collections::HashSet, sync::OnceLock};
 use ark_bls12_381::Fr;
 use ark_ec::CurveGroup;
 use ark_ed_on_bls12_381::{EdwardsAffine, EdwardsProjective, Fr as JubjubScalar};
-use ark_ff::{AdditiveGroup, PrimeField, UniformRand, Zero};
+use ark_ff::{AdditiveGroup, UniformRand, Zero};
 use ark_r1cs_std::{
     alloc::AllocVar,
     boolean::Boolean,
@@ -186,6 +186,7 @@ use super::{
     set_digest_gadget::{
         blinding_scalar_var, hash_tuple_var, HashHintVar, JubjubVar, TimestampVar, TupleVar,
     },
+    field_encoding::{decode_digest, decode_u64, PublicInputError},
     key_order_gadget::{enforce_canonical, enforce_key_order, recompose, KeyVar},
     storage_gadget::bounded_bits_le,
     store::{key_order, EpochSnapshot},
@@ -257,31 +258,6 @@ pub enum AuditBuildError {
     /// A tuple could not be hashed.
     #[error(transparent)]
     Hash(#[from] SetDigestError),
-}
-
-/// Errors while decoding public inputs from field elements.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PublicInputError {
-    /// Wrong number of field elements.
-    #[error("{got} public inputs, expected {expected}")]
-    Count {
-        /// Expected count.
-        expected: usize,
-        /// Given count.
-        got: usize,
-    },
-    /// The epoch is not a 64-bit integer.
-    #[error("public input {index} is not a 64-bit integer")]
-    Range {
-        /// Its index.
-        index: usize,
-    },
-    /// A digest is not a point of Jubjub's prime-order subgroup.
-    #[error("public inputs {index}, {} are not a point of Jubjub's prime-order subgroup", index + 1)]
-    NotASubgroupPoint {
-        /// Index of its x coordinate.
-        index: usize,
-    },
 }
 
 /// Why [`check_epoch`] rejects an epoch's audit: the first failure found, in check order.
@@ -388,8 +364,8 @@ impl ChunkPublicInputs {
             epoch: decode_u64(epoch, 0)?,
             previous_boundary,
             boundary,
-            final_digest: decode_point(f_x, f_y, 3)?,
-            new_keys_digest: decode_point(n_x, n_y, 5)?,
+            final_digest: decode_digest(f_x, f_y, 3)?,
+            new_keys_digest: decode_digest(n_x, n_y, 5)?,
         })
     }
 }
@@ -439,11 +415,11 @@ impl ClosingPublicInputs {
         };
         Ok(Self {
             epoch: decode_u64(epoch, 0)?,
-            previous_final: decode_point(pf_x, pf_y, 1)?,
-            read_sum: decode_point(rs_x, rs_y, 3)?,
-            write_sum: decode_point(ws_x, ws_y, 5)?,
-            new_keys: decode_point(n_x, n_y, 7)?,
-            new_final: decode_point(nf_x, nf_y, 9)?,
+            previous_final: decode_digest(pf_x, pf_y, 1)?,
+            read_sum: decode_digest(rs_x, rs_y, 3)?,
+            write_sum: decode_digest(ws_x, ws_y, 5)?,
+            new_keys: decode_digest(n_x, n_y, 7)?,
+            new_final: decode_digest(nf_x, nf_y, 9)?,
         })
     }
 
@@ -457,27 +433,6 @@ impl ClosingPublicInputs {
             + self.new_final.point()
             + blinding_generator() * delta;
         lhs == rhs
-    }
-}
-
-/// A u64 encoded as a field element, or the index of the offending input.
-fn decode_u64(value: Fr, index: usize) -> Result<u64, PublicInputError> {
-    let [low, high @ ..] = value.into_bigint().0;
-    if high.iter().any(|&limb| limb != 0) {
-        return Err(PublicInputError::Range { index });
-    }
-    Ok(low)
-}
-
-/// A published digest: must be a point of the prime-order subgroup, like every honest one
-/// (sums of H outputs and multiples of B). The circuits take coordinates as given, so this
-/// check is the verifier's.
-fn decode_point(x: Fr, y: Fr, index: usize) -> Result<BlindedDigest, PublicInputError> {
-    let point = EdwardsAffine::new_unchecked(x, y);
-    if point.is_on_curve() && point.is_in_correct_subgroup_assuming_on_curve() {
-        Ok(BlindedDigest::from_point(point))
-    } else {
-        Err(PublicInputError::NotASubgroupPoint { index })
     }
 }
 

@@ -89,7 +89,7 @@
 use ark_bls12_381::Fr;
 use ark_ec::CurveGroup;
 use ark_ed_on_bls12_381::{EdwardsAffine, EdwardsProjective, Fr as JubjubScalar};
-use ark_ff::{PrimeField, UniformRand, Zero};
+use ark_ff::{UniformRand, Zero};
 use ark_r1cs_std::{
     alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar, groups::CurveVar,
 };
@@ -98,6 +98,7 @@ use ark_std::rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
 use super::{
+    field_encoding::{decode_digest, decode_u64, PublicInputError},
     request_commitment::{
         commit, commit_var, merkle_root_var, CommitmentError, MerkleTree, Receipt,
     },
@@ -187,24 +188,6 @@ pub enum BatchError {
         /// "read" or "write".
         set: &'static str,
     },
-    /// Wrong number of public inputs.
-    #[error("{got} public inputs, a batch proof has {NUM_PUBLIC_INPUTS}")]
-    PublicInputCount {
-        /// Inputs given.
-        got: usize,
-    },
-    /// The epoch or batch id input is not a u64.
-    #[error("public input {index} is not a 64-bit integer")]
-    PublicInputRange {
-        /// Its index.
-        index: usize,
-    },
-    /// A digest input is not a point of Jubjub's prime-order subgroup.
-    #[error("public inputs {index}, {} are not a point of Jubjub's prime-order subgroup", index + 1)]
-    NotASubgroupPoint {
-        /// Index of its x coordinate.
-        index: usize,
-    },
     /// The application broke its contract.
     #[error(transparent)]
     App(#[from] AppError),
@@ -251,31 +234,19 @@ impl BatchPublicInputs {
     /// Decodes [`Self::to_field_elements`]' layout, checking that the epoch and batch id are
     /// u64 and that both digests are points of Jubjub's prime-order subgroup (every honest
     /// contribution is: H's outputs and B are).
-    pub fn from_field_elements(fields: &[Fr]) -> Result<Self, BatchError> {
+    pub fn from_field_elements(fields: &[Fr]) -> Result<Self, PublicInputError> {
         let &[epoch, batch_id, root, rs_x, rs_y, ws_x, ws_y] = fields else {
-            return Err(BatchError::PublicInputCount { got: fields.len() });
-        };
-        let to_u64 = |value: Fr, index: usize| {
-            let [low, high @ ..] = value.into_bigint().0;
-            if high.iter().any(|&limb| limb != 0) {
-                return Err(BatchError::PublicInputRange { index });
-            }
-            Ok(low)
-        };
-        let to_point = |x: Fr, y: Fr, index: usize| {
-            let point = EdwardsAffine::new_unchecked(x, y);
-            if point.is_on_curve() && point.is_in_correct_subgroup_assuming_on_curve() {
-                Ok(BlindedDigest::from_point(point))
-            } else {
-                Err(BatchError::NotASubgroupPoint { index })
-            }
+            return Err(PublicInputError::Count {
+                expected: NUM_PUBLIC_INPUTS,
+                got: fields.len(),
+            });
         };
         Ok(Self {
-            epoch: to_u64(epoch, 0)?,
-            batch_id: to_u64(batch_id, 1)?,
+            epoch: decode_u64(epoch, 0)?,
+            batch_id: decode_u64(batch_id, 1)?,
             root,
-            read_set: to_point(rs_x, rs_y, 3)?,
-            write_set: to_point(ws_x, ws_y, 5)?,
+            read_set: decode_digest(rs_x, rs_y, 3)?,
+            write_set: decode_digest(ws_x, ws_y, 5)?,
         })
     }
 }

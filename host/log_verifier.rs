@@ -54,9 +54,10 @@ use crate::engine::{EngineError, Verifier};
 use super::{
     audit::{
         check_epoch, genesis_final_digest, ChunkPublicInputs, ClosingPublicInputs,
-        EpochCheckError, PublicInputError,
+        EpochCheckError,
     },
-    batch::{BatchError, BatchPublicInputs},
+    batch::BatchPublicInputs,
+    field_encoding::PublicInputError,
     proof_log::{read_entries, read_verifying_key, EntryKind, EntryPosition, LogEntry, LogError},
     request_commitment::verify_receipt,
     service::ClientReceipt,
@@ -110,18 +111,9 @@ pub enum Rejection {
         /// The epoch in its public inputs.
         inputs: u64,
     },
-    /// A batch proof's public inputs do not decode.
-    #[error("entry {sequence}: batch public inputs: {source}")]
-    BatchInputs {
-        /// The entry.
-        sequence: u64,
-        /// Why.
-        #[source]
-        source: BatchError,
-    },
-    /// An audit proof's public inputs do not decode.
+    /// A proof's public inputs do not decode.
     #[error("entry {sequence}: {kind} public inputs: {source}")]
-    AuditInputs {
+    Inputs {
         /// The entry.
         sequence: u64,
         /// Its kind.
@@ -515,7 +507,11 @@ impl LogVerifier {
                     return Err(order(replay.phase));
                 }
                 let public = BatchPublicInputs::from_field_elements(&entry.public_inputs)
-                    .map_err(|source| Rejection::BatchInputs { sequence, source })?;
+                    .map_err(|source| Rejection::Inputs {
+                        sequence,
+                        kind,
+                        source,
+                    })?;
                 check_epoch_field(sequence, entry.epoch, public.epoch)?;
                 self.check_proof(&self.batch, entry)?;
                 if let Some(&first) = replay.batch_ids.get(&public.batch_id) {
@@ -538,7 +534,7 @@ impl LogVerifier {
                     return Err(order(replay.phase));
                 }
                 let public = ChunkPublicInputs::from_field_elements(&entry.public_inputs)
-                    .map_err(|source| Rejection::AuditInputs {
+                    .map_err(|source| Rejection::Inputs {
                         sequence,
                         kind,
                         source,
@@ -553,7 +549,7 @@ impl LogVerifier {
                     return Err(order(replay.phase));
                 }
                 let public = ClosingPublicInputs::from_field_elements(&entry.public_inputs)
-                    .map_err(|source| Rejection::AuditInputs {
+                    .map_err(|source| Rejection::Inputs {
                         sequence,
                         kind,
                         source,

@@ -7,6 +7,7 @@ pub mod circuit_size;
 pub mod cost;
 pub mod eddsa;
 pub mod eddsa_gadget;
+pub mod field_encoding;
 pub mod key_order_gadget;
 pub mod log_verifier;
 pub mod log_writer;

@@ -37,6 +37,7 @@ use ark_r1cs_std::{
 use ark_relations::gr1cs::{Namespace, SynthesisError};
 use std::borrow::Borrow;
 
+use super::field_encoding::u64_of;
 use super::{
     poseidon,
     set_digest::{
@@ -63,11 +64,8 @@ impl TimestampVar {
     pub fn from_fp(t: &FpVar<Fr>) -> Result<Self, SynthesisError> {
         if let FpVar::Constant(t) = t {
             // A constant needs no constraints, only the same range rule, checked natively.
-            let [low, high @ ..] = t.into_bigint().0;
-            if high.iter().any(|&limb| limb != 0) {
-                return Err(SynthesisError::Unsatisfiable);
-            }
-            return Ok(Self(UInt64::constant(low)));
+            let t = u64_of(*t).ok_or(SynthesisError::Unsatisfiable)?;
+            return Ok(Self(UInt64::constant(t)));
         }
         let cs = t.cs();
         let value = t.value().ok();

@@ -587,7 +587,7 @@ pub mod transfer {
     use std::borrow::Borrow;
 
     use ark_bls12_381::Fr;
-    use ark_ff::{PrimeField, Zero};
+    use ark_ff::Zero;
     use ark_r1cs_std::{
         alloc::{AllocVar, AllocationMode},
         boolean::Boolean,
@@ -597,6 +597,7 @@ pub mod transfer {
     use ark_relations::gr1cs::{Namespace, SynthesisError};
 
     use super::{bounded_bits_le, App, KeySlot, KeySlotVar, Storage, StorageVar};
+    use crate::host::field_encoding::u64_of;
 
     /// Bits of a balance and of an amount.
     pub const BALANCE_BITS: usize = 64;
@@ -703,11 +704,7 @@ pub mod transfer {
 
     /// The value as a balance, if it is below 2^64.
     fn balance(value: Fr) -> Result<u64, TransferReject> {
-        let [low, high @ ..] = value.into_bigint().0;
-        if high.iter().any(|&limb| limb != 0) {
-            return Err(TransferReject::BalanceOutOfRange { value });
-        }
-        Ok(low)
+        u64_of(value).ok_or(TransferReject::BalanceOutOfRange { value })
     }
 
     /// Moves u64 balances between keys; see the module docs.

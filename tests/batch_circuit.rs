@@ -21,6 +21,7 @@ use proptest::prelude::*;
 use spice::{
     engine::{CpuBackend, Prover},
     host::{
+        field_encoding::PublicInputError,
         batch::{
             build_batch, storage_op_var, BatchCircuit, BatchDigestsVar, BatchError,
             BatchPublicInputs, BatchWitness, OpWitness, ProvableBatch, SlotWitness,
@@ -291,19 +292,19 @@ fn public_inputs_decoding_rejects_malformed_input() {
     let fields = public.to_field_elements();
     assert_eq!(
         BatchPublicInputs::from_field_elements(&fields[..6]),
-        Err(BatchError::PublicInputCount { got: 6 })
+        Err(PublicInputError::Count { expected: 7, got: 6 })
     );
     let mut big_epoch = fields.clone();
     big_epoch[0] = Fr::from(u128::from(u64::MAX) + 1);
     assert_eq!(
         BatchPublicInputs::from_field_elements(&big_epoch),
-        Err(BatchError::PublicInputRange { index: 0 })
+        Err(PublicInputError::Range { index: 0 })
     );
     let mut off_curve = fields.clone();
     off_curve[5] += Fr::from(1u64);
     assert_eq!(
         BatchPublicInputs::from_field_elements(&off_curve),
-        Err(BatchError::NotASubgroupPoint { index: 5 })
+        Err(PublicInputError::NotASubgroupPoint { index: 5 })
     );
     // (0, −1) is on Jubjub but has order 2: not in the prime-order subgroup.
     let mut small_order = fields;
@@ -311,7 +312,7 @@ fn public_inputs_decoding_rejects_malformed_input() {
     small_order[4] = -Fr::from(1u64);
     assert_eq!(
         BatchPublicInputs::from_field_elements(&small_order),
-        Err(BatchError::NotASubgroupPoint { index: 3 })
+        Err(PublicInputError::NotASubgroupPoint { index: 3 })
     );
 }
 

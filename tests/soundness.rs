@@ -610,7 +610,7 @@ fn altered_public_inputs_are_rejected() {
     // A public input dropped: the key's count is checked, not assumed.
     let mut entries = honest_log().clone();
     entries[batch].public_inputs.pop();
-    assert!(matches!(verdict(&entries), Err(Rejection::BatchInputs { .. })));
+    assert!(matches!(verdict(&entries), Err(Rejection::Inputs { kind: EntryKind::BatchProof, .. })));
 }
 
 #[test]

@@ -81,6 +81,7 @@
 //! the signature 32 %: the reserve slots cost 2,450 a request, and a same-bank transfer
 //! pays for them too, because the shape may not reveal which kind of transfer it is.
 
+use crate::host::field_encoding::u64_of;
 use std::borrow::Borrow;
 
 use ark_bls12_381::Fr;
@@ -437,11 +438,7 @@ fn unsigned() -> Signature {
 
 /// The value of a reserve slot as a u64.
 fn reserve(value: Fr) -> Result<u64, InterbankReject> {
-    let [low, high @ ..] = ark_ff::PrimeField::into_bigint(value).0;
-    if high.iter().any(|&limb| limb != 0) {
-        return Err(InterbankReject::CorruptReserve { value });
-    }
-    Ok(low)
+    u64_of(value).ok_or(InterbankReject::CorruptReserve { value })
 }
 
 impl InterbankApp {
