@@ -7,6 +7,8 @@
 //! sends the next request. Requests of different streams still meet on shared keys (hot
 //! accounts, the order book), which is where the store's locks are exercised.
 
+use ark_std::rand::Rng;
+
 use super::storage_gadget::App;
 
 /// The requests of one stream, executed in order by one worker.
@@ -32,4 +34,33 @@ pub trait Workload: Send {
     /// About `requests` requests of the application's mix, split into at most `streams`
     /// streams (fewer when the workload has fewer independent clients).
     fn streams(&mut self, requests: usize, streams: usize) -> Vec<Stream<Self::App>>;
+}
+
+/// A seeded sampler of ranks `0 … n − 1` with `P(k) ∝ 1/(k + 1)^s`.
+#[derive(Clone, Debug)]
+pub struct Zipf {
+    cumulative: Vec<f64>,
+}
+
+impl Zipf {
+    /// The law over `n` ranks with exponent `s` (s = 0: uniform).
+    pub fn new(n: usize, s: f64) -> Self {
+        let mut total = 0.0;
+        let cumulative = (0..n)
+            .map(|k| {
+                total += 1.0 / ((k + 1) as f64).powf(s);
+                total
+            })
+            .collect();
+        Self { cumulative }
+    }
+
+    /// One rank (0 for an empty law).
+    pub fn sample<R: Rng>(&self, rng: &mut R) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let u = rng.gen::<f64>() * total;
+        self.cumulative
+            .partition_point(|&c| c <= u)
+            .min(self.cumulative.len().saturating_sub(1))
+    }
 }

@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::host::{
     eddsa::{PublicKey, SecretKey},
     storage_gadget::App,
-    workload::{Stream, Workload},
+    workload::{Stream, Workload, Zipf},
 };
 
 /// A kind of request the app must reject, mixed into a workload.
@@ -220,35 +220,6 @@ pub fn issuer_key(seed: u64) -> SecretKey {
 
 /// Label of [`issuer_key`]'s seed derivation.
 const ISSUER_SEED_LABEL: &[u8] = b"spice/workload/issuer-seed/v1";
-
-/// A seeded sampler of ranks `0 … n − 1` with `P(k) ∝ 1/(k + 1)^s`.
-#[derive(Clone, Debug)]
-pub struct Zipf {
-    cumulative: Vec<f64>,
-}
-
-impl Zipf {
-    /// The law over `n` ranks with exponent `s` (s = 0: uniform).
-    pub fn new(n: usize, s: f64) -> Self {
-        let mut total = 0.0;
-        let cumulative = (0..n)
-            .map(|k| {
-                total += 1.0 / ((k + 1) as f64).powf(s);
-                total
-            })
-            .collect();
-        Self { cumulative }
-    }
-
-    /// One rank (0 for an empty law).
-    pub fn sample<R: Rng>(&self, rng: &mut R) -> usize {
-        let total = self.cumulative.last().copied().unwrap_or(0.0);
-        let u = rng.gen::<f64>() * total;
-        self.cumulative
-            .partition_point(|&c| c <= u)
-            .min(self.cumulative.len().saturating_sub(1))
-    }
-}
 
 /// The seeded client population of an account app (see the module docs).
 #[derive(Debug)]

@@ -39,7 +39,7 @@ use super::{
 use crate::host::{
     eddsa::SecretKey,
     storage_gadget::{apply, App},
-    workload::{Stream, Workload},
+    workload::{Stream, Workload, Zipf},
 };
 
 /// Exponent of the Zipf-like law over a market's traders.
@@ -82,34 +82,6 @@ struct Trader {
     market: u16,
     next_nonce: u32,
     orders: Vec<(Side, u32)>,
-}
-
-/// A Zipf-like law over `0..n`: `P(k) ∝ 1/(k + 1)^s`.
-#[derive(Clone, Debug)]
-struct Zipf {
-    cumulative: Vec<f64>,
-}
-
-impl Zipf {
-    fn new(n: usize, exponent: f64) -> Self {
-        let mut total = 0.0;
-        let cumulative = (0..n)
-            .map(|k| {
-                total += 1.0 / ((k + 1) as f64).powf(exponent);
-                total
-            })
-            .collect();
-        Self { cumulative }
-    }
-
-    fn sample(&self, rng: &mut StdRng) -> usize {
-        let total = self.cumulative.last().copied().unwrap_or(0.0);
-        let x = rng.gen::<f64>() * total;
-        self.cumulative
-            .iter()
-            .position(|&c| x < c)
-            .unwrap_or(self.cumulative.len().saturating_sub(1))
-    }
 }
 
 /// What the generator emits next for a trader.
