@@ -188,7 +188,7 @@ use super::{
     },
     field_encoding::{decode_digest, decode_u64, PublicInputError},
     key_order_gadget::{enforce_canonical, enforce_key_order, recompose, KeyVar},
-    storage_gadget::bounded_bits_le,
+    integer_gadget::bounded_bits_le,
     store::{key_order, EpochSnapshot},
 };
 

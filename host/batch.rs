@@ -99,6 +99,7 @@ use rayon::prelude::*;
 
 use super::{
     field_encoding::{decode_digest, decode_u64, PublicInputError},
+    integer_gadget::bounded_bits_le,
     request_commitment::{
         commit, commit_var, merkle_root_var, CommitmentError, MerkleTree, Receipt,
     },
@@ -111,7 +112,7 @@ use super::{
         TupleVar,
     },
     storage_gadget::{
-        apply, apply_var, bounded_bits_le, App, AppError, Applied, Executed, KeySlotVar,
+        apply, apply_var, App, AppError, Applied, Executed, KeySlotVar,
     },
     store::FIRST_TIMESTAMP,
 };

@@ -24,7 +24,7 @@ use ark_r1cs_std::{
 };
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
-use super::{storage_gadget::bounded_bits_le, store::key_order};
+use super::{integer_gadget::bounded_bits_le, store::key_order};
 
 /// Bits in the low half of a key, `K = hi·2^128 + lo`.
 pub const KEY_LOW_BITS: usize = 128;

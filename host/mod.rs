@@ -8,6 +8,7 @@ pub mod cost;
 pub mod eddsa;
 pub mod eddsa_gadget;
 pub mod field_encoding;
+pub mod integer_gadget;
 pub mod key_order_gadget;
 pub mod log_verifier;
 pub mod log_writer;

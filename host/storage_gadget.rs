@@ -45,13 +45,12 @@
 use std::fmt::Debug;
 
 use ark_bls12_381::Fr;
-use ark_ff::{BigInteger, PrimeField, Zero};
+use ark_ff::Zero;
 use ark_r1cs_std::{
     alloc::AllocVar,
     boolean::Boolean,
     eq::EqGadget,
     fields::{fp::FpVar, FieldVar},
-    GR1CSVar,
 };
 use ark_relations::gr1cs::SynthesisError;
 
@@ -532,41 +531,6 @@ pub fn execute<A: App>(
     })
 }
 
-/// Decomposes `x` into `bits` little-endian bits, enforcing `x < 2^bits` (`bits` + 1
-/// constraints). Unsatisfiable when `x ≥ 2^bits`; apps use it for range checks and
-/// comparisons (the top bit of `a − b + 2^n` says `a ≥ b` for n-bit a, b).
-///
-/// Requires `bits < 254` (so that `Σ bᵢ·2^i < 2^bits < r` cannot wrap); larger requests are
-/// [`SynthesisError::Unsatisfiable`].
-pub fn bounded_bits_le(x: &FpVar<Fr>, bits: usize) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
-    if bits >= Fr::MODULUS_BIT_SIZE as usize - 1 {
-        return Err(SynthesisError::Unsatisfiable);
-    }
-    if let FpVar::Constant(value) = x {
-        let value = value.into_bigint();
-        if value.num_bits() as usize > bits {
-            return Err(SynthesisError::Unsatisfiable);
-        }
-        return Ok((0..bits)
-            .map(|i| Boolean::constant(value.get_bit(i)))
-            .collect());
-    }
-    let cs = x.cs();
-    let value = x.value().ok().map(|v| v.into_bigint());
-    let decomposition = (0..bits)
-        .map(|i| {
-            Boolean::new_witness(cs.clone(), || {
-                value
-                    .map(|v| v.get_bit(i))
-                    .ok_or(SynthesisError::AssignmentMissing)
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    // Σ bᵢ·2^i < 2^bits < r: no wrap-around, so equality with x means x < 2^bits.
-    Boolean::le_bits_to_fp(&decomposition)?.enforce_equal(x)?;
-    Ok(decomposition)
-}
-
 pub mod transfer {
     //! `TransferApp`: the smallest useful app, used by the tests of the storage layer, by
     //! `spice demo --app transfer` and as the worked example of [`App`]. Balances are u64
@@ -596,8 +560,11 @@ pub mod transfer {
     };
     use ark_relations::gr1cs::{Namespace, SynthesisError};
 
-    use super::{bounded_bits_le, App, KeySlot, KeySlotVar, Storage, StorageVar};
-    use crate::host::field_encoding::u64_of;
+    use super::{App, KeySlot, KeySlotVar, Storage, StorageVar};
+    use crate::host::{
+        field_encoding::u64_of,
+        integer_gadget::{at_least_var, bounded_bits_le},
+    };
 
     /// Bits of a balance and of an amount.
     pub const BALANCE_BITS: usize = 64;
@@ -760,11 +727,6 @@ pub mod transfer {
         }
     }
 
-    /// 2^64 as a field element.
-    fn two_to_64() -> Fr {
-        Fr::from(1u128 << BALANCE_BITS)
-    }
-
     impl App for TransferApp {
         type Request = TransferRequest;
         type RequestVar = TransferRequestVar;
@@ -873,11 +835,8 @@ pub mod transfer {
             bounded_bits_le(&from, BALANCE_BITS)?;
             bounded_bits_le(&to, BALANCE_BITS)?;
             let amount = request.amount.to_fp()?;
-            // from, amount < 2^64, so from − amount + 2^64 ∈ (0, 2^65): it decomposes into 65
-            // bits, and bit 64 is set exactly when from ≥ amount.
-            let covered = bounded_bits_le(&(&from - &amount + two_to_64()), BALANCE_BITS + 1)?
-                [BALANCE_BITS]
-                .clone();
+            // from and amount are u64s (just checked, and by allocation).
+            let covered = at_least_var(&from, &amount, BALANCE_BITS)?;
             // to + amount < 2^65; bit 64 is set exactly when the sum overflows a u64.
             let overflows =
                 bounded_bits_le(&(&to + &amount), BALANCE_BITS + 1)?[BALANCE_BITS].clone();

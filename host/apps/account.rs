@@ -74,7 +74,7 @@
 use std::borrow::Borrow;
 
 use ark_bls12_381::Fr;
-use ark_ff::{BigInteger, Field, PrimeField, Zero};
+use ark_ff::{BigInteger, PrimeField, Zero};
 use ark_r1cs_std::{
     alloc::{AllocVar, AllocationMode},
     boolean::Boolean,
@@ -89,7 +89,7 @@ use crate::host::{
     eddsa::{PublicKey, Signature},
     eddsa_gadget::{PublicKeyVar, SignatureVar},
     poseidon,
-    storage_gadget::bounded_bits_le,
+    integer_gadget::{at_least_var, bounded_bits_le},
 };
 
 /// Bits of a balance, a supply and an amount.
@@ -107,10 +107,7 @@ pub const TAG_SHIFT: usize = 150;
 /// Bits of the app tag (`2^(150 + 96)` < r, so the signed word is injective).
 pub const TAG_BITS: usize = 96;
 
-/// `2^bits` as a field element.
-pub fn power_of_two(bits: usize) -> Fr {
-    Fr::from(2u64).pow([bits as u64])
-}
+pub use crate::host::integer_gadget::power_of_two;
 
 /// What a request does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -538,8 +535,8 @@ pub fn offset_u64_var(
 /// `a > b` for u64s `a`, `b` in the circuit (66 constraints): `a − b − 1 + 2^64` lies in
 /// `[0, 2^65 − 1)`, and its bit 64 is set exactly when `a − b − 1 ≥ 0`.
 pub fn exceeds_var(a: &FpVar<Fr>, b: &FpVar<Fr>) -> Result<Boolean<Fr>, SynthesisError> {
-    let shifted = a - b - Fr::from(1u64) + power_of_two(NONCE_BITS);
-    Ok(bounded_bits_le(&shifted, NONCE_BITS + 1)?[NONCE_BITS].clone())
+    // a > b ⇔ a ≥ b + 1, and b + 1 ≤ 2^64 keeps at_least_var's shifted value in range.
+    at_least_var(a, &(b + Fr::from(1u64)), NONCE_BITS)
 }
 
 /// Why the account transition rejects a request.

@@ -177,7 +177,6 @@
 //! its hint id and test logic, and a fifth commitment permutation (the payload grows by a
 //! field). A batch of B slots, B a power of two, costs `14,282·B + 2,397`.
 
-mod comparison;
 mod execution;
 mod layout;
 pub mod planner;

@@ -109,7 +109,8 @@ use crate::host::{
     eddsa::{self, account_id, EddsaError, PublicKey, SecretKey, Signature},
     eddsa_gadget::{self, account_id_var},
     poseidon,
-    storage_gadget::{bounded_bits_le, App, KeySlot, KeySlotVar, Storage, StorageVar},
+    integer_gadget::bounded_bits_le,
+    storage_gadget::{App, KeySlot, KeySlotVar, Storage, StorageVar},
 };
 
 /// Bits of a bank id.

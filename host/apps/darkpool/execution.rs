@@ -15,7 +15,6 @@ use ark_r1cs_std::{
 use ark_relations::gr1cs::SynthesisError;
 
 use super::{
-    comparison::{at_least, at_least_var},
     records::{
         account_key, claim_key, claim_key_var, crosses, crosses_var, head_key, head_key_var,
         node_key, node_key_var, price_of_rank, price_of_rank_var, rank, rank_var, Account,
@@ -28,6 +27,7 @@ use super::{
 use crate::host::{
     eddsa,
     eddsa_gadget::{self, account_id_var},
+    integer_gadget::{at_least, at_least_var},
     storage_gadget::{KeySlot, KeySlotVar, Storage, StorageVar},
 };
 

@@ -18,7 +18,7 @@
 //!   module docs of `darkpool`).
 
 use ark_bls12_381::Fr;
-use ark_ff::{BigInteger, Field, PrimeField, Zero};
+use ark_ff::{BigInteger, PrimeField, Zero};
 use ark_r1cs_std::{
     alloc::{AllocVar, AllocationMode},
     boolean::Boolean,
@@ -26,7 +26,8 @@ use ark_r1cs_std::{
 };
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
-use crate::host::storage_gadget::bounded_bits_le;
+pub use crate::host::integer_gadget::power_of_two;
+use crate::host::integer_gadget::bounded_bits_le;
 
 /// Most bits one layout holds: with 252 bits the packed integer is below 2^252 < p, and
 /// [`bounded_bits_le`] accepts the width.
@@ -39,11 +40,6 @@ pub const MAX_FIELD_BITS: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
     widths: Vec<usize>,
-}
-
-/// `2^exponent` in Fr.
-pub fn power_of_two(exponent: usize) -> Fr {
-    Fr::from(2u64).pow([exponent as u64])
 }
 
 impl Layout {

@@ -50,7 +50,7 @@ use ark_r1cs_std::{
 use ark_relations::gr1cs::SynthesisError;
 
 use super::layout::{power_of_two, Layout};
-use crate::host::{eddsa, storage_gadget::bounded_bits_le};
+use crate::host::{eddsa, integer_gadget::bounded_bits_le};
 
 /// Bits of a price (prices are 1 … 2^32 − 1).
 pub const PRICE_BITS: usize = 32;
