@@ -1,8 +1,9 @@
 //! Build script.
 //!
-//! Always: compiles the kernels' `__host__ __device__` arithmetic for the host
-//! (`kernels/host_arith.cpp`, C++17) into a static library, so `tests/kernel_arith.rs` checks
-//! it against arkworks on every CI run, GPU or not.
+//! Always: compiles the kernels' `__host__ __device__` code for the host (`kernels/host_arith.cpp`:
+//! arithmetic and NTT passes; `kernels/host_msm.cpp`: the MSM phases; C++17) into a static
+//! library, so `tests/kernel_arith.rs`, `kernel_ntt.rs` and `kernel_msm.rs` check it against
+//! arkworks on every CI run, GPU or not.
 //!
 //! With the `cuda` feature: compiles every `kernels/*.cu` with nvcc into a fatbin in OUT_DIR
 //! (SASS for sm_70/80/90, PTX for newer GPUs to JIT), exported to Rust as
@@ -23,6 +24,7 @@ fn main() {
         .opt_level(2)
         .include("kernels")
         .file("kernels/host_arith.cpp")
+        .file("kernels/host_msm.cpp")
         .compile("spice_host_arith");
 
     // Cargo compiles the build script with the package's features, so this is the

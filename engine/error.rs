@@ -42,6 +42,15 @@ pub enum EngineError {
     /// A GPU NTT plan or tile shape that the kernels cannot run.
     #[error("invalid GPU NTT plan: {0}")]
     BadNttPlan(String),
+    /// A GPU MSM plan the kernels cannot run (a window, chunk or segment out of range, or an
+    /// MSM too large for the kernels' 32-bit indices).
+    #[error("invalid GPU MSM plan: {0}")]
+    BadMsmPlan(String),
+    /// A kernel (on the device or in its host simulation) produced a value that cannot be
+    /// right: an unreduced field element, more entries than its bound. A bug or a faulty
+    /// device, never bad input.
+    #[error("a kernel produced an invalid result: {0}")]
+    KernelOutput(String),
     /// A CUDA driver call failed (after the backend was set up: a lost device, out of device
     /// memory, a kernel fault).
     #[error("CUDA {operation} failed: {reason}")]

@@ -14,6 +14,7 @@ pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod error;
+pub mod gpu_msm;
 pub mod gpu_ntt;
 #[doc(hidden)]
 pub mod kernel_host;
@@ -31,7 +32,7 @@ pub use cuda::CudaBackend;
 pub use error::{EngineError, Result};
 pub use key_file::{read_proving_key, write_proving_key};
 pub use prover::{Prover, StageTimes};
-pub use scalars::MsmScalars;
+pub use scalars::{MsmScalars, ScalarStats};
 pub use shape::{synthesize_assignment, R1csShape};
 pub use synthetic_circuit::SyntheticCircuit;
 pub use verifier::Verifier;

@@ -19,6 +19,7 @@
 #include "curve/g1.cuh"
 #include "curve/g2.cuh"
 #include "field/fr.cuh"
+#include "host_order.hpp"
 #include "ntt/ntt_pass.cuh"
 
 using namespace spice;
@@ -135,24 +136,6 @@ int curve_sum_mixed(uint32_t form, const A* pts, size_t n, A* out) {
     });
 }
 
-// A permutation of 0..n-1 from a seed (splitmix64 driving Fisher-Yates).
-std::vector<uint32_t> shuffled(uint32_t n, uint64_t& state) {
-    std::vector<uint32_t> order(n);
-    for (uint32_t i = 0; i < n; i++) order[i] = i;
-    for (uint32_t i = n; i > 1; i--) {
-        state += 0x9e3779b97f4a7c15ULL;
-        uint64_t z = state;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        z ^= z >> 31;
-        uint32_t j = (uint32_t)(z % i);
-        uint32_t t = order[i - 1];
-        order[i - 1] = order[j];
-        order[j] = t;
-    }
-    return order;
-}
-
 }  // namespace
 
 extern "C" {
@@ -169,13 +152,13 @@ int spice_host_ntt_pass(const spice_ntt_pass* p, uint64_t order_seed) {
     uint64_t state = order_seed;
     std::vector<fr_t> tile(size_t(1) << (p->stages + p->log_columns));
     const bool dit = (p->flags & SPICE_NTT_DIT) != 0;
-    for (uint32_t block : shuffled(ntt::pass_blocks(*p), state)) {
-        for (uint32_t t : shuffled(p->threads, state)) ntt::load_phase(*p, block, t, tile.data());
+    for (uint32_t block : host::shuffled(ntt::pass_blocks(*p), state)) {
+        for (uint32_t t : host::shuffled(p->threads, state)) ntt::load_phase(*p, block, t, tile.data());
         for (uint32_t i = 0; i < p->stages; i++) {
             uint32_t stage = dit ? i : p->stages - 1 - i;
-            for (uint32_t t : shuffled(p->threads, state)) ntt::stage_phase(*p, stage, block, t, tile.data());
+            for (uint32_t t : host::shuffled(p->threads, state)) ntt::stage_phase(*p, stage, block, t, tile.data());
         }
-        for (uint32_t t : shuffled(p->threads, state)) ntt::store_phase(*p, block, t, tile.data());
+        for (uint32_t t : host::shuffled(p->threads, state)) ntt::store_phase(*p, block, t, tile.data());
     }
     return 1;
 }

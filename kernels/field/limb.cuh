@@ -13,6 +13,15 @@
 #define SPICE_HD inline
 #endif
 
+// For the few large operations that kernels call from many places (Fq2 products): one copy
+// in the device code instead of one a call site. Inlining all of them makes the G2 MSM kernels
+// hundreds of thousands of instructions, which ptxas takes tens of minutes to allocate.
+#ifdef __CUDACC__
+#define SPICE_HD_NOINLINE __host__ __device__ __noinline__
+#else
+#define SPICE_HD_NOINLINE inline
+#endif
+
 // Fixed-trip limb loops must unroll so limbs live in registers (and, on the device, so the
 // constant functions of the field parameters fold to immediates).
 #if defined(__CUDACC__) || defined(__clang__)

@@ -87,6 +87,77 @@ typedef struct spice_ntt_pass {
     uint32_t threads;
 } spice_ntt_pass;
 
+
+/* ---- MSM (kernels/msm/) ---- */
+
+/* Entry flag: the base enters the bucket negated. Base indices are below 2^31. */
+#define SPICE_MSM_NEGATE 0x80000000u
+/* Window sizes the kernels support: digits and bucket keys must fit the u32 layouts below. */
+#define SPICE_MSM_MIN_WINDOW_BITS 2
+#define SPICE_MSM_MAX_WINDOW_BITS 22
+/* Smallest chunk of the bucket accumulation: each level turns a chunk into at most two
+ * partial sums, so a chunk of at least 4 shrinks every level until one chunk is left. */
+#define SPICE_MSM_MIN_CHUNK 4
+
+/*
+ * The scalar side of an MSM, shared by every MSM over the same scalars (Groth16's A, B and L
+ * queries): scalars cut into signed c-bit (Booth) digits, and the (scalar, window) pairs with a
+ * nonzero digit sorted by bucket. Bucket keys: w * 2^(c-1) + |d| - 1 for digit d of window w,
+ * and one more bucket, windows * 2^(c-1), for the scalars +-1 (the "ones"), which skip the
+ * windows entirely. Zero scalars have no entries at all.
+ * Pointers are device addresses on the GPU and host addresses in the host simulation.
+ */
+typedef struct spice_msm_schedule {
+    spice_fr* scalars;        /* n: Montgomery form in; canonical and normalised after prepare */
+    uint32_t* bucket_counts;  /* buckets: histogram, then exclusive offsets, then end cursors */
+    uint32_t* segment_sums;   /* scan segments: their sums, then their exclusive offsets */
+    uint32_t* entries;        /* entry capacity: base index | SPICE_MSM_NEGATE, sorted by bucket */
+    uint32_t* keys;           /* entry capacity: the bucket of each entry */
+    uint32_t* entry_count;    /* one: the number of entries (written by the scan) */
+    uint32_t n;               /* scalars */
+    uint32_t window_bits;     /* c */
+    uint32_t windows;         /* ceil(255 / c): normalised scalars are below 2^254 */
+    uint32_t scan_segment;    /* counters per scan segment */
+    uint32_t entry_capacity;  /* room in entries and keys; the scatter never writes past it */
+} spice_msm_schedule;
+
+/*
+ * One level of the bucket accumulation, a segmented sum over a key-sorted array: level 0 sums
+ * the (signed) bases of the schedule's entries, later levels the partial sums of the level
+ * before. The input is cut into chunks of `chunk` elements, one thread per chunk; a run of
+ * equal keys strictly inside a chunk is a whole bucket and is written to `buckets`, a chunk's
+ * first and last runs go on to the next level (two slots per chunk), until one chunk is left.
+ * Point arrays are spice_g1_xyzz / spice_g2_xyzz (bases: spice_g1_affine / spice_g2_affine).
+ */
+typedef struct spice_msm_level {
+    const uint32_t* count;    /* one: elements of this level's input */
+    uint32_t* next_count;     /* one: elements of the next level's input (0 after the last) */
+    const uint32_t* keys;     /* input bucket keys, sorted */
+    const uint32_t* entries;  /* level 0: base index | SPICE_MSM_NEGATE */
+    const void* bases;        /* level 0: affine bases */
+    const void* partials;     /* later levels: xyzz partial sums */
+    void* buckets;            /* xyzz bucket sums; all zero (the identity) before level 0 */
+    uint32_t* next_keys;      /* 2 per chunk */
+    void* next_partials;      /* 2 per chunk */
+    uint32_t chunk;           /* elements per chunk, at least SPICE_MSM_MIN_CHUNK */
+    uint32_t level;           /* 0: the input is entries into the bases */
+} spice_msm_level;
+
+/*
+ * The bucket reduction: for each window, sum over buckets j of (j + 1) * B_j. Each window's
+ * 2^(c-1) buckets are cut into segments of 2^segment_log; one thread sums its segment with
+ * running sums and adds the segment's offset times its plain sum; a tree per window (one block)
+ * adds the segments up. window_sums holds the windows' sums, then the ones bucket.
+ */
+typedef struct spice_msm_reduce {
+    const void* buckets;      /* xyzz: windows * 2^(c-1) + 1 */
+    void* segment_sums;       /* xyzz: windows * 2^(c-1-segment_log) */
+    void* window_sums;        /* xyzz: windows + 1 */
+    uint32_t window_bits;
+    uint32_t windows;
+    uint32_t segment_log;     /* at most c - 1 */
+} spice_msm_reduce;
+
 #ifdef __cplusplus
 }
 #endif

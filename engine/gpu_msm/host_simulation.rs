@@ -1,0 +1,245 @@
+//! The GPU MSM run on the host: the plan of [`super::plan`], and for each launch the kernels'
+//! own bodies (`kernels/msm/*.cuh`) executed over every thread by the entry points of
+//! `kernels/host_msm.cpp`, in the order the CUDA backend queues them, on buffers poisoned
+//! where the device's would hold garbage. Threads run in an order drawn from a seed, so a
+//! result that depends on scheduling (which thread wins an atomic, a race) shows up as a
+//! difference between seeds.
+//!
+//! For tests: a faithful model of the kernels, not a fast MSM.
+
+use ark_bls12_381::Fr;
+use ark_ec::short_weierstrass::{Affine, Projective};
+use bytemuck::Zeroable;
+use std::ffi::c_void;
+
+use crate::engine::error::{EngineError, Result};
+use crate::engine::kernel_host::FrLimbs;
+use crate::engine::scalars::ScalarStats;
+
+use super::combine::combine_windows;
+use super::curve::MsmCurve;
+use super::params::{LevelParams, ReduceParams, ScheduleParams};
+use super::plan::{MsmOptions, MsmPlan};
+
+extern "C" {
+    fn spice_host_msm_prepare(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_msm_scan_reduce(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_msm_scan_segments(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_msm_scan_apply(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_msm_scatter(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_msm_booth_digits(x: *const FrLimbs, window_bits: u32, windows: u32, digits: *mut i32, normalised: *mut u64) -> i32;
+    fn spice_host_g1_msm_accumulate(p: *const LevelParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g1_msm_bucket_reduce(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g1_msm_window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g2_msm_accumulate(p: *const LevelParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g2_msm_bucket_reduce(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g2_msm_window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+}
+
+/// What unwritten `u32` slots hold, so that a read of one shows (an entry past every base, a
+/// key past every bucket).
+pub const POISON_U32: u32 = u32::MAX;
+
+/// A group whose MSM kernels the host can run.
+pub trait SimulatedCurve: MsmCurve {
+    /// One accumulation level.
+    unsafe fn accumulate(p: *const LevelParams, threads: u32, order_seed: u64) -> i32;
+    /// The segment reduction.
+    unsafe fn bucket_reduce(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+    /// The windows' trees.
+    unsafe fn window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+}
+
+impl SimulatedCurve for ark_bls12_381::g1::Config {
+    unsafe fn accumulate(p: *const LevelParams, threads: u32, order_seed: u64) -> i32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { spice_host_g1_msm_accumulate(p, threads, order_seed) }
+    }
+    unsafe fn bucket_reduce(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { spice_host_g1_msm_bucket_reduce(p, threads, order_seed) }
+    }
+    unsafe fn window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { spice_host_g1_msm_window_tree(p, threads, order_seed) }
+    }
+}
+
+impl SimulatedCurve for ark_bls12_381::g2::Config {
+    unsafe fn accumulate(p: *const LevelParams, threads: u32, order_seed: u64) -> i32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { spice_host_g2_msm_accumulate(p, threads, order_seed) }
+    }
+    unsafe fn bucket_reduce(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { spice_host_g2_msm_bucket_reduce(p, threads, order_seed) }
+    }
+    unsafe fn window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { spice_host_g2_msm_window_tree(p, threads, order_seed) }
+    }
+}
+
+fn rejected(launch: &str) -> EngineError {
+    EngineError::BadMsmPlan(format!("the kernels reject the {launch} launch of this plan"))
+}
+
+/// The scalar schedule as the kernels leave it.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// The plan it was built for.
+    pub plan: MsmPlan,
+    /// Normalised canonical scalars (negate flag in bit 255).
+    pub scalars: Vec<FrLimbs>,
+    /// Each bucket's end offset in `entries`.
+    pub bucket_ends: Vec<u32>,
+    /// Base index | `NEGATE` for each entry, sorted by bucket (capacity-long; slots past
+    /// `entry_count` hold [`POISON_U32`]).
+    pub entries: Vec<u32>,
+    /// The bucket of each entry.
+    pub keys: Vec<u32>,
+    /// Entries written.
+    pub entry_count: u32,
+}
+
+/// Runs the schedule launches (prepare, the three scan launches, scatter) over `scalars`.
+pub fn schedule(scalars: &[Fr], plan: &MsmPlan, order_seed: u64) -> Result<Schedule> {
+    if scalars.len() != plan.len as usize {
+        return Err(EngineError::MsmLength { bases: plan.len as usize, scalars: scalars.len() });
+    }
+    let mut limbs: Vec<FrLimbs> = scalars.iter().map(|&s| FrLimbs::from(s)).collect();
+    let capacity = plan.entry_capacity.max(1) as usize;
+    let mut counts = vec![0u32; plan.buckets as usize];
+    let mut segment_sums = vec![POISON_U32; plan.scan_segments as usize];
+    let mut entries = vec![POISON_U32; capacity];
+    let mut keys = vec![POISON_U32; capacity];
+    let mut entry_count = POISON_U32;
+    let params = ScheduleParams {
+        scalars: limbs.as_mut_ptr(),
+        bucket_counts: counts.as_mut_ptr(),
+        segment_sums: segment_sums.as_mut_ptr(),
+        entries: entries.as_mut_ptr(),
+        keys: keys.as_mut_ptr(),
+        entry_count: &mut entry_count,
+        n: plan.len,
+        window_bits: plan.window_bits,
+        windows: plan.windows,
+        scan_segment: plan.scan_segment,
+        entry_capacity: plan.entry_capacity,
+    };
+    let launches: [(&str, unsafe extern "C" fn(*const ScheduleParams, u32, u64) -> i32, u32); 5] = [
+        ("prepare", spice_host_msm_prepare, plan.scalar_threads),
+        ("scan reduce", spice_host_msm_scan_reduce, plan.scan_segments),
+        ("scan segments", spice_host_msm_scan_segments, plan.scan_block_threads),
+        ("scan apply", spice_host_msm_scan_apply, plan.scan_segments),
+        ("scatter", spice_host_msm_scatter, plan.scalar_threads),
+    ];
+    for (i, (name, launch, threads)) in launches.into_iter().enumerate() {
+        // SAFETY: every pointer addresses a live vector of the size the plan gives it (scalars
+        // n, counts `buckets`, segment sums `scan_segments`, entries and keys the capacity);
+        // the C side touches nothing else.
+        if unsafe { launch(&params, threads, order_seed.wrapping_add(i as u64)) } != 1 {
+            return Err(rejected(name));
+        }
+    }
+    if entry_count > plan.entry_capacity {
+        return Err(EngineError::KernelOutput(format!(
+            "the schedule counted {entry_count} entries, more than the plan's bound {}",
+            plan.entry_capacity
+        )));
+    }
+    Ok(Schedule { plan: plan.clone(), scalars: limbs, bucket_ends: counts, entries, keys, entry_count })
+}
+
+/// Σ sᵢ·Pᵢ through the simulated schedule and curve kernels.
+pub fn msm<C: SimulatedCurve>(bases: &[Affine<C>], scalars: &[Fr], options: MsmOptions, order_seed: u64) -> Result<Projective<C>> {
+    if bases.len() != scalars.len() {
+        return Err(EngineError::MsmLength { bases: bases.len(), scalars: scalars.len() });
+    }
+    let plan = MsmPlan::new(ScalarStats::of(scalars), options)?;
+    let schedule = schedule(scalars, &plan, order_seed)?;
+    msm_with_schedule(bases, &schedule, order_seed ^ 0x5eed)
+}
+
+/// The curve launches (accumulation levels, reduction, trees) over an existing schedule, then
+/// the host's window combination.
+pub fn msm_with_schedule<C: SimulatedCurve>(bases: &[Affine<C>], schedule: &Schedule, order_seed: u64) -> Result<Projective<C>> {
+    let plan = &schedule.plan;
+    if bases.len() != plan.len as usize {
+        return Err(EngineError::MsmLength { bases: bases.len(), scalars: plan.len as usize });
+    }
+    let bases: Vec<C::AffineLimbs> = bases.iter().map(|&p| p.into()).collect();
+    let poison = || {
+        let mut p = C::XyzzLimbs::zeroed();
+        bytemuck::bytes_of_mut(&mut p).fill(0xff);
+        p
+    };
+    // Zero bytes are the XYZZ identity (ZZ = 0), as a device memset leaves them.
+    let mut buckets = vec![C::XyzzLimbs::zeroed(); plan.buckets as usize];
+    let [cap_a, cap_b] = plan.partial_capacities();
+    let mut partial_keys = [vec![POISON_U32; cap_a as usize], vec![POISON_U32; cap_b as usize]];
+    let mut partials = [vec![poison(); cap_a as usize], vec![poison(); cap_b as usize]];
+    let mut level_counts = vec![POISON_U32; plan.levels.len()];
+    let counts = level_counts.as_mut_ptr();
+
+    for (l, level) in plan.levels.iter().enumerate() {
+        let (read, write) = ((l + 1) % 2, l % 2);
+        let (next_keys, next_partials) = (partial_keys[write].as_mut_ptr(), partials[write].as_mut_ptr() as *mut c_void);
+        let params = LevelParams {
+            // SAFETY (of the `add`s): l < levels = level_counts.len().
+            count: if l == 0 { &schedule.entry_count } else { unsafe { counts.add(l - 1) } },
+            next_count: unsafe { counts.add(l) },
+            keys: if l == 0 { schedule.keys.as_ptr() } else { partial_keys[read].as_ptr() },
+            entries: schedule.entries.as_ptr(),
+            bases: bases.as_ptr() as *const c_void,
+            partials: if l == 0 { std::ptr::null() } else { partials[read].as_ptr() as *const c_void },
+            buckets: buckets.as_mut_ptr() as *mut c_void,
+            next_keys,
+            next_partials,
+            chunk: plan.chunk,
+            level: l as u32,
+        };
+        // SAFETY: the input arrays hold the level's input capacity (the schedule's entries and
+        // keys, or the partial buffer the previous level wrote), the output buffers the next
+        // level's capacity (plan.partial_capacities), buckets `plan.buckets`, bases n; entries
+        // name bases below n. Input and output partial buffers are distinct vectors.
+        if unsafe { C::accumulate(&params, level.threads, order_seed.wrapping_add(l as u64)) } != 1 {
+            return Err(rejected("accumulation"));
+        }
+    }
+
+    let mut segment_sums = vec![poison(); (plan.windows * plan.segments) as usize];
+    let mut window_sums = vec![poison(); plan.windows as usize + 1];
+    let params = ReduceParams {
+        buckets: buckets.as_ptr() as *const c_void,
+        segment_sums: segment_sums.as_mut_ptr() as *mut c_void,
+        window_sums: window_sums.as_mut_ptr() as *mut c_void,
+        window_bits: plan.window_bits,
+        windows: plan.windows,
+        segment_log: plan.segment_log,
+    };
+    // SAFETY: buckets, segment sums and window sums have the sizes the plan gives them.
+    unsafe {
+        if C::bucket_reduce(&params, plan.reduce_threads, order_seed ^ 0xbeef) != 1 {
+            return Err(rejected("bucket reduction"));
+        }
+        if C::window_tree(&params, plan.tree_threads, order_seed ^ 0xfeed) != 1 {
+            return Err(rejected("window tree"));
+        }
+    }
+    combine_windows::<C>(&window_sums, plan.window_bits)
+}
+
+/// The normalised scalar (canonical limbs, negate flag in bit 255) and its `⌈255 / c⌉` signed
+/// digits, as the prepare and scatter bodies compute them.
+pub fn booth_digits(x: Fr, window_bits: u32) -> Result<([u64; 4], Vec<i32>)> {
+    let windows = super::plan::windows_for(window_bits.max(1));
+    let mut digits = vec![0i32; windows as usize];
+    let mut normalised = [0u64; 4];
+    // SAFETY: `digits` has room for `windows` values, `normalised` for four limbs.
+    let ok = unsafe { spice_host_msm_booth_digits(&FrLimbs::from(x), window_bits, windows, digits.as_mut_ptr(), normalised.as_mut_ptr()) };
+    if ok != 1 {
+        return Err(EngineError::BadMsmPlan(format!("the kernels take no window of {window_bits} bits")));
+    }
+    Ok((normalised, digits))
+}

@@ -1,0 +1,121 @@
+//! The launch parameters of the MSM kernels: Rust mirrors of `spice_msm_schedule`,
+//! `spice_msm_level` and `spice_msm_reduce` in `kernels/include/spice_layout.h` (bindgen's
+//! reading of the header is checked against them in builds with the `cuda` feature).
+
+use std::ffi::c_void;
+
+use crate::engine::kernel_host::FrLimbs;
+
+/// Entry flag: the base enters its bucket negated (`SPICE_MSM_NEGATE`).
+pub const NEGATE: u32 = 0x8000_0000;
+/// Smallest window the kernels take (`SPICE_MSM_MIN_WINDOW_BITS`).
+pub const MIN_WINDOW_BITS: u32 = 2;
+/// Largest window the kernels take (`SPICE_MSM_MAX_WINDOW_BITS`).
+pub const MAX_WINDOW_BITS: u32 = 22;
+/// Smallest accumulation chunk (`SPICE_MSM_MIN_CHUNK`).
+pub const MIN_CHUNK: u32 = 4;
+
+/// `spice_msm_schedule`: the scalar side of an MSM. Pointers are device addresses on the GPU
+/// and host addresses in the host simulation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ScheduleParams {
+    /// Scalars: Montgomery form in, normalised canonical form (negate flag in bit 255) after
+    /// the prepare launch.
+    pub scalars: *mut FrLimbs,
+    /// One counter a bucket: histogram, then exclusive offsets, then end cursors.
+    pub bucket_counts: *mut u32,
+    /// One a scan segment.
+    pub segment_sums: *mut u32,
+    /// Base index | [`NEGATE`], sorted by bucket.
+    pub entries: *mut u32,
+    /// The bucket of each entry.
+    pub keys: *mut u32,
+    /// The number of entries (one value, written by the scan).
+    pub entry_count: *mut u32,
+    /// Scalars.
+    pub n: u32,
+    /// Window size c.
+    pub window_bits: u32,
+    /// Windows.
+    pub windows: u32,
+    /// Counters per scan segment.
+    pub scan_segment: u32,
+    /// Room in `entries` and `keys` (the scatter writes nothing past it).
+    pub entry_capacity: u32,
+}
+
+/// `spice_msm_level`: one level of the bucket accumulation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct LevelParams {
+    /// Elements of this level's input (one value on the device).
+    pub count: *const u32,
+    /// Elements of the next level's input (written by the launch).
+    pub next_count: *mut u32,
+    /// Input keys, sorted.
+    pub keys: *const u32,
+    /// Level 0: the schedule's entries.
+    pub entries: *const u32,
+    /// Level 0: affine bases.
+    pub bases: *const c_void,
+    /// Later levels: XYZZ partial sums.
+    pub partials: *const c_void,
+    /// XYZZ bucket sums (zeroed before level 0).
+    pub buckets: *mut c_void,
+    /// Keys of the next level's input.
+    pub next_keys: *mut u32,
+    /// Partial sums of the next level's input.
+    pub next_partials: *mut c_void,
+    /// Elements per chunk.
+    pub chunk: u32,
+    /// 0 for the level that reads the bases.
+    pub level: u32,
+}
+
+/// `spice_msm_reduce`: the bucket reduction and the windows' trees.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ReduceParams {
+    /// XYZZ bucket sums.
+    pub buckets: *const c_void,
+    /// XYZZ, one a segment.
+    pub segment_sums: *mut c_void,
+    /// XYZZ, one a window and then the ones bucket.
+    pub window_sums: *mut c_void,
+    /// Window size c.
+    pub window_bits: u32,
+    /// Windows.
+    pub windows: u32,
+    /// log2 of the buckets a thread sums.
+    pub segment_log: u32,
+}
+
+/// bindgen's reading of `spice_layout.h` must agree with the hand-written mirrors above.
+#[cfg(all(test, feature = "cuda"))]
+mod bindgen_layout {
+    #[allow(non_camel_case_types, non_upper_case_globals, dead_code, clippy::all)]
+    mod generated {
+        include!(concat!(env!("OUT_DIR"), "/spice_layout.rs"));
+    }
+    use super::*;
+    use std::mem::{align_of, offset_of, size_of};
+
+    #[test]
+    fn bindgen_msm_params_match_the_rust_mirrors() {
+        macro_rules! same {
+            ($c:ty, $r:ty, $($field:ident),*) => {
+                assert_eq!(size_of::<$c>(), size_of::<$r>(), stringify!($c));
+                assert_eq!(align_of::<$c>(), align_of::<$r>(), stringify!($c));
+                $(assert_eq!(offset_of!($c, $field), offset_of!($r, $field), stringify!($field));)*
+            };
+        }
+        same!(generated::spice_msm_schedule, ScheduleParams, scalars, entry_count, n, window_bits, windows, scan_segment, entry_capacity);
+        same!(generated::spice_msm_level, LevelParams, count, next_partials, chunk, level);
+        same!(generated::spice_msm_reduce, ReduceParams, buckets, window_sums, window_bits, windows, segment_log);
+        assert_eq!(generated::SPICE_MSM_NEGATE, NEGATE);
+        assert_eq!(generated::SPICE_MSM_MIN_WINDOW_BITS, MIN_WINDOW_BITS);
+        assert_eq!(generated::SPICE_MSM_MAX_WINDOW_BITS, MAX_WINDOW_BITS);
+        assert_eq!(generated::SPICE_MSM_MIN_CHUNK, MIN_CHUNK);
+    }
+}

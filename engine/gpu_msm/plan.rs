@@ -1,0 +1,233 @@
+//! How a GPU MSM is cut up: the window size, the counting sort's scan, the levels of the bucket
+//! accumulation, the bucket reduction's segments, and every buffer's size.
+//!
+//! The plan depends on the scalars only through three counts (how many are zero, ±1, or
+//! anything else), which the host knows before any upload ([`ScalarStats`]), and on how many
+//! threads the device runs at once. It is the same for G1 and G2, so one schedule serves the
+//! B query in both groups.
+
+use crate::engine::error::{EngineError, Result};
+use crate::engine::scalars::ScalarStats;
+
+use super::params::{MAX_WINDOW_BITS, MIN_CHUNK, MIN_WINDOW_BITS, NEGATE};
+
+/// Bits of a normalised scalar's magnitude (below 2^254) plus the one the signed digits need
+/// free above it: `windows · c ≥ 255`.
+const DIGIT_BITS: u32 = 255;
+
+/// Cost of one entry in a bucket (a mixed XYZZ addition, 8M + 2S), of one sorted entry
+/// (counting, scatter) and of one bucket in the reduction (two full XYZZ additions,
+/// 2 · (12M + 2S)), in field multiplications: the window size minimises their sum.
+const ENTRY_COST: u64 = 10 + 2;
+const BUCKET_COST: u64 = 28;
+
+/// Most threads a block of the scan's one-block launch has.
+const SCAN_BLOCK_THREADS: u32 = 1024;
+/// Most threads a window's tree block has (the curve kernels' launch bound is 128 for G2).
+const TREE_THREADS: u32 = 128;
+
+/// What the planner may be told instead of choosing itself (benchmarks and tests sweep
+/// these), and the device's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MsmOptions {
+    /// Window size c (signed digits of c bits, 2^(c−1) buckets a window).
+    pub window_bits: Option<u32>,
+    /// Elements a thread sums in one level of the bucket accumulation.
+    pub chunk: Option<u32>,
+    /// log2 of the buckets one thread reduces.
+    pub segment_log: Option<u32>,
+    /// Counters per segment of the scan.
+    pub scan_segment: Option<u32>,
+    /// Threads the device keeps in flight at once (multiprocessors × resident threads each):
+    /// sizes chunks and segments so that every launch fills the device.
+    pub resident_threads: u32,
+}
+
+impl Default for MsmOptions {
+    /// Sized for an H100 (132 multiprocessors, about 512 resident threads each at the MSM
+    /// kernels' register use).
+    fn default() -> Self {
+        Self::for_device(132)
+    }
+}
+
+impl MsmOptions {
+    /// The planner's own choices for a device with `multiprocessors` SMs.
+    pub fn for_device(multiprocessors: u32) -> Self {
+        Self { window_bits: None, chunk: None, segment_log: None, scan_segment: None, resident_threads: multiprocessors.max(1) * 512 }
+    }
+}
+
+/// One level of the bucket accumulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LevelShape {
+    /// Most elements its input can hold (the actual count is on the device).
+    pub input_capacity: u32,
+    /// Threads of the launch (grid-stride over its chunks).
+    pub threads: u32,
+}
+
+/// Every size and launch of one MSM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MsmPlan {
+    /// Scalars (and bases).
+    pub len: u32,
+    /// Window size c.
+    pub window_bits: u32,
+    /// Windows: ⌈255 / c⌉.
+    pub windows: u32,
+    /// Buckets: `windows · 2^(c−1)` plus the ones bucket.
+    pub buckets: u32,
+    /// Counters per scan segment.
+    pub scan_segment: u32,
+    /// Scan segments: ⌈buckets / scan_segment⌉.
+    pub scan_segments: u32,
+    /// Threads of the scan's one-block launch.
+    pub scan_block_threads: u32,
+    /// Most entries the schedule can produce: one per ±1 scalar, `windows` per other nonzero.
+    pub entry_capacity: u32,
+    /// Elements per chunk of the accumulation.
+    pub chunk: u32,
+    /// Accumulation levels in launch order; the last has at most one chunk.
+    pub levels: Vec<LevelShape>,
+    /// log2 of the buckets a reduction thread sums.
+    pub segment_log: u32,
+    /// Reduction segments per window: `2^(c−1−segment_log)`.
+    pub segments: u32,
+    /// Threads of each window's tree block.
+    pub tree_threads: u32,
+    /// Threads of the scalar launches (prepare, scatter).
+    pub scalar_threads: u32,
+    /// Threads of the reduction launch.
+    pub reduce_threads: u32,
+}
+
+fn bad(why: String) -> EngineError {
+    EngineError::BadMsmPlan(why)
+}
+
+/// ⌈a / b⌉ for b > 0.
+fn div_ceil(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
+}
+
+/// Windows of c bits that cover a normalised scalar.
+pub fn windows_for(window_bits: u32) -> u32 {
+    DIGIT_BITS.div_ceil(window_bits)
+}
+
+/// The largest power of two at most `x` (x ≥ 1).
+fn floor_pow2(x: u64) -> u64 {
+    1 << (63 - x.max(1).leading_zeros())
+}
+
+impl MsmPlan {
+    /// Plans an MSM over scalars with these counts.
+    pub fn new(stats: ScalarStats, options: MsmOptions) -> Result<Self> {
+        let len = stats.len();
+        if len >= u64::from(NEGATE) {
+            return Err(bad(format!("{len} points: base indices must stay below 2^31")));
+        }
+        let window_bits = match options.window_bits {
+            Some(c) if !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&c) => {
+                return Err(bad(format!("window of {c} bits: the kernels take {MIN_WINDOW_BITS}..={MAX_WINDOW_BITS}")))
+            }
+            Some(c) => c,
+            None => choose_window(stats.general),
+        };
+        let windows = windows_for(window_bits);
+        let buckets = u64::from(windows) << (window_bits - 1);
+        let entry_capacity = stats.ones + stats.general * u64::from(windows);
+        if entry_capacity > u64::from(u32::MAX) / 2 {
+            return Err(bad(format!("{entry_capacity} bucket entries overflow the u32 layouts; use a larger window")));
+        }
+        let resident = u64::from(options.resident_threads.max(1));
+
+        let scan_segment = options.scan_segment.unwrap_or(32);
+        if scan_segment == 0 {
+            return Err(bad("scan segments must hold at least one counter".into()));
+        }
+        let scan_segments = div_ceil(buckets + 1, u64::from(scan_segment));
+
+        // Enough chunks to keep every resident thread busy a few times over; larger chunks cut
+        // the partial sums passed between levels (2 per chunk).
+        let chunk = match options.chunk {
+            Some(t) if t < MIN_CHUNK => return Err(bad(format!("chunks of {t}: at least {MIN_CHUNK} make every level shrink"))),
+            Some(t) => t,
+            None => floor_pow2(entry_capacity / (4 * resident)).clamp(8, 1024) as u32,
+        };
+        let mut levels = Vec::new();
+        let mut capacity = entry_capacity;
+        loop {
+            let chunks = div_ceil(capacity, u64::from(chunk));
+            levels.push(LevelShape { input_capacity: capacity as u32, threads: chunks.clamp(1, 1 << 22) as u32 });
+            if capacity <= u64::from(chunk) {
+                break;
+            }
+            capacity = 2 * chunks;
+        }
+
+        // Reduction segments: about as much work weighting the segments (≈ 1.5 c operations a
+        // segment) as summing them (2 a bucket), within one wave of the device.
+        let window_buckets = 1u64 << (window_bits - 1);
+        let segment_log = match options.segment_log {
+            Some(l) if l > window_bits - 1 => return Err(bad(format!("segments of 2^{l} buckets: a window has 2^{}", window_bits - 1))),
+            Some(l) => l,
+            None => {
+                let by_work = floor_pow2(window_buckets / (2 * u64::from(window_bits))).max(1);
+                let by_device = floor_pow2(resident / u64::from(windows)).max(1);
+                let segments = by_work.min(by_device).min(window_buckets);
+                (window_buckets / segments).trailing_zeros()
+            }
+        };
+        let segments = 1u32 << (window_bits - 1 - segment_log);
+
+        Ok(Self {
+            len: len as u32,
+            window_bits,
+            windows,
+            buckets: buckets as u32 + 1,
+            scan_segment,
+            scan_segments: scan_segments as u32,
+            scan_block_threads: (scan_segments.next_power_of_two() as u32).min(SCAN_BLOCK_THREADS),
+            entry_capacity: entry_capacity as u32,
+            chunk,
+            levels,
+            segment_log,
+            segments,
+            tree_threads: (segments / 2).clamp(1, TREE_THREADS),
+            scalar_threads: (len as u32).max(1),
+            reduce_threads: windows * segments,
+        })
+    }
+
+    /// The ones bucket's key (after every window's buckets).
+    pub fn ones_bucket(&self) -> u32 {
+        self.buckets - 1
+    }
+
+    /// Buckets of one window.
+    pub fn window_buckets(&self) -> u32 {
+        1 << (self.window_bits - 1)
+    }
+
+    /// Capacity of the two partial-sum buffers the levels alternate between (level ℓ ≥ 1
+    /// reads buffer (ℓ − 1) mod 2 and writes buffer ℓ mod 2; level 0 writes buffer 0).
+    pub fn partial_capacities(&self) -> [u32; 2] {
+        let cap = |l: usize| self.levels.get(l).map_or(0, |s| s.input_capacity);
+        // Level ℓ's output is level ℓ + 1's input; capacities only shrink.
+        [cap(1).max(1), cap(2).max(1)]
+    }
+}
+
+/// The window size that minimises the estimated work for `general` scalars other than 0
+/// and ±1: each costs `windows` entries, each window `2^(c−1)` buckets. Ties go to the
+/// smaller window (less memory).
+fn choose_window(general: u64) -> u32 {
+    (MIN_WINDOW_BITS..=20)
+        .min_by_key(|&c| {
+            let windows = u64::from(windows_for(c));
+            windows * (general * ENTRY_COST + (1u64 << (c - 1)) * BUCKET_COST)
+        })
+        .unwrap_or(MIN_WINDOW_BITS)
+}

@@ -1,0 +1,430 @@
+//! The GPU MSM's algorithm — the plan of `engine/gpu_msm/plan.rs` and the kernels' own bodies
+//! (`kernels/msm/*.cuh`), run over every thread on the host in a shuffled order — computes
+//! exactly arkworks' MSM: at the sizes where the structure changes (0, 1, 2, 3, 1000, 2^k and
+//! 2^k + 1), for every kind of scalar a Groth16 witness has (random, all zero, all ±1, tiny,
+//! maximal, mixed), with bases that contain the identity, in G1 and G2, and for plans forced
+//! into many accumulation levels; and its pieces (signed digits, the sorted schedule, the plan)
+//! have the properties the kernels rely on. Inputs are fresh random values from proptest seeds
+//! or a printed seed (`SPICE_TEST_SEED` replays one).
+
+use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ff::{BigInteger, Field, One, PrimeField, UniformRand, Zero};
+use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+use proptest::prelude::*;
+use spice::engine::gpu_msm::host_simulation::{self as sim, POISON_U32};
+use spice::engine::gpu_msm::params::{MAX_WINDOW_BITS, MIN_WINDOW_BITS, NEGATE};
+use spice::engine::gpu_msm::{MsmOptions, MsmPlan};
+use spice::engine::{EngineError, ScalarStats};
+
+/// A fresh seed (or `SPICE_TEST_SEED`), printed so a failure can be replayed.
+fn seed(test: &str) -> u64 {
+    let s = std::env::var("SPICE_TEST_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
+    println!("{test}: seed {s}");
+    s
+}
+
+/// Scalar distributions a Groth16 witness produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Random,
+    AllZero,
+    AllOne,
+    /// 1 and −1.
+    PlusMinusOne,
+    /// Below 2^16, and their negations.
+    Tiny,
+    /// r − 1, r − 2, (r − 1)/2 and (r + 1)/2 (the normalisation's boundary), r − 2^k.
+    Maximal,
+    /// Half 0/1, a quarter small, a quarter random: what a witness looks like.
+    WitnessLike,
+}
+
+const KINDS: [Kind; 7] = [Kind::Random, Kind::AllZero, Kind::AllOne, Kind::PlusMinusOne, Kind::Tiny, Kind::Maximal, Kind::WitnessLike];
+
+fn half() -> Fr {
+    Fr::from_bigint(Fr::MODULUS_MINUS_ONE_DIV_TWO).unwrap()
+}
+
+fn scalar(kind: Kind, rng: &mut StdRng) -> Fr {
+    match kind {
+        Kind::Random => Fr::rand(rng),
+        Kind::AllZero => Fr::zero(),
+        Kind::AllOne => Fr::one(),
+        Kind::PlusMinusOne => if rng.gen() { Fr::one() } else { -Fr::one() },
+        Kind::Tiny => {
+            let v = Fr::from(rng.gen_range(0u64..1 << 16));
+            if rng.gen() { v } else { -v }
+        }
+        Kind::Maximal => match rng.gen_range(0..5) {
+            0 => -Fr::one(),
+            1 => -Fr::from(2u64),
+            2 => half(),
+            3 => half() + Fr::one(),
+            _ => -Fr::from(2u64).pow([rng.gen_range(0u64..254)]),
+        },
+        Kind::WitnessLike => match rng.gen_range(0..8) {
+            0..=1 => Fr::zero(),
+            2..=3 => Fr::one(),
+            4 => -Fr::one(),
+            5 => Fr::from(rng.gen::<u32>() as u64),
+            _ => Fr::rand(rng),
+        },
+    }
+}
+
+fn scalars(kind: Kind, n: usize, rng: &mut StdRng) -> Vec<Fr> {
+    (0..n).map(|_| scalar(kind, rng)).collect()
+}
+
+/// Random points (consecutive multiples of a random point: cheap, and as good as independent
+/// ones here) with the identity, repeated points and opposite points mixed in, so that buckets
+/// meet P + P, P + (−P) and O.
+fn bases<G: CurveGroup>(n: usize, rng: &mut StdRng) -> Vec<G::Affine> {
+    let step = G::rand(rng);
+    let mut acc = G::rand(rng);
+    let mut points: Vec<G> = (0..n)
+        .map(|_| {
+            acc += step;
+            acc
+        })
+        .collect();
+    for i in 0..n {
+        match rng.gen_range(0..16) {
+            0 => points[i] = G::zero(),
+            1 if i > 0 => points[i] = points[rng.gen_range(0..i)],
+            2 if i > 0 => points[i] = -points[rng.gen_range(0..i)],
+            _ => {}
+        }
+    }
+    G::normalize_batch(&points)
+}
+
+/// Options that keep the simulation's grids small (a few hundred threads, like a small device).
+fn small_device() -> MsmOptions {
+    MsmOptions { resident_threads: 256, ..MsmOptions::default() }
+}
+
+fn check_g1(points: &[G1Affine], s: &[Fr], options: MsmOptions, order_seed: u64, what: &str) {
+    let ours = sim::msm(points, s, options, order_seed).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let theirs = G1Projective::msm(points, s).unwrap();
+    assert_eq!(ours.into_affine(), theirs.into_affine(), "{what}");
+}
+
+fn check_g2(points: &[G2Affine], s: &[Fr], options: MsmOptions, order_seed: u64, what: &str) {
+    let ours = sim::msm(points, s, options, order_seed).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let theirs = G2Projective::msm(points, s).unwrap();
+    assert_eq!(ours.into_affine(), theirs.into_affine(), "{what}");
+}
+
+const SIZES_G1: [usize; 11] = [0, 1, 2, 3, 16, 17, 256, 257, 1000, 2048, 2049];
+const SIZES_G2: [usize; 8] = [0, 1, 2, 3, 64, 65, 1000, 1025];
+
+#[test]
+fn g1_simulation_matches_arkworks_at_every_size_and_kind() {
+    let s = seed("g1_simulation_matches_arkworks_at_every_size_and_kind");
+    let mut rng = StdRng::seed_from_u64(s);
+    for n in SIZES_G1 {
+        let points = bases::<G1Projective>(n, &mut rng);
+        for kind in KINDS {
+            let sc = scalars(kind, n, &mut rng);
+            check_g1(&points, &sc, small_device(), rng.gen(), &format!("G1, n = {n}, {kind:?}"));
+        }
+    }
+}
+
+#[test]
+fn g2_simulation_matches_arkworks_at_every_size_and_kind() {
+    let s = seed("g2_simulation_matches_arkworks_at_every_size_and_kind");
+    let mut rng = StdRng::seed_from_u64(s);
+    for n in SIZES_G2 {
+        let points = bases::<G2Projective>(n, &mut rng);
+        for kind in KINDS {
+            // The G2 kernels are the G1 ones over Fq2; three kinds cover their paths at the
+            // larger sizes (digits in every window, the ones bucket, a mixture).
+            if n > 65 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind) {
+                continue;
+            }
+            let sc = scalars(kind, n, &mut rng);
+            check_g2(&points, &sc, small_device(), rng.gen(), &format!("G2, n = {n}, {kind:?}"));
+        }
+    }
+}
+
+#[test]
+fn bases_that_are_all_the_identity_give_the_identity() {
+    let mut rng = StdRng::seed_from_u64(seed("bases_that_are_all_the_identity_give_the_identity"));
+    let points = vec![G1Affine::zero(); 300];
+    for kind in [Kind::Random, Kind::WitnessLike] {
+        let sc = scalars(kind, points.len(), &mut rng);
+        let ours = sim::msm(&points, &sc, small_device(), rng.gen()).unwrap();
+        assert!(ours.is_zero(), "{kind:?}");
+    }
+}
+
+#[test]
+fn the_default_plan_for_a_large_device_matches_arkworks() {
+    // The planner's own choices for an H100-sized device (large chunks: one level) rather
+    // than the small device the other tests simulate.
+    let mut rng = StdRng::seed_from_u64(seed("the_default_plan_for_a_large_device_matches_arkworks"));
+    let points = bases::<G1Projective>(4097, &mut rng);
+    for kind in [Kind::Random, Kind::WitnessLike] {
+        let sc = scalars(kind, points.len(), &mut rng);
+        check_g1(&points, &sc, MsmOptions::default(), rng.gen(), &format!("{kind:?}"));
+    }
+}
+
+#[test]
+fn one_bucket_spread_over_many_chunks_is_summed_across_levels() {
+    // Every scalar 3: one bucket holds all 600 entries; chunks of 4 give 5 levels of partial
+    // sums before one chunk is left.
+    let mut rng = StdRng::seed_from_u64(seed("one_bucket_spread_over_many_chunks_is_summed_across_levels"));
+    let points = bases::<G1Projective>(600, &mut rng);
+    let sc = vec![Fr::from(3u64); points.len()];
+    let options = MsmOptions { chunk: Some(4), ..small_device() };
+    let plan = MsmPlan::new(ScalarStats::of(&sc), options).unwrap();
+    assert!(plan.levels.len() >= 5, "{:?}", plan.levels);
+    check_g1(&points, &sc, options, rng.gen(), "all scalars 3");
+    // The ones bucket the same way (a witness of 0/1 values).
+    let sc: Vec<Fr> = (0..points.len()).map(|_| Fr::from(rng.gen::<bool>() as u64)).collect();
+    check_g1(&points, &sc, options, rng.gen(), "0/1 scalars");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any window, chunk, segment and scan shape the planner accepts gives arkworks' result:
+    /// small chunks force many levels, small windows many windows, every segment size the
+    /// weighting by offsets, tiny scan segments a long scan.
+    #[test]
+    fn any_plan_shape_matches_arkworks(
+        n in 0usize..200,
+        window_bits in MIN_WINDOW_BITS..=10,
+        chunk in 4u32..40,
+        segment_frac in 0.0f64..=1.0,
+        scan_segment in 1u32..70,
+        kind in 0usize..KINDS.len(),
+        seed in any::<u64>(),
+    ) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let points = bases::<G1Projective>(n, &mut rng);
+        let sc = scalars(KINDS[kind], n, &mut rng);
+        let segment_log = ((window_bits - 1) as f64 * segment_frac).round() as u32;
+        let options = MsmOptions {
+            window_bits: Some(window_bits),
+            chunk: Some(chunk),
+            segment_log: Some(segment_log),
+            scan_segment: Some(scan_segment),
+            resident_threads: rng.gen_range(1..300),
+        };
+        let ours = sim::msm(&points, &sc, options, seed).unwrap();
+        prop_assert_eq!(ours.into_affine(), G1Projective::msm(&points, &sc).unwrap().into_affine());
+    }
+
+    /// Normalised scalars are at most (r − 1)/2 with the sign in bit 255, and their signed
+    /// digits are at most 2^(c−1) in magnitude and add up to the scalar: Σ d_w·2^(c·w) = ±x.
+    #[test]
+    fn signed_digits_rebuild_the_scalar(
+        x in prop_oneof![
+            1 => Just(Fr::zero()), 1 => Just(Fr::one()), 1 => Just(-Fr::one()),
+            1 => Just(half()), 1 => Just(half() + Fr::one()),
+            8 => any::<u64>().prop_map(|s| Fr::rand(&mut StdRng::seed_from_u64(s))),
+        ],
+        window_bits in MIN_WINDOW_BITS..=MAX_WINDOW_BITS,
+    ) {
+        let (normalised, digits) = sim::booth_digits(x, window_bits).unwrap();
+        let negated = normalised[3] >> 63 == 1;
+        let mut magnitude = ark_ff::BigInt(normalised);
+        magnitude.0[3] &= !(1 << 63);
+        prop_assert!(magnitude <= Fr::MODULUS_MINUS_ONE_DIV_TWO);
+        prop_assert_eq!(negated, x.into_bigint() > Fr::MODULUS_MINUS_ONE_DIV_TWO);
+        let radix = Fr::from(2u64).pow([window_bits as u64]);
+        let mut sum = Fr::zero();
+        for d in digits.iter().rev() {
+            prop_assert!(d.unsigned_abs() <= 1 << (window_bits - 1), "digit {}", d);
+            sum = sum * radix + Fr::from(d.unsigned_abs() as u64) * if *d < 0 { -Fr::one() } else { Fr::one() };
+        }
+        prop_assert_eq!(if negated { -sum } else { sum }, x);
+        prop_assert_eq!(Fr::from_bigint(magnitude).unwrap(), if negated { -x } else { x });
+    }
+
+    /// The schedule holds exactly one entry for each nonzero digit of each scalar other than
+    /// 0 and ±1 (with the sign of digit times scalar) and one ones-bucket entry for each ±1,
+    /// sorted by bucket, each bucket ending where the counts say, nothing written past the end.
+    #[test]
+    fn the_schedule_sorts_every_nonzero_digit_into_its_bucket(
+        n in 0usize..300,
+        window_bits in MIN_WINDOW_BITS..=12,
+        scan_segment in 1u32..100,
+        kind in 0usize..KINDS.len(),
+        seed in any::<u64>(),
+    ) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let sc = scalars(KINDS[kind], n, &mut rng);
+        let options = MsmOptions { window_bits: Some(window_bits), scan_segment: Some(scan_segment), ..small_device() };
+        let plan = MsmPlan::new(ScalarStats::of(&sc), options).unwrap();
+        let schedule = sim::schedule(&sc, &plan, seed).unwrap();
+        let mut expected: Vec<(u32, u32)> = Vec::new();
+        for (i, x) in sc.iter().enumerate() {
+            let (normalised, digits) = sim::booth_digits(*x, window_bits).unwrap();
+            let negated = normalised[3] >> 63 == 1;
+            if x.is_zero() {
+                continue;
+            }
+            if x.is_one() || *x == -Fr::one() {
+                expected.push((plan.ones_bucket(), i as u32 | if negated { NEGATE } else { 0 }));
+                continue;
+            }
+            for (w, d) in digits.iter().enumerate() {
+                if *d != 0 {
+                    let key = w as u32 * plan.window_buckets() + d.unsigned_abs() - 1;
+                    expected.push((key, i as u32 | if (*d < 0) != negated { NEGATE } else { 0 }));
+                }
+            }
+        }
+        let count = schedule.entry_count as usize;
+        prop_assert_eq!(count, expected.len());
+        prop_assert!(count <= plan.entry_capacity as usize);
+        let keys = &schedule.keys[..count];
+        prop_assert!(keys.windows(2).all(|w| w[0] <= w[1]), "keys not sorted");
+        for (k, &end) in schedule.bucket_ends.iter().enumerate() {
+            prop_assert_eq!(end as usize, keys.partition_point(|&key| key <= k as u32), "end of bucket {}", k);
+        }
+        let mut got: Vec<(u32, u32)> = keys.iter().copied().zip(schedule.entries[..count].iter().copied()).collect();
+        got.sort_unstable();
+        expected.sort_unstable();
+        prop_assert_eq!(got, expected);
+        prop_assert!(schedule.entries[count..].iter().all(|&e| e == POISON_U32));
+    }
+
+    /// The plan's sizes: windows cover 255 bits, the segments a window's buckets, every level
+    /// shrinks the input until one chunk is left, the partial buffers hold every level's output,
+    /// and the entry bound holds for the counts given.
+    #[test]
+    fn plans_are_consistent(
+        zeros in 0u64..1 << 24, ones in 0u64..1 << 24, general in 0u64..1 << 24,
+        resident in 1u32..1 << 17,
+    ) {
+        let stats = ScalarStats { zeros, ones, general };
+        let plan = MsmPlan::new(stats, MsmOptions { resident_threads: resident, ..MsmOptions::default() }).unwrap();
+        prop_assert!(plan.windows * plan.window_bits >= 255);
+        prop_assert!((plan.windows - 1) * plan.window_bits < 255);
+        prop_assert_eq!(plan.buckets, plan.windows * plan.window_buckets() + 1);
+        prop_assert_eq!(plan.segments << plan.segment_log, plan.window_buckets());
+        prop_assert_eq!(u64::from(plan.entry_capacity), ones + general * u64::from(plan.windows));
+        prop_assert!(plan.scan_segments * plan.scan_segment >= plan.buckets);
+        let mut capacity = plan.entry_capacity;
+        for (l, level) in plan.levels.iter().enumerate() {
+            prop_assert_eq!(level.input_capacity, capacity);
+            let chunks = capacity.div_ceil(plan.chunk);
+            prop_assert!(level.threads >= 1);
+            if l + 1 == plan.levels.len() {
+                prop_assert!(chunks <= 1, "the last level has {} chunks", chunks);
+            } else {
+                prop_assert!(2 * chunks < capacity, "level {} does not shrink", l);
+                capacity = 2 * chunks;
+            }
+        }
+        let [a, b] = plan.partial_capacities();
+        for (l, level) in plan.levels.iter().enumerate().skip(1) {
+            let room = if l % 2 == 1 { a } else { b };
+            prop_assert!(level.input_capacity <= room, "level {} input {} > buffer {}", l, level.input_capacity, room);
+        }
+    }
+}
+
+#[test]
+fn ones_skip_the_windows_and_zeros_have_no_entries() {
+    let mut rng = StdRng::seed_from_u64(seed("ones_skip_the_windows_and_zeros_have_no_entries"));
+    let sc = scalars(Kind::PlusMinusOne, 500, &mut rng);
+    let mut sc: Vec<Fr> = sc.into_iter().enumerate().map(|(i, x)| if i % 3 == 0 { Fr::zero() } else { x }).collect();
+    sc[1] = -Fr::one();
+    let plan = MsmPlan::new(ScalarStats::of(&sc), small_device()).unwrap();
+    let schedule = sim::schedule(&sc, &plan, rng.gen()).unwrap();
+    let ones = sc.iter().filter(|x| !x.is_zero()).count();
+    assert_eq!(schedule.entry_count as usize, ones);
+    assert!(schedule.keys[..ones].iter().all(|&k| k == plan.ones_bucket()));
+    let negated: Vec<u32> = schedule.entries[..ones].iter().filter(|&&e| e & NEGATE != 0).map(|&e| e & !NEGATE).collect();
+    assert!(negated.contains(&1));
+    assert!(negated.iter().all(|&i| sc[i as usize] == -Fr::one()));
+}
+
+#[test]
+fn slot_order_within_a_bucket_varies_with_thread_order_but_the_result_does_not() {
+    // The scatter's atomics hand out slots in the order threads arrive; the simulation shuffles
+    // that order, and the MSM must not care.
+    let s = seed("slot_order_within_a_bucket_varies_with_thread_order_but_the_result_does_not");
+    let mut rng = StdRng::seed_from_u64(s);
+    let points = bases::<G1Projective>(400, &mut rng);
+    let sc = scalars(Kind::Tiny, points.len(), &mut rng);
+    let options = MsmOptions { window_bits: Some(4), chunk: Some(5), ..small_device() };
+    let plan = MsmPlan::new(ScalarStats::of(&sc), options).unwrap();
+    let first = sim::schedule(&sc, &plan, 1).unwrap();
+    let second = sim::schedule(&sc, &plan, 2).unwrap();
+    assert_eq!(first.keys, second.keys);
+    assert_ne!(first.entries, second.entries, "the shuffled thread orders placed every entry the same way");
+    let a = sim::msm_with_schedule(&points, &first, 3).unwrap().into_affine();
+    let b = sim::msm_with_schedule(&points, &second, 4).unwrap().into_affine();
+    assert_eq!(a, b);
+    assert_eq!(a, G1Projective::msm(&points, &sc).unwrap().into_affine());
+}
+
+#[test]
+fn one_schedule_serves_g1_and_g2() {
+    let mut rng = StdRng::seed_from_u64(seed("one_schedule_serves_g1_and_g2"));
+    let sc = scalars(Kind::WitnessLike, 333, &mut rng);
+    let plan = MsmPlan::new(ScalarStats::of(&sc), small_device()).unwrap();
+    let schedule = sim::schedule(&sc, &plan, rng.gen()).unwrap();
+    let p1 = bases::<G1Projective>(sc.len(), &mut rng);
+    let p2 = bases::<G2Projective>(sc.len(), &mut rng);
+    assert_eq!(sim::msm_with_schedule(&p1, &schedule, 1).unwrap().into_affine(), G1Projective::msm(&p1, &sc).unwrap().into_affine());
+    assert_eq!(sim::msm_with_schedule(&p2, &schedule, 2).unwrap().into_affine(), G2Projective::msm(&p2, &sc).unwrap().into_affine());
+}
+
+#[test]
+fn the_planner_picks_larger_windows_for_more_scalars() {
+    let plan = |general: u64| MsmPlan::new(ScalarStats { zeros: 0, ones: 0, general }, MsmOptions::default()).unwrap();
+    let windows: Vec<u32> = [1u64, 1 << 10, 1 << 16, 1 << 20, 1 << 24].iter().map(|&g| plan(g).window_bits).collect();
+    assert!(windows.windows(2).all(|w| w[0] <= w[1]), "{windows:?}");
+    assert!(windows[4] > windows[1], "{windows:?}");
+    // Zeros and ones add no entries to the windows, so they do not move the window size.
+    let sparse = MsmPlan::new(ScalarStats { zeros: 1 << 20, ones: 1 << 20, general: 1 << 10 }, MsmOptions::default()).unwrap();
+    assert_eq!(sparse.window_bits, plan(1 << 10).window_bits);
+    assert_eq!(u64::from(sparse.entry_capacity), (1 << 20) + (1 << 10) * u64::from(sparse.windows));
+}
+
+#[test]
+fn options_the_kernels_cannot_run_are_errors() {
+    let stats = ScalarStats { zeros: 0, ones: 0, general: 100 };
+    for options in [
+        MsmOptions { window_bits: Some(1), ..MsmOptions::default() },
+        MsmOptions { window_bits: Some(MAX_WINDOW_BITS + 1), ..MsmOptions::default() },
+        MsmOptions { chunk: Some(3), ..MsmOptions::default() },
+        MsmOptions { window_bits: Some(8), segment_log: Some(8), ..MsmOptions::default() },
+        MsmOptions { scan_segment: Some(0), ..MsmOptions::default() },
+    ] {
+        assert!(matches!(MsmPlan::new(stats, options), Err(EngineError::BadMsmPlan(_))), "{options:?}");
+    }
+    // 2^31 bases cannot be indexed by the entries' 31 bits.
+    let huge = ScalarStats { zeros: 1 << 31, ones: 0, general: 0 };
+    assert!(matches!(MsmPlan::new(huge, MsmOptions::default()), Err(EngineError::BadMsmPlan(_))));
+    // Mismatched lengths are the engine's length error.
+    let err = sim::msm(&[G1Affine::generator()], &[Fr::one(), Fr::one()], MsmOptions::default(), 0).unwrap_err();
+    assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
+}
+
+#[test]
+fn scalars_from_limbs_reduce_and_match_the_field_elements() {
+    let mut rng = StdRng::seed_from_u64(seed("scalars_from_limbs_reduce_and_match_the_field_elements"));
+    let values: Vec<Fr> = (0..50).map(|_| Fr::rand(&mut rng)).collect();
+    let mut limbs: Vec<_> = values.iter().map(|x| x.into_bigint()).collect();
+    let from = spice::engine::MsmScalars::from_limbs(limbs.clone());
+    assert_eq!(from.values(), &values[..]);
+    // An integer at or above the modulus is reduced modulo it.
+    let mut big = Fr::MODULUS;
+    big.add_with_carry(&ark_ff::BigInt::from(5u64));
+    limbs.push(big);
+    let reduced = spice::engine::MsmScalars::from_limbs(limbs);
+    assert_eq!(reduced.values()[50], Fr::from(5u64));
+    assert_eq!(reduced.stats().len(), 51);
+}
