@@ -214,6 +214,8 @@ pub struct RunSummary {
     pub rejected: usize,
     /// Requests the store refused (not executed).
     pub refused: usize,
+    /// Storage operations (read-modify-writes of one key) of every executed request.
+    pub storage_ops: usize,
     /// Executing every request.
     pub execution: Duration,
     /// Batch proofs.
@@ -283,8 +285,8 @@ impl RunSummary {
     /// The multi-line summary `spice demo` prints.
     pub fn print(&self) {
         println!(
-            "requests: {} (+{} setup): {} accepted, {} rejected by the app (proved, state unchanged), {} refused by the store",
-            self.requests, self.setup_requests, self.accepted, self.rejected, self.refused
+            "requests: {} (+{} setup): {} accepted, {} rejected by the app (proved, state unchanged), {} refused by the store; {} storage operations",
+            self.requests, self.setup_requests, self.accepted, self.rejected, self.refused, self.storage_ops
         );
         println!(
             "proofs: {} batch ({} slots, {} constraints: {:.0} per request), {} audit chunk ({} keys each), {} audit closing",
@@ -413,6 +415,7 @@ fn run_workload<W: Workload>(
             let report = service.execute(setup_streams.clone());
             summary.refused += report.refused.len();
             summary.execution += report.elapsed;
+            summary.storage_ops += report.executed.iter().map(|ex| ex.record.ops.len()).sum::<usize>();
             prove(&mut service, &report.executed, &mut summary, &mut receipts, "setup batches", chatty)?;
         }
         let count = per_epoch.min(remaining);
@@ -423,6 +426,7 @@ fn run_workload<W: Workload>(
         summary.rejected += report.executed.iter().filter(|ex| !ex.response.accepted).count();
         summary.refused += report.refused.len();
         summary.execution += report.elapsed;
+        summary.storage_ops += report.executed.iter().map(|ex| ex.record.ops.len()).sum::<usize>();
         for refused in report.refused.iter().take(3) {
             tracing::warn!("refused {:?}: {}", refused.request, refused.error);
         }
