@@ -18,6 +18,8 @@ use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use proptest::prelude::*;
 
+mod app_harness;
+
 use spice::{
     engine::{CpuBackend, Prover},
     host::{
@@ -38,7 +40,7 @@ use spice::{
             transfer::{TransferApp, TransferRequest, TransferRequestVar},
             App, AppError, Executed, KeySlotVar, Response,
         },
-        store::{audit_init, EpochSnapshot, Store},
+        store::{EpochSnapshot, Store},
     },
 };
 
@@ -101,11 +103,6 @@ fn batch(
     .expect("batch builds")
 }
 
-/// `D − ρ·B`: the unblinded digest behind a published contribution.
-fn unblind(digest: &BlindedDigest, rho: &JubjubScalar) -> EdwardsProjective {
-    EdwardsProjective::from(digest.point()) - EdwardsProjective::from(blinding_generator()) * rho
-}
-
 /// The epoch audit the way the verifier will run it on the published contributions:
 /// `MH(init) + Σ(WS − ρ_W·B) = Σ(RS − ρ_R·B) + MH(final)`. (The real audit proves knowledge
 /// of the total blinding in zero knowledge; here the test knows it.)
@@ -114,20 +111,7 @@ fn audit_balances(
     closing: &EpochSnapshot,
     batches: &[&BatchCircuit<TransferApp>],
 ) -> bool {
-    let init = SetDigest::of(&audit_init(&previous.final_state, &closing.new_keys)).expect("init");
-    let fin = SetDigest::of(&closing.final_state).expect("final");
-    let (mut reads, mut writes) = (EdwardsProjective::zero(), EdwardsProjective::zero());
-    for circuit in batches {
-        reads += unblind(
-            &circuit.public_inputs.read_set,
-            &circuit.witness.read_blinding,
-        );
-        writes += unblind(
-            &circuit.public_inputs.write_set,
-            &circuit.witness.write_blinding,
-        );
-    }
-    EdwardsProjective::from(init.point()) + writes == reads + EdwardsProjective::from(fin.point())
+    app_harness::audit_balances(&previous.final_state, closing, batches)
 }
 
 /// A single-threaded history with a known shape: epoch 1 runs two transfers from key 0 to
@@ -719,7 +703,7 @@ fn forged_blinding_is_rejected() {
     // The published RS is MH + ρ'·B for some ρ' ≠ ρ.
     let mut forged = honest.clone();
     let rho_prime = honest.witness.read_blinding + JubjubScalar::from(5u64);
-    let mh = unblind(
+    let mh = app_harness::unblind(
         &honest.public_inputs.read_set,
         &honest.witness.read_blinding,
     );

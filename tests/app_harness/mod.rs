@@ -95,7 +95,7 @@ pub fn batches<A: App>(
 }
 
 /// `D − ρ·B`: the digest behind a published contribution.
-fn unblind(digest: &BlindedDigest, rho: &JubjubScalar) -> EdwardsProjective {
+pub fn unblind(digest: &BlindedDigest, rho: &JubjubScalar) -> EdwardsProjective {
     EdwardsProjective::from(digest.point()) - EdwardsProjective::from(blinding_generator()) * rho
 }
 
