@@ -10,9 +10,10 @@
 //! `SPICE_FATBIN_<STEM>` (e.g. `SPICE_FATBIN_ARITH_SELFTEST`) for `include_bytes!`, and runs
 //! bindgen on `kernels/include/spice_layout.h` into OUT_DIR/spice_layout.rs.
 //!
-//! With `bench-sppark` (implies `cuda`): compiles `kernels/bench/sppark_ntt.cu`, the glue that
-//! lets benches/ntt.rs time sppark's NTT, with the CUDA runtime against sppark's headers
-//! (`DEP_SPPARK_ROOT`) and blst's (`DEP_BLST_C_SRC`, sppark's host-side field types).
+//! With `bench-sppark` (implies `cuda`): compiles `kernels/bench/sppark_ntt.cu` and
+//! `sppark_msm.cu`, the glue that lets benches/ntt.rs and benches/msm.rs time sppark's NTT and
+//! MSM, with the CUDA runtime against sppark's headers (`DEP_SPPARK_ROOT`) and blst's
+//! (`DEP_BLST_C_SRC`, sppark's host-side field types).
 
 fn main() {
     println!("cargo:rerun-if-changed=kernels");
@@ -64,18 +65,29 @@ mod cuda {
             .filter(|p| p.extension().is_some_and(|x| x == "cu"))
             .collect();
         sources.sort();
-        for src in &sources {
-            let stem = src
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .expect("ASCII kernel file name");
-            let fatbin = out.join(format!("{stem}.fatbin"));
-            compile_fatbin(&nvcc, src, &fatbin);
-            println!(
-                "cargo:rustc-env=SPICE_FATBIN_{}={}",
-                stem.to_ascii_uppercase(),
-                fatbin.display()
-            );
+        // One nvcc per file, all at once: each is single-threaded and takes a minute or more
+        // per architecture, so a machine with several cores builds them side by side.
+        let jobs: Vec<(PathBuf, std::process::Child)> = sources
+            .iter()
+            .map(|src| {
+                let stem = src
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .expect("ASCII kernel file name");
+                let fatbin = out.join(format!("{stem}.fatbin"));
+                println!(
+                    "cargo:rustc-env=SPICE_FATBIN_{}={}",
+                    stem.to_ascii_uppercase(),
+                    fatbin.display()
+                );
+                (src.clone(), spawn_fatbin(&nvcc, src, &fatbin))
+            })
+            .collect();
+        for (src, mut child) in jobs {
+            let status = child
+                .wait()
+                .unwrap_or_else(|e| panic!("waiting for nvcc on {}: {e}", src.display()));
+            assert!(status.success(), "nvcc failed on {} ({status})", src.display());
         }
 
         bindgen::Builder::default()
@@ -108,7 +120,8 @@ mod cuda {
             .define("FEATURE_BLS12_381", None)
             .include(sppark)
             .include(blst)
-            .file("kernels/bench/sppark_ntt.cu");
+            .file("kernels/bench/sppark_ntt.cu")
+            .file("kernels/bench/sppark_msm.cu");
         for g in GENCODE {
             build.flag("-gencode").flag(g);
         }
@@ -118,7 +131,7 @@ mod cuda {
         build.compile("spice_sppark_glue");
     }
 
-    fn compile_fatbin(nvcc: &Path, src: &Path, fatbin: &Path) {
+    fn spawn_fatbin(nvcc: &Path, src: &Path, fatbin: &Path) -> std::process::Child {
         let mut cmd = Command::new(nvcc);
         cmd.args(["--fatbin", "-std=c++17", "-O3", "-Ikernels"]);
         for g in GENCODE {
@@ -130,14 +143,8 @@ mod cuda {
             cmd.arg("-ccbin").arg(ccbin);
         }
         cmd.arg("-o").arg(fatbin).arg(src);
-        let status = cmd
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", nvcc.display()));
-        assert!(
-            status.success(),
-            "nvcc failed on {} ({status})",
-            src.display()
-        );
+        cmd.spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", nvcc.display()))
     }
 
     /// `$CUDA_PATH/bin/nvcc`, else the first `nvcc` on PATH.

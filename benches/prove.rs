@@ -1,14 +1,24 @@
-//! Groth16 proof of the synthetic circuit (half range-check bits, half multiplication chains):
-//! spice on the CPU backend (circuit path and fixed-shape fast path) vs `ark_groth16`, same
-//! key, circuit and (r, s). Sizes 2^12..2^SPICE_BENCH_MAX_LOG (default 16); keys are cached in
-//! target/spice-bench-keys.
+//! Groth16 proof of the synthetic circuit (half range-check bits, half multiplication chains).
+//!
+//! CPU (always, criterion): spice on the CPU backend (circuit path and fixed-shape fast path)
+//! vs `ark_groth16`, same key, circuit and (r, s). Sizes 2^12..2^SPICE_BENCH_MAX_LOG (default
+//! 16).
+//!
+//! GPU (feature `cuda`, when a device is present; first, as a table): the fixed-shape prover
+//! on the CUDA backend (G2 on the GPU, and G2 on the CPU alongside the G1 MSMs) vs the CPU
+//! backend, for 2^16, 2^18, 2^20, 2^22 constraints (override with SPICE_BENCH_PROVE_LOGS=16,18).
+//! Every backend's proof is compared byte for byte with the CPU backend's before any time is
+//! printed; medians of SPICE_BENCH_PROVE_RUNS (default 3) GPU proofs, one CPU proof; then the
+//! stage breakdown of one GPU proof per size. SPICE_BENCH_GPU_ONLY=1 skips the criterion part.
+//!
+//! Keys are cached in target/spice-bench-keys (set up with arkworks on first use).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_groth16::Groth16;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, BenchmarkId, Criterion};
 use spice::engine::{read_proving_key, synthesize_assignment, write_proving_key, CpuBackend, Prover, R1csShape, SyntheticCircuit};
 
 fn key(n: usize, circuit: &SyntheticCircuit) -> ark_groth16::ProvingKey<Bls12_381> {
@@ -50,4 +60,112 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+#[cfg(feature = "cuda")]
+mod gpu {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use ark_ff::UniformRand;
+    use ark_serialize::CanonicalSerialize;
+    use ark_std::rand::{rngs::StdRng, SeedableRng};
+    use spice::engine::cuda::{G2Placement, MsmConfig};
+    use spice::engine::gpu_ntt::TileShape;
+    use spice::engine::{synthesize_assignment, Backend, CpuBackend, CudaBackend, Prover, R1csShape, StageTimes, SyntheticCircuit};
+
+    fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
+        let mut v = Vec::new();
+        t.serialize_compressed(&mut v).expect("serialize");
+        v
+    }
+
+    fn median(mut v: Vec<f32>) -> f32 {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    }
+
+    /// Prints the GPU table; returns false when there is no GPU (after saying why).
+    pub fn report() -> bool {
+        let on_gpu = match CudaBackend::with_config(TileShape::default(), MsmConfig { g2: G2Placement::Gpu, ..MsmConfig::default() }) {
+            Ok(b) => Arc::new(b),
+            Err(e) => {
+                assert!(std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"), "SPICE_REQUIRE_GPU=1 but: {e}");
+                println!("gpu prove benchmark skipped: {e}");
+                return false;
+            }
+        };
+        let split = Arc::new(
+            CudaBackend::with_config(TileShape::default(), MsmConfig { g2: G2Placement::CpuConcurrent, ..MsmConfig::default() })
+                .expect("a second CUDA backend"),
+        );
+        let runs: usize = std::env::var("SPICE_BENCH_PROVE_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+        let logs: Vec<u32> = std::env::var("SPICE_BENCH_PROVE_LOGS")
+            .ok()
+            .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+            .unwrap_or_else(|| vec![16, 18, 20, 22]);
+        println!("gpu prove: device {}, {} host threads", on_gpu.device_name(), rayon::current_num_threads());
+        let mut rng = StdRng::seed_from_u64(5);
+        let (r, s) = (ark_bls12_381::Fr::rand(&mut rng), ark_bls12_381::Fr::rand(&mut rng));
+        let mut rows = Vec::new();
+        let mut stages: Vec<(u32, StageTimes)> = Vec::new();
+        for log in logs {
+            let n = 1usize << log;
+            let circuit = SyntheticCircuit::new(n, 1).expect("circuit");
+            let start = Instant::now();
+            let pk = super::key(n, &circuit);
+            let key_s = start.elapsed().as_secs_f32();
+            let (shape, _) = R1csShape::from_circuit(circuit.clone()).expect("shape");
+            let z = synthesize_assignment(circuit.clone()).expect("assignment");
+            let cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).expect("cpu prover");
+            let start = Instant::now();
+            let reference = cpu.prove_with_shape(&shape, &z, r, s).expect("cpu proof");
+            let cpu_ms = start.elapsed().as_secs_f32() * 1e3;
+            let mut times = Vec::new();
+            for backend in [on_gpu.clone(), split.clone()] {
+                let load = Instant::now();
+                let prover = Prover::new(backend.clone() as Arc<dyn Backend>, pk.clone()).expect("gpu prover");
+                let load_ms = load.elapsed().as_secs_f32() * 1e3;
+                let proof = prover.prove_with_shape(&shape, &z, r, s).expect("gpu proof");
+                assert!(bytes(&proof) == bytes(&reference), "2^{log}: the CUDA backend's proof differs from the CPU backend's");
+                let ms = median(
+                    (0..runs)
+                        .map(|_| {
+                            let start = Instant::now();
+                            prover.prove_with_shape(&shape, &z, r, s).expect("gpu proof");
+                            start.elapsed().as_secs_f32() * 1e3
+                        })
+                        .collect(),
+                );
+                if !backend.overlaps_g2_msm() {
+                    stages.push((log, prover.prove_with_shape_timed(&shape, &z, r, s).expect("timed proof").1));
+                }
+                times.push((ms, load_ms));
+            }
+            let [(gpu_ms, load_ms), (split_ms, _)] = [times[0], times[1]];
+            rows.push(format!(
+                "| 2^{log} | {gpu_ms:.1} | {split_ms:.1} | {cpu_ms:.0} | {:.1} | {load_ms:.0} | {key_s:.0} |",
+                cpu_ms / gpu_ms.min(split_ms)
+            ));
+        }
+        println!("\n| constraints | gpu ms (G2 on GPU) | gpu ms (G2 on CPU alongside) | cpu ms | cpu/best gpu | key upload ms | key setup/load s |");
+        println!("|---|---|---|---|---|---|---|");
+        for row in rows {
+            println!("{row}");
+        }
+        for (log, t) in stages {
+            let breakdown: Vec<String> = t.rows().iter().map(|(name, d)| format!("{name} {:.1}", d.as_secs_f32() * 1e3)).collect();
+            println!("gpu prove stages 2^{log} (ms): {}; total {:.1}", breakdown.join(", "), t.total().as_secs_f32() * 1e3);
+        }
+        true
+    }
+}
+
+fn main() {
+    #[cfg(feature = "cuda")]
+    gpu::report();
+    if std::env::var("SPICE_BENCH_GPU_ONLY").as_deref() == Ok("1") {
+        return;
+    }
+    benches();
+    criterion::Criterion::default().configure_from_args().final_summary();
+}

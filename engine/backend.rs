@@ -120,6 +120,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Σ sᵢ·Qᵢ over G2. `scalars.len()` must equal `bases.len()`.
     fn msm_g2(&self, bases: &Bases<G2Affine>, scalars: &MsmScalars) -> Result<G2Projective>;
 
+    /// Whether the prover should run the G2 MSM concurrently with the G1 MSMs, because this
+    /// backend runs them on different hardware (a GPU backend that leaves G2 to the CPU).
+    /// Default: no, every MSM in turn.
+    fn overlaps_g2_msm(&self) -> bool {
+        false
+    }
+
     /// Precomputes whatever the backend needs for `scalars` before several MSMs share them
     /// (the CPU's bucket schedule, a GPU's upload). Optional: MSMs prepare on demand.
     fn prepare_scalars(&self, _scalars: &MsmScalars) -> Result<()> {

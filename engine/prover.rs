@@ -41,7 +41,8 @@ pub struct StageTimes {
     pub msm_a: Duration,
     /// B-query MSM in G1.
     pub msm_b_g1: Duration,
-    /// B-query MSM in G2.
+    /// B-query MSM in G2; on a backend that runs it concurrently with the G1 MSMs
+    /// ([`Backend::overlaps_g2_msm`]), only the wait for it after they finish.
     pub msm_b_g2: Duration,
     /// L-query MSM (G1).
     pub msm_l: Duration,
@@ -238,19 +239,36 @@ impl Prover {
         let z_scalars = MsmScalars::new(z);
         self.backend.prepare_scalars(&z_scalars)?;
         lap(&mut times.scalar_prep);
-        let a_acc = self.backend.msm_g1(&self.a_query, &z_scalars)?;
-        lap(&mut times.msm_a);
-        // As in ark_groth16: with r = 0 the B-in-G1 term is multiplied by zero.
-        let b_g1_acc = if r.is_zero() {
-            G1Projective::zero()
-        } else {
-            self.backend.msm_g1(&self.b_g1_query, &z_scalars)?
-        };
-        lap(&mut times.msm_b_g1);
-        let b_g2_acc = self.backend.msm_g2(&self.b_g2_query, &z_scalars)?;
-        lap(&mut times.msm_b_g2);
-        let l_acc = self.backend.msm_g1(&self.l_query, &z_scalars)?;
-        lap(&mut times.msm_l);
+        // A backend that runs G2 elsewhere (a GPU leaving it to the CPU) gets it started first
+        // and joined after the G1 MSMs; otherwise the four MSMs run in turn.
+        let (a_acc, b_g1_acc, b_g2_acc, l_acc) = std::thread::scope(|scope| -> Result<_> {
+            let g2 = self.backend.overlaps_g2_msm().then(|| {
+                scope.spawn(|| self.backend.msm_g2(&self.b_g2_query, &z_scalars))
+            });
+            let a_acc = self.backend.msm_g1(&self.a_query, &z_scalars)?;
+            lap(&mut times.msm_a);
+            // As in ark_groth16: with r = 0 the B-in-G1 term is multiplied by zero.
+            let b_g1_acc = if r.is_zero() {
+                G1Projective::zero()
+            } else {
+                self.backend.msm_g1(&self.b_g1_query, &z_scalars)?
+            };
+            lap(&mut times.msm_b_g1);
+            let mut b_g2_acc = None;
+            if g2.is_none() {
+                b_g2_acc = Some(self.backend.msm_g2(&self.b_g2_query, &z_scalars)?);
+                lap(&mut times.msm_b_g2);
+            }
+            let l_acc = self.backend.msm_g1(&self.l_query, &z_scalars)?;
+            lap(&mut times.msm_l);
+            if let Some(handle) = g2 {
+                // A panic in the G2 MSM is a bug, not an error: it continues here.
+                b_g2_acc = Some(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+                lap(&mut times.msm_b_g2);
+            }
+            let b_g2_acc = b_g2_acc.ok_or_else(|| EngineError::KernelOutput("the G2 MSM did not run".into()))?;
+            Ok((a_acc, b_g1_acc, b_g2_acc, l_acc))
+        })?;
         drop(z_scalars);
         let h_acc = self.backend.msm_g1(&self.h_query, &MsmScalars::new(&h))?;
         lap(&mut times.msm_h);

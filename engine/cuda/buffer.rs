@@ -1,5 +1,5 @@
-//! Device arrays (of Fr elements for the NTT, of any plain layout of `spice_layout.h` for
-//! tests), and moving them to and from host memory.
+//! Device arrays (Fr elements for the NTT; scalars, counters, points for the MSM; any plain
+//! layout of `spice_layout.h`), and moving them to and from host memory.
 //!
 //! Elements keep arkworks' bytes (Montgomery form, four little-endian limbs), so a copy is a
 //! plain `memcpy` with no conversion. Copies are queued on the backend's stream; the host
@@ -97,6 +97,49 @@ impl<T: Pod> DeviceBuffer<T> {
         self.device.bind()?;
         // SAFETY: `out` has `len` elements; callers synchronise before reading or moving it.
         unsafe { result::memcpy_dtoh_async(out, self.ptr, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyDtoHAsync", e))
+    }
+
+    /// Queues the copy of `data` into the first `data.len()` elements (at most the buffer's
+    /// length): buffers sized for the largest MSM serve smaller ones.
+    pub fn upload_prefix(&self, data: &[T]) -> Result<()> {
+        self.check_fits(data.len(), "upload")?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.device.bind()?;
+        // SAFETY: `data` fits the allocation; callers synchronise before it may move or drop.
+        unsafe { result::memcpy_htod_async(self.ptr, data, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyHtoDAsync", e))
+    }
+
+    /// Queues the copy of the first `out.len()` elements (at most the buffer's length) into `out`.
+    pub fn download_prefix(&self, out: &mut [T]) -> Result<()> {
+        self.check_fits(out.len(), "download")?;
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.device.bind()?;
+        // SAFETY: `out` fits the allocation; callers synchronise before reading or moving it.
+        unsafe { result::memcpy_dtoh_async(out, self.ptr, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyDtoHAsync", e))
+    }
+
+    /// Queues zeroing the first `len` elements (all bytes 0).
+    pub fn zero_prefix(&self, len: usize) -> Result<()> {
+        self.check_fits(len, "memset")?;
+        self.device.bind()?;
+        // SAFETY: the first `len` elements lie inside the allocation; T is Pod, so zero bytes
+        // are a valid value.
+        unsafe { result::memset_d8_async(self.ptr, 0, len * std::mem::size_of::<T>(), self.device.stream()) }
+            .map_err(|e| driver_error("cuMemsetD8Async", e))
+    }
+
+    fn check_fits(&self, other: usize, what: &str) -> Result<()> {
+        if other > self.len {
+            return Err(EngineError::Cuda {
+                operation: what.into(),
+                reason: format!("{other} elements do not fit a device buffer of {}", self.len),
+            });
+        }
+        Ok(())
     }
 
     /// Queues a device-to-device copy of all of `src` into the buffer (same length).

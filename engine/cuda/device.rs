@@ -19,7 +19,7 @@ const REQUIRED_SYMBOLS: &[&str] = &[
     "cuDeviceGetAttribute", "cuDeviceTotalMem_v2", "cuDevicePrimaryCtxRetain", "cuDevicePrimaryCtxRelease_v2",
     "cuCtxSetCurrent", "cuStreamCreate", "cuStreamDestroy_v2", "cuStreamSynchronize", "cuModuleLoadData",
     "cuModuleGetFunction", "cuModuleUnload", "cuFuncSetAttribute", "cuMemAlloc_v2", "cuMemFree_v2",
-    "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuMemcpyDtoDAsync_v2", "cuMemGetInfo_v2", "cuLaunchKernel",
+    "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuMemcpyDtoDAsync_v2", "cuMemsetD8Async", "cuMemGetInfo_v2", "cuLaunchKernel",
     "cuEventCreate", "cuEventRecord", "cuEventSynchronize", "cuEventDestroy_v2",
 ];
 

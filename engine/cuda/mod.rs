@@ -6,32 +6,43 @@
 //! on one stream, with no permutation pass (the prover lays the evaluations out in
 //! bit-reversed order, see [`Backend::quotient_input_order`]).
 //!
-//! What does not yet: the MSMs (issue 4). They run on the CPU backend, explicitly: the backend
-//! logs it when it is created and at debug level on every MSM.
+//! The MSMs: G1 always, G2 by default (or on the CPU, concurrently with the G1 MSMs, when
+//! [`MsmConfig`] says so). Bases are uploaded once per proving key ([`Backend::load_g1`]);
+//! a scalar vector's schedule is built on the device once and serves every MSM over it
+//! ([`Backend::prepare_scalars`]); an MSM downloads only its window sums.
 //!
 //! Files: [`device`] (driver, context, stream), [`module`] (embedded fatbins, launches),
-//! [`buffer`] (device arrays), [`ntt`] (tables and plan execution), [`timer`] (events, copy
-//! bandwidth for benchmarks).
+//! [`buffer`] (device arrays), [`ntt`] (tables and plan execution), [`msm`] (schedule and
+//! curve launches), [`msm_config`] (planner overrides, G2 placement), [`timer`] (events,
+//! copy bandwidth for benchmarks).
 
 pub mod buffer;
 pub mod device;
 pub mod module;
+pub mod msm;
+pub mod msm_config;
 pub mod ntt;
 pub mod timer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_bls12_381::{g1, g2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::short_weierstrass::Projective;
+use ark_ec::AdditiveGroup;
+use bytemuck::Zeroable;
 
 use super::backend::{check_ntt_size, Backend, Bases, EvaluationOrder, NttDirection};
 use super::cpu::CpuBackend;
 use super::error::{EngineError, Result};
+use super::gpu_msm::{MsmCurve, MsmOptions, MsmPlan};
 use super::gpu_ntt::{NttPlan, Slot, TileShape, TransformSpec, QUOTIENT_INPUT_STEPS, QUOTIENT_OUTPUT_STEP};
 use super::scalars::MsmScalars;
 
 use buffer::{fr_as_limbs, fr_as_limbs_mut, DeviceBuffer};
 use device::Device;
+use msm::{CurveKernels, CurveWorkspace, DeviceBases, MsmKernels, MsmWorkspace, ScheduleWorkspace};
+pub use msm_config::{G2Placement, MsmConfig};
 use ntt::{queue_plan, queue_pointwise, DeviceDomain, NttKernels};
 use timer::EventTimer;
 
@@ -47,6 +58,23 @@ struct State {
     /// so proofs of one size reuse them).
     workspace: Vec<DeviceBuffer>,
     workspace_len: usize,
+    /// MSM schedule and buffers, kept between calls.
+    msm: MsmWorkspace,
+}
+
+/// G2 bases: on the device, or on the host for the CPU backend ([`G2Placement::CpuConcurrent`]).
+enum G2Bases {
+    Device(DeviceBases<g2::Config>),
+    Host(Bases<G2Affine>),
+}
+
+/// Device milliseconds of one MSM's two halves (CUDA events), for benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MsmDeviceTimes {
+    /// Scalar upload and the schedule launches (once per scalar vector).
+    pub schedule_ms: f32,
+    /// The curve launches and the download of the window sums (once per MSM).
+    pub curve_ms: f32,
 }
 
 /// The CUDA backend. Cheap to share (`Arc<dyn Backend>`); all device work goes through one
@@ -54,6 +82,8 @@ struct State {
 pub struct CudaBackend {
     state: Mutex<State>,
     kernels: NttKernels,
+    msm_kernels: MsmKernels,
+    msm: MsmConfig,
     device: Arc<Device>,
     tile: TileShape,
     cpu: CpuBackend,
@@ -61,7 +91,7 @@ pub struct CudaBackend {
 
 impl std::fmt::Debug for CudaBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CudaBackend").field("device", &self.device).field("tile", &self.tile).finish()
+        f.debug_struct("CudaBackend").field("device", &self.device).field("tile", &self.tile).field("msm", &self.msm).finish()
     }
 }
 
@@ -86,24 +116,52 @@ impl DeviceVector {
 }
 
 impl CudaBackend {
-    /// Opens device 0 with the default tile shape. Fails with
-    /// [`EngineError::BackendUnavailable`] naming the reason when there is no driver, no
-    /// device, or the kernels cannot be loaded.
+    /// Opens device 0 with the default tile shape and the MSM settings of the environment
+    /// ([`MsmConfig::from_env`]). Fails with [`EngineError::BackendUnavailable`] naming the
+    /// reason when there is no driver, no device, the kernels cannot be loaded, or an MSM
+    /// setting in the environment is malformed.
     pub fn new() -> Result<Self> {
-        Self::with_tile(TileShape::default())
+        let msm = MsmConfig::from_env().map_err(|e| EngineError::BackendUnavailable { name: NAME.into(), reason: e.to_string() })?;
+        Self::with_config(TileShape::default(), msm)
     }
 
-    /// Opens device 0 with NTT tiles of `tile` (benchmarks compare shapes).
+    /// Opens device 0 with NTT tiles of `tile` (benchmarks compare shapes) and the
+    /// environment's MSM settings.
     pub fn with_tile(tile: TileShape) -> Result<Self> {
+        let msm = MsmConfig::from_env().map_err(|e| EngineError::BackendUnavailable { name: NAME.into(), reason: e.to_string() })?;
+        Self::with_config(tile, msm)
+    }
+
+    /// Opens device 0 with NTT tiles of `tile` and MSM settings `msm` (the planner's
+    /// `resident_threads` is replaced by the device's size).
+    pub fn with_config(tile: TileShape, msm: MsmConfig) -> Result<Self> {
         let device = Arc::new(Device::open()?);
-        let kernels = NttKernels::load(&device, tile).map_err(|e| EngineError::BackendUnavailable {
+        let unusable = |what: &str, e: EngineError| EngineError::BackendUnavailable {
             name: NAME.into(),
-            reason: format!("the NTT kernels cannot run on {}: {e}", device.name()),
-        })?;
-        tracing::info!(
-            "CUDA backend on {device:?}: NTT and QAP quotient on the GPU; MSMs on the CPU backend (GPU MSM is not implemented yet)"
-        );
-        Ok(Self { state: Mutex::new(State::default()), kernels, device, tile, cpu: CpuBackend::new() })
+            reason: format!("the {what} kernels cannot run on {}: {e}", device.name()),
+        };
+        let kernels = NttKernels::load(&device, tile).map_err(|e| unusable("NTT", e))?;
+        let msm_kernels = MsmKernels::load(&device).map_err(|e| unusable("MSM", e))?;
+        let msm = MsmConfig {
+            options: MsmOptions { resident_threads: MsmOptions::for_device(device.multiprocessors()).resident_threads, ..msm.options },
+            ..msm
+        };
+        let g2 = match msm.g2 {
+            G2Placement::Gpu => "G2 on the GPU",
+            G2Placement::CpuConcurrent => "G2 on the CPU backend, concurrently with the G1 MSMs",
+        };
+        tracing::info!("CUDA backend on {device:?}: NTT, QAP quotient and MSMs on the GPU (G1; {g2}); MSM planner overrides {:?}", msm.options);
+        Ok(Self { state: Mutex::new(State::default()), kernels, msm_kernels, msm, device, tile, cpu: CpuBackend::new() })
+    }
+
+    /// The MSM settings in use.
+    pub fn msm_config(&self) -> MsmConfig {
+        self.msm
+    }
+
+    /// The plan this backend runs an MSM over `scalars` with.
+    pub fn msm_plan(&self, scalars: &MsmScalars) -> Result<MsmPlan> {
+        MsmPlan::new(scalars.stats(), self.msm.options)
     }
 
     /// The device's name.
@@ -210,6 +268,108 @@ impl CudaBackend {
     }
 }
 
+/// The schedule and one group's buffers of the MSM workspace, borrowed together.
+type Split<C> = fn(&mut MsmWorkspace) -> (&ScheduleWorkspace, &mut CurveWorkspace<C>);
+
+fn split_g1(w: &mut MsmWorkspace) -> (&ScheduleWorkspace, &mut CurveWorkspace<g1::Config>) {
+    (&w.schedule, &mut w.g1)
+}
+
+fn split_g2(w: &mut MsmWorkspace) -> (&ScheduleWorkspace, &mut CurveWorkspace<g2::Config>) {
+    (&w.schedule, &mut w.g2)
+}
+
+impl CudaBackend {
+    /// The plan of the schedule held for `scalars`, building it (upload and schedule
+    /// launches, queued) unless it is held already or `rebuild` is set.
+    fn schedule(&self, state: &mut State, scalars: &MsmScalars, rebuild: bool) -> Result<MsmPlan> {
+        if !rebuild {
+            if let Some(plan) = state.msm.schedule.holds(scalars.id()) {
+                return Ok(plan.clone());
+            }
+        }
+        let plan = self.msm_plan(scalars)?;
+        state.msm.schedule.queue(&self.device, &self.msm_kernels, &plan, scalars.id(), scalars.values())?;
+        Ok(plan)
+    }
+
+    /// Σ sᵢ·Pᵢ on the device; with `times`, rebuilds the schedule and times both halves.
+    fn device_msm<C: MsmCurve>(
+        &self,
+        bases: &DeviceBases<C>,
+        scalars: &MsmScalars,
+        kernels: &CurveKernels,
+        split: Split<C>,
+        times: Option<&mut MsmDeviceTimes>,
+    ) -> Result<Projective<C>> {
+        if bases.len() != scalars.len() {
+            return Err(EngineError::MsmLength { bases: bases.len(), scalars: scalars.len() });
+        }
+        if scalars.is_empty() {
+            return Ok(Projective::<C>::ZERO);
+        }
+        let mut state = self.lock()?;
+        let (plan, sums, count) = match times {
+            None => {
+                let plan = self.schedule(&mut state, scalars, false)?;
+                let mut sums = vec![C::XyzzLimbs::zeroed(); plan.windows as usize + 1];
+                let mut count = [0u32];
+                let (schedule, workspace) = split(&mut state.msm);
+                workspace.queue(&self.device, kernels, &plan, schedule, bases, &mut sums, &mut count)?;
+                self.device.synchronize()?;
+                (plan, sums, count[0])
+            }
+            Some(times) => {
+                let timer = EventTimer::new(&self.device)?;
+                let mut plan = None;
+                times.schedule_ms = timer.time(|| {
+                    plan = Some(self.schedule(&mut state, scalars, true)?);
+                    Ok(())
+                })?;
+                let plan = plan.ok_or_else(|| EngineError::Cuda { operation: "MSM".into(), reason: "no plan".into() })?;
+                let mut sums = vec![C::XyzzLimbs::zeroed(); plan.windows as usize + 1];
+                let mut count = [0u32];
+                times.curve_ms = timer.time(|| {
+                    let (schedule, workspace) = split(&mut state.msm);
+                    workspace.queue(&self.device, kernels, &plan, schedule, bases, &mut sums, &mut count)
+                })?;
+                self.device.synchronize()?;
+                (plan, sums, count[0])
+            }
+        };
+        drop(state);
+        msm::finish::<C>(&plan, &sums, count)
+    }
+
+    fn g1_bases<'b>(&self, bases: &'b Bases<G1Affine>) -> Result<&'b DeviceBases<g1::Config>> {
+        bases.storage::<DeviceBases<g1::Config>>(NAME)
+    }
+
+    /// [`Backend::msm_g1`], also returning the device time of its two halves (the schedule is
+    /// rebuilt, so its time is measured too). For benchmarks.
+    pub fn msm_g1_timed(&self, bases: &Bases<G1Affine>, scalars: &MsmScalars) -> Result<(G1Projective, MsmDeviceTimes)> {
+        let mut times = MsmDeviceTimes::default();
+        let r = self.device_msm(self.g1_bases(bases)?, scalars, &self.msm_kernels.g1, split_g1, Some(&mut times))?;
+        Ok((r, times))
+    }
+
+    /// [`Backend::msm_g2`] on the GPU (whatever the placement), also returning the device
+    /// time of its two halves. For benchmarks; fails for bases loaded for the CPU.
+    pub fn msm_g2_timed(&self, bases: &Bases<G2Affine>, scalars: &MsmScalars) -> Result<(G2Projective, MsmDeviceTimes)> {
+        let mut times = MsmDeviceTimes::default();
+        match bases.storage::<G2Bases>(NAME)? {
+            G2Bases::Device(b) => {
+                let r = self.device_msm(b, scalars, &self.msm_kernels.g2, split_g2, Some(&mut times))?;
+                Ok((r, times))
+            }
+            G2Bases::Host(_) => Err(EngineError::BackendUnavailable {
+                name: NAME.into(),
+                reason: "these G2 bases were loaded for the CPU (G2Placement::CpuConcurrent)".into(),
+            }),
+        }
+    }
+}
+
 impl Backend for CudaBackend {
     fn name(&self) -> &'static str {
         NAME
@@ -217,26 +377,46 @@ impl Backend for CudaBackend {
 
     fn load_g1(&self, bases: Vec<G1Affine>) -> Result<Bases<G1Affine>> {
         let len = bases.len();
-        Ok(Bases::new(NAME, len, Arc::new(self.cpu.load_g1(bases)?)))
+        let _state = self.lock()?;
+        Ok(Bases::new(NAME, len, Arc::new(DeviceBases::<g1::Config>::upload(&self.device, &bases)?)))
     }
 
     fn load_g2(&self, bases: Vec<G2Affine>) -> Result<Bases<G2Affine>> {
         let len = bases.len();
-        Ok(Bases::new(NAME, len, Arc::new(self.cpu.load_g2(bases)?)))
+        let storage = match self.msm.g2 {
+            G2Placement::Gpu => {
+                let _state = self.lock()?;
+                G2Bases::Device(DeviceBases::<g2::Config>::upload(&self.device, &bases)?)
+            }
+            G2Placement::CpuConcurrent => G2Bases::Host(self.cpu.load_g2(bases)?),
+        };
+        Ok(Bases::new(NAME, len, Arc::new(storage)))
     }
 
     fn msm_g1(&self, bases: &Bases<G1Affine>, scalars: &MsmScalars) -> Result<G1Projective> {
-        tracing::debug!("G1 MSM of {} points on the CPU backend (no GPU MSM yet)", bases.len());
-        self.cpu.msm_g1(bases.storage::<Bases<G1Affine>>(NAME)?, scalars)
+        self.device_msm(self.g1_bases(bases)?, scalars, &self.msm_kernels.g1, split_g1, None)
     }
 
     fn msm_g2(&self, bases: &Bases<G2Affine>, scalars: &MsmScalars) -> Result<G2Projective> {
-        tracing::debug!("G2 MSM of {} points on the CPU backend (no GPU MSM yet)", bases.len());
-        self.cpu.msm_g2(bases.storage::<Bases<G2Affine>>(NAME)?, scalars)
+        match bases.storage::<G2Bases>(NAME)? {
+            G2Bases::Device(b) => self.device_msm(b, scalars, &self.msm_kernels.g2, split_g2, None),
+            G2Bases::Host(b) => self.cpu.msm_g2(b, scalars),
+        }
     }
 
+    fn overlaps_g2_msm(&self) -> bool {
+        self.msm.g2 == G2Placement::CpuConcurrent
+    }
+
+    /// Builds the device schedule of `scalars` (upload and schedule launches) and waits for
+    /// it, so the MSMs that follow over the same scalars start from it.
     fn prepare_scalars(&self, scalars: &MsmScalars) -> Result<()> {
-        self.cpu.prepare_scalars(scalars)
+        if scalars.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.lock()?;
+        self.schedule(&mut state, scalars, false)?;
+        self.device.synchronize()
     }
 
     fn ntt(&self, data: &mut [Fr], direction: NttDirection) -> Result<()> {

@@ -21,6 +21,16 @@ pub struct KernelImage {
 /// `kernels/ntt.cu`: the NTT pass and the quotient's pointwise step.
 pub static NTT_IMAGE: KernelImage = KernelImage { source: "kernels/ntt.cu", bytes: include_bytes!(env!("SPICE_FATBIN_NTT")) };
 
+/// `kernels/msm_schedule.cu`: the MSM's scalar schedule (curve-independent).
+pub static MSM_SCHEDULE_IMAGE: KernelImage =
+    KernelImage { source: "kernels/msm_schedule.cu", bytes: include_bytes!(env!("SPICE_FATBIN_MSM_SCHEDULE")) };
+
+/// `kernels/msm_g1.cu`: bucket accumulation and reduction over G1.
+pub static MSM_G1_IMAGE: KernelImage = KernelImage { source: "kernels/msm_g1.cu", bytes: include_bytes!(env!("SPICE_FATBIN_MSM_G1")) };
+
+/// `kernels/msm_g2.cu`: bucket accumulation and reduction over G2.
+pub static MSM_G2_IMAGE: KernelImage = KernelImage { source: "kernels/msm_g2.cu", bytes: include_bytes!(env!("SPICE_FATBIN_MSM_G2")) };
+
 /// `kernels/arith_selftest.cu`: element-wise field and curve operations, so tests can compare
 /// the device build of the arithmetic (its PTX carry chains) with the host build.
 pub static ARITH_SELFTEST_IMAGE: KernelImage =

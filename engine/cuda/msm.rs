@@ -1,0 +1,324 @@
+//! The MSM on the device: bases resident per proving key, the scalar schedule built once per
+//! scalar vector and kept while MSMs over the same scalars follow (Groth16's A, B in G1 and
+//! G2, L), and the curve launches of an [`MsmPlan`] queued back to back on the backend's
+//! stream. The only transfers are the scalars' upload (once per vector) and the download of
+//! the W + 1 window sums (a few KiB), which the host combines (`gpu_msm::combine`).
+//!
+//! The launches are those of the host simulation (`engine/gpu_msm/host_simulation.rs`), with
+//! device buffers in place of host vectors; buffers are kept and grown, so proofs of one size
+//! allocate nothing after the first.
+
+use std::ffi::c_void;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use ark_bls12_381::Fr;
+use ark_ec::short_weierstrass::{Affine, Projective};
+use bytemuck::Pod;
+
+use crate::engine::error::{EngineError, Result};
+use crate::engine::gpu_msm::combine::combine_windows;
+use crate::engine::gpu_msm::params::{LevelParams, ReduceParams, ScheduleParams};
+use crate::engine::gpu_msm::{MsmCurve, MsmPlan};
+use crate::engine::kernel_host::FrLimbs;
+
+use super::buffer::{fr_as_limbs, DeviceBuffer};
+use super::device::Device;
+use super::module::{Kernel, LaunchShape, Module, MSM_G1_IMAGE, MSM_G2_IMAGE, MSM_SCHEDULE_IMAGE};
+
+/// Threads a block of the grid-stride schedule launches.
+const SCHEDULE_BLOCK: u32 = 256;
+
+/// The curve kernels of one group.
+pub struct CurveKernels {
+    accumulate_bases: Kernel,
+    accumulate_partials: Kernel,
+    bucket_reduce: Kernel,
+    window_tree: Kernel,
+    /// The kernels' launch bound (256 for G1, 128 for G2).
+    block_threads: u32,
+    _module: Module,
+}
+
+impl CurveKernels {
+    fn load(device: &Arc<Device>, prefix: &str, block_threads: u32) -> Result<Self> {
+        let module = Module::load(device, if prefix == "spice_g1" { &MSM_G1_IMAGE } else { &MSM_G2_IMAGE })?;
+        Ok(Self {
+            accumulate_bases: module.kernel(&format!("{prefix}_msm_accumulate_bases_kernel"))?,
+            accumulate_partials: module.kernel(&format!("{prefix}_msm_accumulate_partials_kernel"))?,
+            bucket_reduce: module.kernel(&format!("{prefix}_msm_bucket_reduce_kernel"))?,
+            window_tree: module.kernel(&format!("{prefix}_msm_window_tree_kernel"))?,
+            block_threads,
+            _module: module,
+        })
+    }
+
+    /// A grid-stride launch of at least `threads` threads.
+    fn grid(&self, threads: u32) -> LaunchShape {
+        LaunchShape { blocks: threads.div_ceil(self.block_threads).max(1), threads: self.block_threads, shared_bytes: 0 }
+    }
+}
+
+/// Every MSM kernel, with the modules that hold them.
+pub struct MsmKernels {
+    prepare: Kernel,
+    scan_reduce: Kernel,
+    scan_segments: Kernel,
+    scan_apply: Kernel,
+    scatter: Kernel,
+    /// G1's curve kernels.
+    pub g1: CurveKernels,
+    /// G2's curve kernels.
+    pub g2: CurveKernels,
+    _schedule: Module,
+}
+
+impl MsmKernels {
+    /// Loads the three MSM modules.
+    pub fn load(device: &Arc<Device>) -> Result<Self> {
+        let schedule = Module::load(device, &MSM_SCHEDULE_IMAGE)?;
+        Ok(Self {
+            prepare: schedule.kernel("spice_msm_prepare_kernel")?,
+            scan_reduce: schedule.kernel("spice_msm_scan_reduce_kernel")?,
+            scan_segments: schedule.kernel("spice_msm_scan_segments_kernel")?,
+            scan_apply: schedule.kernel("spice_msm_scan_apply_kernel")?,
+            scatter: schedule.kernel("spice_msm_scatter_kernel")?,
+            g1: CurveKernels::load(device, "spice_g1", 256)?,
+            g2: CurveKernels::load(device, "spice_g2", 128)?,
+            _schedule: schedule,
+        })
+    }
+}
+
+fn schedule_grid(threads: u32) -> LaunchShape {
+    LaunchShape { blocks: threads.div_ceil(SCHEDULE_BLOCK).max(1), threads: SCHEDULE_BLOCK, shared_bytes: 0 }
+}
+
+/// Launches a kernel whose one parameter is `params`, by value.
+///
+/// # Safety
+/// `P` must be the kernel's parameter type, and every device address in it valid for what the
+/// kernel accesses until the stream is synchronised.
+unsafe fn launch<P>(device: &Device, kernel: &Kernel, shape: LaunchShape, params: &mut P) -> Result<()> {
+    let mut args = [params as *mut P as *mut c_void];
+    // SAFETY: forwarded to the caller.
+    unsafe { kernel.launch(device, shape, &mut args) }
+}
+
+/// A device array of at least `len` elements in `slot`, reallocated only to grow.
+fn sized<'a, T: Pod>(slot: &'a mut Option<DeviceBuffer<T>>, device: &Arc<Device>, len: usize) -> Result<&'a DeviceBuffer<T>> {
+    let len = len.max(1);
+    if slot.as_ref().map_or(true, |b| b.len() < len) {
+        *slot = None; // free the old one first: device memory may not hold both
+        *slot = Some(DeviceBuffer::new(device, len)?);
+    }
+    slot.as_ref().ok_or_else(|| EngineError::Cuda { operation: "allocation".into(), reason: "no buffer".into() })
+}
+
+/// Bases of one group resident on the device.
+pub struct DeviceBases<C: MsmCurve> {
+    points: DeviceBuffer<C::AffineLimbs>,
+    _curve: PhantomData<C>,
+}
+
+impl<C: MsmCurve> DeviceBases<C> {
+    /// Uploads `bases` (arkworks' bytes, no conversion) and waits for the copy.
+    pub fn upload(device: &Arc<Device>, bases: &[Affine<C>]) -> Result<Self> {
+        let limbs: Vec<C::AffineLimbs> = bases.iter().map(|&p| p.into()).collect();
+        let points = DeviceBuffer::new(device, limbs.len())?;
+        points.upload_prefix(&limbs)?;
+        device.synchronize()?;
+        Ok(Self { points, _curve: PhantomData })
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// True for no points (the buffer still holds one unused element).
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+}
+
+/// The device arrays of one scalar schedule, and which scalars and plan they hold.
+#[derive(Default)]
+pub struct ScheduleWorkspace {
+    built_for: Option<(u64, MsmPlan)>,
+    scalars: Option<DeviceBuffer<FrLimbs>>,
+    bucket_counts: Option<DeviceBuffer<u32>>,
+    segment_sums: Option<DeviceBuffer<u32>>,
+    entries: Option<DeviceBuffer<u32>>,
+    keys: Option<DeviceBuffer<u32>>,
+    entry_count: Option<DeviceBuffer<u32>>,
+}
+
+impl ScheduleWorkspace {
+    /// The plan of the schedule built for the scalars with this id, if that is the one held.
+    pub fn holds(&self, scalars_id: u64) -> Option<&MsmPlan> {
+        self.built_for.as_ref().filter(|(id, _)| *id == scalars_id).map(|(_, plan)| plan)
+    }
+
+    /// Queues the upload of `scalars` and the schedule launches of `plan` (prepare, scan,
+    /// scatter). `scalars` must stay in place until the stream is synchronised.
+    pub fn queue(&mut self, device: &Arc<Device>, kernels: &MsmKernels, plan: &MsmPlan, scalars_id: u64, scalars: &[Fr]) -> Result<()> {
+        if scalars.len() != plan.len as usize {
+            return Err(EngineError::MsmLength { bases: plan.len as usize, scalars: scalars.len() });
+        }
+        self.built_for = None; // until the launches are queued
+        let capacity = plan.entry_capacity as usize;
+        let d_scalars = sized(&mut self.scalars, device, scalars.len())?;
+        d_scalars.upload_prefix(fr_as_limbs(scalars)?)?;
+        let counts = sized(&mut self.bucket_counts, device, plan.buckets as usize)?;
+        counts.zero_prefix(plan.buckets as usize)?;
+        let mut params = ScheduleParams {
+            scalars: d_scalars.as_param(),
+            bucket_counts: counts.as_param(),
+            segment_sums: sized(&mut self.segment_sums, device, plan.scan_segments as usize)?.as_param(),
+            entries: sized(&mut self.entries, device, capacity)?.as_param(),
+            keys: sized(&mut self.keys, device, capacity)?.as_param(),
+            entry_count: sized(&mut self.entry_count, device, 1)?.as_param(),
+            n: plan.len,
+            window_bits: plan.window_bits,
+            windows: plan.windows,
+            scan_segment: plan.scan_segment,
+            entry_capacity: plan.entry_capacity,
+        };
+        let scan_block =
+            LaunchShape { blocks: 1, threads: plan.scan_block_threads, shared_bytes: 4 * plan.scan_block_threads };
+        // SAFETY: each launch takes one spice_msm_schedule by value (the mirror is checked
+        // against bindgen's reading of the header); its arrays are the buffers above, sized
+        // by the plan (scalars n, counts `buckets`, segment sums `scan_segments`, entries and
+        // keys the entry capacity), owned by `self` until the caller synchronises.
+        unsafe {
+            launch(device, &kernels.prepare, schedule_grid(plan.scalar_threads), &mut params)?;
+            launch(device, &kernels.scan_reduce, schedule_grid(plan.scan_segments), &mut params)?;
+            launch(device, &kernels.scan_segments, scan_block, &mut params)?;
+            launch(device, &kernels.scan_apply, schedule_grid(plan.scan_segments), &mut params)?;
+            launch(device, &kernels.scatter, schedule_grid(plan.scalar_threads), &mut params)?;
+        }
+        self.built_for = Some((scalars_id, plan.clone()));
+        Ok(())
+    }
+
+    fn buffer<'a>(slot: &'a Option<DeviceBuffer<u32>>) -> Result<&'a DeviceBuffer<u32>> {
+        slot.as_ref().ok_or_else(|| EngineError::Cuda { operation: "MSM".into(), reason: "no schedule was built".into() })
+    }
+}
+
+/// The device arrays of one group's MSM (buckets, partial sums, segment and window sums).
+pub struct CurveWorkspace<C: MsmCurve> {
+    buckets: Option<DeviceBuffer<C::XyzzLimbs>>,
+    partial_keys: [Option<DeviceBuffer<u32>>; 2],
+    partials: [Option<DeviceBuffer<C::XyzzLimbs>>; 2],
+    level_counts: Option<DeviceBuffer<u32>>,
+    segment_sums: Option<DeviceBuffer<C::XyzzLimbs>>,
+    window_sums: Option<DeviceBuffer<C::XyzzLimbs>>,
+}
+
+impl<C: MsmCurve> Default for CurveWorkspace<C> {
+    fn default() -> Self {
+        Self { buckets: None, partial_keys: [None, None], partials: [None, None], level_counts: None, segment_sums: None, window_sums: None }
+    }
+}
+
+impl<C: MsmCurve> CurveWorkspace<C> {
+    /// Queues the curve launches of `plan` over the schedule `schedule` holds and `bases`,
+    /// and the download of the window sums and the entry count into `window_sums` (length
+    /// `windows + 1`) and `entry_count`; the caller synchronises before reading them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue(
+        &mut self,
+        device: &Arc<Device>,
+        kernels: &CurveKernels,
+        plan: &MsmPlan,
+        schedule: &ScheduleWorkspace,
+        bases: &DeviceBases<C>,
+        window_sums: &mut [C::XyzzLimbs],
+        entry_count: &mut [u32; 1],
+    ) -> Result<()> {
+        if bases.len() < plan.len as usize || window_sums.len() != plan.windows as usize + 1 {
+            return Err(EngineError::MsmLength { bases: bases.len(), scalars: plan.len as usize });
+        }
+        let buckets = sized(&mut self.buckets, device, plan.buckets as usize)?;
+        buckets.zero_prefix(plan.buckets as usize)?; // zero bytes: the XYZZ identity
+        let [cap_a, cap_b] = plan.partial_capacities();
+        let keys = [sized(&mut self.partial_keys[0], device, cap_a as usize)?.as_param(), sized(&mut self.partial_keys[1], device, cap_b as usize)?.as_param()];
+        let partials = [
+            sized(&mut self.partials[0], device, cap_a as usize)?.as_param() as *mut c_void,
+            sized(&mut self.partials[1], device, cap_b as usize)?.as_param() as *mut c_void,
+        ];
+        let counts = sized(&mut self.level_counts, device, plan.levels.len())?;
+        let schedule_count = ScheduleWorkspace::buffer(&schedule.entry_count)?;
+        let schedule_keys = ScheduleWorkspace::buffer(&schedule.keys)?;
+        let schedule_entries = ScheduleWorkspace::buffer(&schedule.entries)?;
+        for (l, level) in plan.levels.iter().enumerate() {
+            let (read, write) = ((l + 1) % 2, l % 2);
+            let count_at = |i: usize| (counts.ptr() + (i * 4) as u64) as usize as *mut u32;
+            let mut params = LevelParams {
+                count: if l == 0 { schedule_count.as_param() } else { count_at(l - 1) },
+                next_count: count_at(l),
+                keys: if l == 0 { schedule_keys.as_param() } else { keys[read] },
+                entries: schedule_entries.as_param(),
+                bases: bases.points.as_param() as *const c_void,
+                partials: if l == 0 { std::ptr::null() } else { partials[read] },
+                buckets: buckets.as_param() as *mut c_void,
+                next_keys: keys[write],
+                next_partials: partials[write],
+                chunk: plan.chunk,
+                level: l as u32,
+            };
+            let kernel = if l == 0 { &kernels.accumulate_bases } else { &kernels.accumulate_partials };
+            // SAFETY: one spice_msm_level by value; inputs hold the level's input capacity
+            // (the schedule's entries and keys, or the partial buffer the previous level
+            // wrote), outputs the next level's (plan.partial_capacities), buckets
+            // `plan.buckets`, bases at least n; entries name bases below n; the two partial
+            // buffers are distinct allocations. All live in `self`, `schedule` and `bases`
+            // until the caller synchronises.
+            unsafe { launch(device, kernel, kernels.grid(level.threads), &mut params)? };
+        }
+        let segment_sums = sized(&mut self.segment_sums, device, (plan.windows * plan.segments) as usize)?;
+        let d_window_sums = sized(&mut self.window_sums, device, window_sums.len())?;
+        let mut params = ReduceParams {
+            buckets: buckets.as_param() as *const c_void,
+            segment_sums: segment_sums.as_param() as *mut c_void,
+            window_sums: d_window_sums.as_param() as *mut c_void,
+            window_bits: plan.window_bits,
+            windows: plan.windows,
+            segment_log: plan.segment_log,
+        };
+        let tree = LaunchShape { blocks: plan.windows, threads: plan.tree_threads, shared_bytes: 0 };
+        // SAFETY: one spice_msm_reduce by value over the buckets, `windows · segments` segment
+        // sums and `windows + 1` window sums above; tree blocks have at most 128 threads (the
+        // G2 kernels' launch bound).
+        unsafe {
+            launch(device, &kernels.bucket_reduce, kernels.grid(plan.reduce_threads), &mut params)?;
+            launch(device, &kernels.window_tree, tree, &mut params)?;
+        }
+        d_window_sums.download_prefix(window_sums)?;
+        schedule_count.download_prefix(entry_count)
+    }
+}
+
+/// Everything the device keeps for MSMs between calls.
+#[derive(Default)]
+pub struct MsmWorkspace {
+    /// The scalar schedule held.
+    pub schedule: ScheduleWorkspace,
+    /// G1's buffers.
+    pub g1: CurveWorkspace<ark_bls12_381::g1::Config>,
+    /// G2's buffers.
+    pub g2: CurveWorkspace<ark_bls12_381::g2::Config>,
+}
+
+/// Combines the downloaded window sums, after checking the schedule stayed within its bound.
+pub fn finish<C: MsmCurve>(plan: &MsmPlan, window_sums: &[C::XyzzLimbs], entry_count: u32) -> Result<Projective<C>> {
+    if entry_count > plan.entry_capacity {
+        return Err(EngineError::KernelOutput(format!(
+            "the device schedule counted {entry_count} entries, more than the plan's bound {}",
+            plan.entry_capacity
+        )));
+    }
+    combine_windows::<C>(window_sums, plan.window_bits)
+}

@@ -1,0 +1,307 @@
+//! The CUDA backend's MSMs give exactly the CPU backend's results (G1 and G2, every size where
+//! the plan's structure changes, every kind of scalar, bases containing the identity, planner
+//! overrides that force many accumulation levels), a schedule shared by several MSMs and
+//! rebuilt for new scalars stays right, and a whole proof on the CUDA backend is byte-identical
+//! to the CPU backend's and to `ark_groth16`'s, with G2 on the GPU or on the CPU alongside.
+//!
+//! Without a usable GPU every test prints `skipped: <reason>` and returns, unless
+//! `SPICE_REQUIRE_GPU=1` is set (the device script sets it), in which case it fails. Inputs
+//! are fresh random values each run; the seed is printed (`SPICE_TEST_SEED` replays it).
+#![cfg(feature = "cuda")]
+
+mod common;
+
+use std::sync::{Arc, OnceLock};
+
+use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{Field, One, PrimeField, UniformRand, Zero};
+use ark_groth16::Groth16;
+use ark_serialize::CanonicalSerialize;
+use ark_snark::SNARK;
+use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+use common::MixedCircuit;
+use rayon::prelude::*;
+use spice::engine::cuda::{G2Placement, MsmConfig};
+use spice::engine::gpu_msm::MsmOptions;
+use spice::engine::gpu_ntt::TileShape;
+use spice::engine::{Backend, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, SyntheticCircuit};
+
+/// The shared GPU backend, or `None` after printing why the test is skipped.
+fn gpu(test: &str) -> Option<Arc<CudaBackend>> {
+    static GPU: OnceLock<std::result::Result<Arc<CudaBackend>, String>> = OnceLock::new();
+    match GPU.get_or_init(|| CudaBackend::new().map(Arc::new).map_err(|e| e.to_string())) {
+        Ok(b) => Some(b.clone()),
+        Err(reason) => {
+            assert!(
+                std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"),
+                "{test}: SPICE_REQUIRE_GPU=1 but the CUDA backend is unavailable: {reason}"
+            );
+            println!("{test}: skipped: {reason}");
+            None
+        }
+    }
+}
+
+/// A fresh seed (or `SPICE_TEST_SEED`), printed.
+fn seed(test: &str) -> u64 {
+    let s = std::env::var("SPICE_TEST_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
+    println!("{test}: seed {s}");
+    s
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Random,
+    AllZero,
+    AllOne,
+    PlusMinusOne,
+    Tiny,
+    Maximal,
+    WitnessLike,
+}
+
+const KINDS: [Kind; 7] = [Kind::Random, Kind::AllZero, Kind::AllOne, Kind::PlusMinusOne, Kind::Tiny, Kind::Maximal, Kind::WitnessLike];
+
+fn scalar(kind: Kind, rng: &mut StdRng) -> Fr {
+    let half = Fr::from_bigint(Fr::MODULUS_MINUS_ONE_DIV_TWO).unwrap();
+    match kind {
+        Kind::Random => Fr::rand(rng),
+        Kind::AllZero => Fr::zero(),
+        Kind::AllOne => Fr::one(),
+        Kind::PlusMinusOne => if rng.gen() { Fr::one() } else { -Fr::one() },
+        Kind::Tiny => {
+            let v = Fr::from(rng.gen_range(0u64..1 << 16));
+            if rng.gen() { v } else { -v }
+        }
+        Kind::Maximal => match rng.gen_range(0..5) {
+            0 => -Fr::one(),
+            1 => -Fr::from(2u64),
+            2 => half,
+            3 => half + Fr::one(),
+            _ => -Fr::from(2u64).pow([rng.gen_range(0u64..254)]),
+        },
+        Kind::WitnessLike => match rng.gen_range(0..8) {
+            0..=1 => Fr::zero(),
+            2..=3 => Fr::one(),
+            4 => -Fr::one(),
+            5 => Fr::from(rng.gen::<u32>() as u64),
+            _ => Fr::rand(rng),
+        },
+    }
+}
+
+/// `n` scalars of `kind`, generated in parallel.
+fn scalars(kind: Kind, n: usize, seed: u64) -> Vec<Fr> {
+    let mut v = vec![Fr::zero(); n];
+    v.par_chunks_mut(1 << 14).enumerate().for_each(|(i, chunk)| {
+        let mut rng = StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        chunk.iter_mut().for_each(|x| *x = scalar(kind, &mut rng));
+    });
+    v
+}
+
+/// `n` points in parallel chunks (consecutive multiples of a random point per chunk), with the
+/// identity, repeats and negations mixed in.
+fn bases<G: CurveGroup>(n: usize, seed: u64) -> Vec<G::Affine> {
+    let mut points = vec![G::zero(); n];
+    points.par_chunks_mut(1 << 12).enumerate().for_each(|(i, chunk)| {
+        let mut rng = StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0xd1b5_4a32_d192_ed03));
+        let step = G::rand(&mut rng);
+        let mut acc = G::rand(&mut rng);
+        for k in 0..chunk.len() {
+            acc += step;
+            let point = match rng.gen_range(0..16) {
+                0 => G::zero(),
+                1 if k > 0 => chunk[rng.gen_range(0..k)],
+                2 if k > 0 => -chunk[rng.gen_range(0..k)],
+                _ => acc,
+            };
+            chunk[k] = point;
+        }
+    });
+    G::normalize_batch(&points)
+}
+
+fn cpu_g1(points: &[G1Affine], s: &MsmScalars) -> G1Affine {
+    let cpu = CpuBackend::new();
+    cpu.msm_g1(&cpu.load_g1(points.to_vec()).unwrap(), s).unwrap().into_affine()
+}
+
+fn cpu_g2(points: &[G2Affine], s: &MsmScalars) -> G2Affine {
+    let cpu = CpuBackend::new();
+    cpu.msm_g2(&cpu.load_g2(points.to_vec()).unwrap(), s).unwrap().into_affine()
+}
+
+/// Sizes where the plan changes: empty, tiny, the window size's steps, powers of two and one
+/// past them.
+const G1_SIZES: [usize; 13] = [0, 1, 2, 3, 1000, 1 << 4, (1 << 4) + 1, 1 << 10, (1 << 10) + 1, 1 << 16, (1 << 16) + 1, 1 << 20, (1 << 20) + 1];
+const G2_SIZES: [usize; 9] = [0, 1, 2, 3, 1000, 1 << 10, (1 << 10) + 1, 1 << 16, (1 << 16) + 1];
+
+#[test]
+fn gpu_g1_msm_matches_cpu_at_every_size_and_kind() {
+    let Some(gpu) = gpu("gpu_g1_msm_matches_cpu_at_every_size_and_kind") else { return };
+    let s = seed("gpu_g1_msm_matches_cpu_at_every_size_and_kind");
+    for (i, n) in G1_SIZES.into_iter().enumerate() {
+        let points = bases::<G1Projective>(n, s ^ i as u64);
+        let handle = gpu.load_g1(points.clone()).unwrap();
+        for (k, kind) in KINDS.into_iter().enumerate() {
+            // At 2^20 the CPU reference takes a second a kind: the three that cover every path.
+            if n > 1 << 16 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind) {
+                continue;
+            }
+            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
+            let ours = gpu.msm_g1(&handle, &sc).unwrap().into_affine();
+            assert_eq!(ours, cpu_g1(&points, &sc), "G1, n = {n}, {kind:?}");
+        }
+    }
+}
+
+#[test]
+fn gpu_g2_msm_matches_cpu_at_every_size_and_kind() {
+    let Some(gpu) = gpu("gpu_g2_msm_matches_cpu_at_every_size_and_kind") else { return };
+    assert_eq!(gpu.msm_config().g2, G2Placement::Gpu, "run the G2 tests with G2 on the GPU (unset SPICE_CUDA_G2_MSM)");
+    let s = seed("gpu_g2_msm_matches_cpu_at_every_size_and_kind");
+    for (i, n) in G2_SIZES.into_iter().enumerate() {
+        let points = bases::<G2Projective>(n, s ^ i as u64);
+        let handle = gpu.load_g2(points.clone()).unwrap();
+        for (k, kind) in KINDS.into_iter().enumerate() {
+            if n > 1 << 10 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind) {
+                continue;
+            }
+            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
+            let ours = gpu.msm_g2(&handle, &sc).unwrap().into_affine();
+            assert_eq!(ours, cpu_g2(&points, &sc), "G2, n = {n}, {kind:?}");
+        }
+    }
+}
+
+#[test]
+fn gpu_msm_is_right_for_bases_that_are_all_the_identity() {
+    let Some(gpu) = gpu("gpu_msm_is_right_for_bases_that_are_all_the_identity") else { return };
+    let s = seed("gpu_msm_is_right_for_bases_that_are_all_the_identity");
+    let handle = gpu.load_g1(vec![G1Affine::zero(); 5000]).unwrap();
+    let sc = MsmScalars::new(&scalars(Kind::Random, 5000, s));
+    assert!(gpu.msm_g1(&handle, &sc).unwrap().is_zero());
+}
+
+#[test]
+fn planner_overrides_give_the_same_result_on_the_gpu() {
+    let Some(_) = gpu("planner_overrides_give_the_same_result_on_the_gpu") else { return };
+    let s = seed("planner_overrides_give_the_same_result_on_the_gpu");
+    let n = 50_000;
+    let points = bases::<G1Projective>(n, s);
+    let sc = MsmScalars::new(&scalars(Kind::WitnessLike, n, s ^ 1));
+    let expected = cpu_g1(&points, &sc);
+    // Small chunks: six or more levels of partial sums; small and large windows; one bucket a
+    // segment and one segment a window; tiny scan segments.
+    for (window_bits, chunk, segment_log, scan_segment) in
+        [(4, 4, 0, 1), (8, 5, 7, 3), (13, 64, 3, 32), (16, 1024, 15, 32), (18, 9, 6, 1024)]
+    {
+        let options = MsmOptions {
+            window_bits: Some(window_bits),
+            chunk: Some(chunk),
+            segment_log: Some(segment_log),
+            scan_segment: Some(scan_segment),
+            ..MsmOptions::default()
+        };
+        let backend = CudaBackend::with_config(TileShape::default(), MsmConfig { options, g2: G2Placement::Gpu }).unwrap();
+        let handle = backend.load_g1(points.clone()).unwrap();
+        let ours = backend.msm_g1(&handle, &MsmScalars::new(sc.values())).unwrap().into_affine();
+        assert_eq!(ours, expected, "{options:?}");
+    }
+}
+
+#[test]
+fn a_schedule_serves_several_msms_and_is_rebuilt_for_new_scalars() {
+    let Some(gpu) = gpu("a_schedule_serves_several_msms_and_is_rebuilt_for_new_scalars") else { return };
+    let s = seed("a_schedule_serves_several_msms_and_is_rebuilt_for_new_scalars");
+    let n = 1 << 14;
+    let (p1, q1) = (bases::<G1Projective>(n, s), bases::<G1Projective>(n, s ^ 1));
+    let p2 = bases::<G2Projective>(n, s ^ 2);
+    let (h1, k1, h2) = (gpu.load_g1(p1.clone()).unwrap(), gpu.load_g1(q1.clone()).unwrap(), gpu.load_g2(p2.clone()).unwrap());
+    let first = MsmScalars::new(&scalars(Kind::WitnessLike, n, s ^ 3));
+    let second = MsmScalars::new(&scalars(Kind::Random, n, s ^ 4));
+    gpu.prepare_scalars(&first).unwrap();
+    // Groth16's order (A, B in G1, B in G2, L) over one schedule, then other scalars, then
+    // back: each MSM must use the schedule of its own scalars.
+    assert_eq!(gpu.msm_g1(&h1, &first).unwrap().into_affine(), cpu_g1(&p1, &first));
+    assert_eq!(gpu.msm_g1(&k1, &first).unwrap().into_affine(), cpu_g1(&q1, &first));
+    assert_eq!(gpu.msm_g2(&h2, &first).unwrap().into_affine(), cpu_g2(&p2, &first));
+    assert_eq!(gpu.msm_g1(&h1, &second).unwrap().into_affine(), cpu_g1(&p1, &second));
+    assert_eq!(gpu.msm_g1(&k1, &first).unwrap().into_affine(), cpu_g1(&q1, &first));
+}
+
+#[test]
+fn gpu_msm_results_do_not_change_between_runs() {
+    // The scatter's atomics place entries in a different order each run; a race would show as
+    // results that differ.
+    let Some(gpu) = gpu("gpu_msm_results_do_not_change_between_runs") else { return };
+    let s = seed("gpu_msm_results_do_not_change_between_runs");
+    let n = 1 << 18;
+    let points = bases::<G1Projective>(n, s);
+    let handle = gpu.load_g1(points).unwrap();
+    let values = scalars(Kind::WitnessLike, n, s ^ 1);
+    let first = gpu.msm_g1(&handle, &MsmScalars::new(&values)).unwrap().into_affine();
+    for _ in 0..3 {
+        assert_eq!(gpu.msm_g1(&handle, &MsmScalars::new(&values)).unwrap().into_affine(), first);
+    }
+    let (timed, times) = gpu.msm_g1_timed(&handle, &MsmScalars::new(&values)).unwrap();
+    assert_eq!(timed.into_affine(), first);
+    assert!(times.schedule_ms > 0.0 && times.curve_ms > 0.0, "{times:?}");
+}
+
+#[test]
+fn gpu_msm_rejects_mismatched_and_foreign_inputs() {
+    let Some(gpu) = gpu("gpu_msm_rejects_mismatched_and_foreign_inputs") else { return };
+    let handle = gpu.load_g1(vec![G1Affine::generator(); 4]).unwrap();
+    let err = gpu.msm_g1(&handle, &MsmScalars::new(&[Fr::one(); 3])).unwrap_err();
+    assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
+    let cpu = CpuBackend::new();
+    let foreign = cpu.load_g1(vec![G1Affine::generator(); 3]).unwrap();
+    let err = gpu.msm_g1(&foreign, &MsmScalars::new(&[Fr::one(); 3])).unwrap_err();
+    assert!(matches!(err, EngineError::ForeignHandle { .. }), "{err:?}");
+}
+
+fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
+    let mut v = Vec::new();
+    t.serialize_compressed(&mut v).unwrap();
+    v
+}
+
+#[test]
+fn proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof() {
+    let Some(gpu) = gpu("proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof") else { return };
+    let s = seed("proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof");
+    let g2_on_cpu = Arc::new(
+        CudaBackend::with_config(TileShape::default(), MsmConfig { g2: G2Placement::CpuConcurrent, ..gpu.msm_config() }).unwrap(),
+    );
+    assert!(g2_on_cpu.overlaps_g2_msm());
+    let mixed = MixedCircuit::new(3, 40, 7, 300, s);
+    let synthetic = SyntheticCircuit::new(1 << 14, s).unwrap();
+    let mut rng = StdRng::seed_from_u64(s);
+    let (r, t) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    macro_rules! check {
+        ($c:expr, $inputs:expr) => {{
+            let c = $c;
+            let pk = Groth16::<Bls12_381>::circuit_specific_setup(c.clone(), &mut rng).unwrap().0;
+            let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, r, t).unwrap();
+            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
+            let on_gpu = Prover::new(gpu.clone(), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
+            let split = Prover::new(g2_on_cpu.clone(), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
+            assert_eq!(bytes(&on_gpu), bytes(&on_cpu), "the CUDA backend changed the proof");
+            assert_eq!(bytes(&split), bytes(&on_cpu), "G2 on the CPU alongside changed the proof");
+            assert_eq!(bytes(&on_gpu), bytes(&theirs), "differs from ark_groth16");
+            let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
+            assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &on_gpu, &$inputs).unwrap());
+        }};
+    }
+    check!(mixed.clone(), mixed.public_inputs());
+    check!(synthetic.clone(), synthetic.public_inputs());
+    // r = s = 0: the prover skips the B-in-G1 MSM; still identical.
+    let zero = Fr::zero();
+    let pk = Groth16::<Bls12_381>::circuit_specific_setup(mixed.clone(), &mut rng).unwrap().0;
+    let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(mixed.clone(), &pk, zero, zero).unwrap();
+    let ours = Prover::new(gpu.clone(), pk).unwrap().prove_with_randomness(mixed, zero, zero).unwrap();
+    assert_eq!(bytes(&ours), bytes(&theirs));
+}
