@@ -10,8 +10,12 @@
 #![cfg(feature = "cuda")]
 
 mod common;
+#[path = "support/gpu_backend.rs"]
+mod gpu_backend;
+#[path = "support/test_seed.rs"]
+mod test_seed;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
@@ -21,34 +25,13 @@ use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use common::MixedCircuit;
+use gpu_backend::gpu;
+use test_seed::seed;
 use rayon::prelude::*;
 use spice::engine::cuda::{G2Placement, MsmConfig};
 use spice::engine::gpu_msm::MsmOptions;
 use spice::engine::gpu_ntt::TileShape;
 use spice::engine::{Backend, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, SyntheticCircuit};
-
-/// The shared GPU backend, or `None` after printing why the test is skipped.
-fn gpu(test: &str) -> Option<Arc<CudaBackend>> {
-    static GPU: OnceLock<std::result::Result<Arc<CudaBackend>, String>> = OnceLock::new();
-    match GPU.get_or_init(|| CudaBackend::new().map(Arc::new).map_err(|e| e.to_string())) {
-        Ok(b) => Some(b.clone()),
-        Err(reason) => {
-            assert!(
-                std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"),
-                "{test}: SPICE_REQUIRE_GPU=1 but the CUDA backend is unavailable: {reason}"
-            );
-            println!("{test}: skipped: {reason}");
-            None
-        }
-    }
-}
-
-/// A fresh seed (or `SPICE_TEST_SEED`), printed.
-fn seed(test: &str) -> u64 {
-    let s = std::env::var("SPICE_TEST_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
-    println!("{test}: seed {s}");
-    s
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

@@ -12,17 +12,14 @@ use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{BigInteger, Field, One, PrimeField, UniformRand, Zero};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use proptest::prelude::*;
+#[path = "support/test_seed.rs"]
+mod test_seed;
+use test_seed::seed;
+
 use spice::engine::gpu_msm::host_simulation::{self as sim, POISON_U32};
 use spice::engine::gpu_msm::params::{MAX_WINDOW_BITS, MIN_WINDOW_BITS, NEGATE};
 use spice::engine::gpu_msm::{MsmOptions, MsmPlan};
 use spice::engine::{EngineError, ScalarStats};
-
-/// A fresh seed (or `SPICE_TEST_SEED`), printed so a failure can be replayed.
-fn seed(test: &str) -> u64 {
-    let s = std::env::var("SPICE_TEST_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
-    println!("{test}: seed {s}");
-    s
-}
 
 /// Scalar distributions a Groth16 witness produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
