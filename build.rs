@@ -122,6 +122,14 @@ mod cuda {
             .include(blst)
             .file("kernels/bench/sppark_ntt.cu")
             .file("kernels/bench/sppark_msm.cu");
+        // sppark's host-side field type calls blst's assembly by its portable names
+        // (sqr_mont_384, ...); blst built with ADX (our rustflags) exports only the mulx
+        // variants, and its headers map the names when __ADX__ is defined, as blst's own
+        // build does for its C sources.
+        let target_features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+        if target_features.split(',').any(|f| f == "adx") {
+            build.define("__ADX__", None);
+        }
         for g in GENCODE {
             build.flag("-gencode").flag(g);
         }

@@ -190,7 +190,7 @@ mod gpu {
     mod sppark {
         use std::ffi::c_void;
 
-        use ark_bls12_381::{Fq, Fq2, Fr, G1Projective, G2Projective};
+        use ark_bls12_381::{Fq, Fq2, G1Projective, G2Projective};
         use ark_ec::AdditiveGroup;
         use ark_ff::BigInt;
         use spice::engine::kernel_host::{FrLimbs, G1AffineLimbs, G2AffineLimbs};
@@ -224,31 +224,30 @@ mod gpu {
         }
 
         /// Bases resident on the device for sppark.
-        pub struct Msm<G> {
+        pub struct Msm {
             handle: *mut c_void,
             len: usize,
             g2: bool,
-            _group: std::marker::PhantomData<G>,
         }
 
-        impl<G> Drop for Msm<G> {
+        impl Drop for Msm {
             fn drop(&mut self) {
                 // SAFETY: created by the matching _new, freed once.
                 unsafe { if self.g2 { spice_sppark_g2_msm_free(self.handle) } else { spice_sppark_g1_msm_free(self.handle) } }
             }
         }
 
-        impl Msm<G1Projective> {
-            pub fn new(points: &[G1AffineLimbs]) -> Result<Self, String> {
+        impl Msm {
+            pub fn new_g1(points: &[G1AffineLimbs]) -> Result<Self, String> {
                 let mut handle = std::ptr::null_mut();
                 let mut err = [0u8; 512];
                 // SAFETY: `points` holds n points in sppark's affine layout (x, y Montgomery).
                 let code = unsafe { spice_sppark_g1_msm_new(points.as_ptr(), points.len(), &mut handle, err.as_mut_ptr(), err.len()) };
                 if code != 0 { return Err(message(code, &err)); }
-                Ok(Self { handle, len: points.len(), g2: false, _group: Default::default() })
+                Ok(Self { handle, len: points.len(), g2: false })
             }
-            pub fn run(&self, scalars: &[FrLimbs]) -> Result<G1Projective, String> {
-                assert_eq!(scalars.len(), self.len);
+            pub fn run_g1(&self, scalars: &[FrLimbs]) -> Result<G1Projective, String> {
+                assert!(!self.g2 && scalars.len() == self.len);
                 let mut out = G1Jacobian::default();
                 let mut err = [0u8; 512];
                 // SAFETY: the handle's bases are n long; `scalars` n Montgomery scalars.
@@ -259,19 +258,17 @@ mod gpu {
                 if ark_ff::Zero::is_zero(&z) { return Ok(G1Projective::ZERO); }
                 Ok(G1Projective::new_unchecked(fq(x)?, fq(y)?, z))
             }
-        }
 
-        impl Msm<G2Projective> {
-            pub fn new(points: &[G2AffineLimbs]) -> Result<Self, String> {
+            pub fn new_g2(points: &[G2AffineLimbs]) -> Result<Self, String> {
                 let mut handle = std::ptr::null_mut();
                 let mut err = [0u8; 512];
                 // SAFETY: as for G1, with Fq2 coordinates (c0, c1).
                 let code = unsafe { spice_sppark_g2_msm_new(points.as_ptr(), points.len(), &mut handle, err.as_mut_ptr(), err.len()) };
                 if code != 0 { return Err(message(code, &err)); }
-                Ok(Self { handle, len: points.len(), g2: true, _group: Default::default() })
+                Ok(Self { handle, len: points.len(), g2: true })
             }
-            pub fn run(&self, scalars: &[FrLimbs]) -> Result<G2Projective, String> {
-                assert_eq!(scalars.len(), self.len);
+            pub fn run_g2(&self, scalars: &[FrLimbs]) -> Result<G2Projective, String> {
+                assert!(self.g2 && scalars.len() == self.len);
                 let mut out = G2Jacobian::default();
                 let mut err = [0u8; 512];
                 // SAFETY: as for G1.
@@ -288,7 +285,7 @@ mod gpu {
 
     /// One group's operations, so the table code is written once for G1 and G2.
     trait Group: Sized {
-        type Affine: Clone + Send + Sync;
+        type Affine: Clone + Send + Sync + PartialEq + std::fmt::Debug;
         type Projective: CurveGroup<Affine = Self::Affine>;
         const NAME: &'static str;
         fn load(gpu: &CudaBackend, p: Vec<Self::Affine>) -> Bases<Self::Affine>;
@@ -320,13 +317,13 @@ mod gpu {
             cpu.msm_g1(&cpu.load_g1(p.to_vec()).expect("load"), s).expect("cpu msm")
         }
         #[cfg(feature = "bench-sppark")]
-        type Sppark = sppark::Msm<G1Projective>;
+        type Sppark = sppark::Msm;
         #[cfg(feature = "bench-sppark")]
         fn sppark_new(p: &[G1Affine]) -> Result<Self::Sppark, String> {
-            sppark::Msm::<G1Projective>::new(&p.iter().map(|&q| q.into()).collect::<Vec<_>>())
+            sppark::Msm::new_g1(&p.iter().map(|&q| q.into()).collect::<Vec<_>>())
         }
         #[cfg(feature = "bench-sppark")]
-        fn sppark_run(h: &Self::Sppark, s: &[spice::engine::kernel_host::FrLimbs]) -> Result<G1Projective, String> { h.run(s) }
+        fn sppark_run(h: &Self::Sppark, s: &[spice::engine::kernel_host::FrLimbs]) -> Result<G1Projective, String> { h.run_g1(s) }
     }
 
     impl Group for G2 {
@@ -343,13 +340,13 @@ mod gpu {
             cpu.msm_g2(&cpu.load_g2(p.to_vec()).expect("load"), s).expect("cpu msm")
         }
         #[cfg(feature = "bench-sppark")]
-        type Sppark = sppark::Msm<G2Projective>;
+        type Sppark = sppark::Msm;
         #[cfg(feature = "bench-sppark")]
         fn sppark_new(p: &[G2Affine]) -> Result<Self::Sppark, String> {
-            sppark::Msm::<G2Projective>::new(&p.iter().map(|&q| q.into()).collect::<Vec<_>>())
+            sppark::Msm::new_g2(&p.iter().map(|&q| q.into()).collect::<Vec<_>>())
         }
         #[cfg(feature = "bench-sppark")]
-        fn sppark_run(h: &Self::Sppark, s: &[spice::engine::kernel_host::FrLimbs]) -> Result<G2Projective, String> { h.run(s) }
+        fn sppark_run(h: &Self::Sppark, s: &[spice::engine::kernel_host::FrLimbs]) -> Result<G2Projective, String> { h.run_g2(s) }
     }
 
     fn fmt(ms: Option<f32>) -> String {
@@ -459,7 +456,7 @@ mod gpu {
         // Warm-up: module load is done; the first MSM allocates the workspace.
         let warm = points::<G1Projective>(1 << 12, 1);
         let h = gpu.load_g1(warm).expect("load");
-        gpu.msm_g1(&h, &MsmScalars::new(&scalars(1 << 12, false, 1))).expect("warm-up");
+        let _ = gpu.msm_g1(&h, &MsmScalars::new(&scalars(1 << 12, false, 1))).expect("warm-up");
         let mut rows = Vec::new();
         for log in env_logs("SPICE_BENCH_MSM_G1_LOGS", &[16, 20, 22, 24]) {
             rows_for::<G1>(&gpu, log, env_u32("SPICE_BENCH_CPU_MAX_LOG", 22), runs, &mut rows);
