@@ -121,8 +121,7 @@ impl CudaBackend {
     /// reason when there is no driver, no device, the kernels cannot be loaded, or an MSM
     /// setting in the environment is malformed.
     pub fn new() -> Result<Self> {
-        let msm = MsmConfig::from_env().map_err(|e| EngineError::BackendUnavailable { name: NAME.into(), reason: e.to_string() })?;
-        Self::with_config(TileShape::default(), msm)
+        Self::with_tile(TileShape::default())
     }
 
     /// Opens device 0 with NTT tiles of `tile` (benchmarks compare shapes) and the
