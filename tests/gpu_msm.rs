@@ -19,60 +19,21 @@ use std::sync::Arc;
 
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{Field, One, PrimeField, UniformRand, Zero};
+use ark_ff::{One, UniformRand, Zero};
 use ark_groth16::Groth16;
-use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
-use common::MixedCircuit;
+use common::{MixedCircuit, bytes};
 use gpu_backend::gpu;
 use test_seed::seed;
+#[path = "support/scalar_kinds.rs"]
+mod scalar_kinds;
+use scalar_kinds::{scalar, Kind, KINDS};
 use rayon::prelude::*;
 use spice::engine::cuda::{G2Placement, MsmConfig};
 use spice::engine::gpu_msm::MsmOptions;
 use spice::engine::gpu_ntt::TileShape;
 use spice::engine::{Backend, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, SyntheticCircuit};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Random,
-    AllZero,
-    AllOne,
-    PlusMinusOne,
-    Tiny,
-    Maximal,
-    WitnessLike,
-}
-
-const KINDS: [Kind; 7] = [Kind::Random, Kind::AllZero, Kind::AllOne, Kind::PlusMinusOne, Kind::Tiny, Kind::Maximal, Kind::WitnessLike];
-
-fn scalar(kind: Kind, rng: &mut StdRng) -> Fr {
-    let half = Fr::from_bigint(Fr::MODULUS_MINUS_ONE_DIV_TWO).unwrap();
-    match kind {
-        Kind::Random => Fr::rand(rng),
-        Kind::AllZero => Fr::zero(),
-        Kind::AllOne => Fr::one(),
-        Kind::PlusMinusOne => if rng.gen() { Fr::one() } else { -Fr::one() },
-        Kind::Tiny => {
-            let v = Fr::from(rng.gen_range(0u64..1 << 16));
-            if rng.gen() { v } else { -v }
-        }
-        Kind::Maximal => match rng.gen_range(0..5) {
-            0 => -Fr::one(),
-            1 => -Fr::from(2u64),
-            2 => half,
-            3 => half + Fr::one(),
-            _ => -Fr::from(2u64).pow([rng.gen_range(0u64..254)]),
-        },
-        Kind::WitnessLike => match rng.gen_range(0..8) {
-            0..=1 => Fr::zero(),
-            2..=3 => Fr::one(),
-            4 => -Fr::one(),
-            5 => Fr::from(rng.gen::<u32>() as u64),
-            _ => Fr::rand(rng),
-        },
-    }
-}
 
 /// `n` scalars of `kind`, generated in parallel.
 fn scalars(kind: Kind, n: usize, seed: u64) -> Vec<Fr> {
@@ -244,12 +205,6 @@ fn gpu_msm_rejects_mismatched_and_foreign_inputs() {
     let foreign = cpu.load_g1(vec![G1Affine::generator(); 3]).unwrap();
     let err = gpu.msm_g1(&foreign, &MsmScalars::new(&[Fr::one(); 3])).unwrap_err();
     assert!(matches!(err, EngineError::ForeignHandle { .. }), "{err:?}");
-}
-
-fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
-    let mut v = Vec::new();
-    t.serialize_compressed(&mut v).unwrap();
-    v
 }
 
 #[test]

@@ -18,10 +18,9 @@ use std::sync::Arc;
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_ff::{FftField, Field, One, UniformRand, Zero};
 use ark_groth16::Groth16;
-use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use common::MixedCircuit;
+use common::{MixedCircuit, bytes};
 use gpu_backend::gpu;
 use test_seed::seed;
 use rayon::prelude::*;
@@ -187,12 +186,6 @@ fn gpu_results_do_not_change_between_runs() {
     for _ in 0..3 {
         assert_eq!(gpu_ntt(&gpu, &data, NttDirection::CosetForward), first);
     }
-}
-
-fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
-    let mut v = Vec::new();
-    t.serialize_compressed(&mut v).unwrap();
-    v
 }
 
 #[test]

@@ -9,18 +9,11 @@ use ark_bls12_381::{Bls12_381, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::{Groth16, ProvingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
-use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use common::MixedCircuit;
+use common::{MixedCircuit, bytes};
 use proptest::prelude::*;
 use spice::engine::{CpuBackend, Prover, R1csShape, SyntheticCircuit};
-
-fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
-    let mut v = Vec::new();
-    t.serialize_compressed(&mut v).unwrap();
-    v
-}
 
 fn setup<C: ConstraintSynthesizer<Fr>>(c: C, seed: u64) -> ProvingKey<Bls12_381> {
     Groth16::<Bls12_381>::circuit_specific_setup(c, &mut StdRng::seed_from_u64(seed)).unwrap().0

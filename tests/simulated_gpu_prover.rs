@@ -13,10 +13,9 @@ use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine, G2Projectiv
 use ark_ff::UniformRand;
 use ark_groth16::{Groth16, ProvingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
-use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use common::MixedCircuit;
+use common::{MixedCircuit, bytes};
 use proptest::prelude::*;
 use spice::engine::gpu_ntt::host_simulation as sim;
 use spice::engine::gpu_ntt::TileShape;
@@ -54,12 +53,6 @@ impl Backend for SimulatedGpu {
     fn quotient(&self, a: Vec<Fr>, b: Vec<Fr>, c: Vec<Fr>) -> Result<Vec<Fr>> {
         sim::quotient(&a, &b, &c, self.tile, 2)
     }
-}
-
-fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
-    let mut v = Vec::new();
-    t.serialize_compressed(&mut v).unwrap();
-    v
 }
 
 fn setup<C: ConstraintSynthesizer<Fr>>(c: C, seed: u64) -> ProvingKey<Bls12_381> {

@@ -3,6 +3,7 @@
 
 use ark_bls12_381::Fr;
 use ark_ff::{Field, UniformRand};
+use ark_serialize::CanonicalSerialize;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError, Variable};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -69,4 +70,11 @@ impl ConstraintSynthesizer<Fr> for MixedCircuit {
         let _ = w_val.square();
         Ok(())
     }
+}
+
+/// `t` compressed, for byte-for-byte comparisons of proofs and keys.
+pub fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
+    let mut v = Vec::new();
+    t.serialize_compressed(&mut v).unwrap();
+    v
 }
