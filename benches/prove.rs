@@ -71,6 +71,7 @@ mod gpu {
     use ark_std::rand::{rngs::StdRng, SeedableRng};
     use spice::engine::cuda::{G2Placement, MsmConfig};
     use spice::engine::gpu_ntt::TileShape;
+    use spice::engine::transfer_times::describe_copies;
     use spice::engine::{synthesize_assignment, Backend, CpuBackend, CudaBackend, Prover, R1csShape, StageTimes, SyntheticCircuit};
 
     fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
@@ -155,6 +156,9 @@ mod gpu {
         for (log, t) in stages {
             let breakdown: Vec<String> = t.rows().iter().map(|(name, d)| format!("{name} {:.1}", d.as_secs_f32() * 1e3)).collect();
             println!("gpu prove stages 2^{log} (ms): {}; total {:.1}", breakdown.join(", "), t.total().as_secs_f32() * 1e3);
+            for (name, d, bytes) in t.transfers.iter().flat_map(|c| c.rows()) {
+                println!("gpu prove 2^{log}, within the stages: {name} {}", describe_copies(d, bytes));
+            }
         }
         true
     }

@@ -11,6 +11,7 @@ use ark_ff::{FftField, Field, One};
 
 use super::error::{EngineError, Result};
 use super::scalars::MsmScalars;
+use super::transfer_times::TransferTimes;
 
 /// Largest NTT the engine supports (Fr has two-adicity 32; 2^28 elements is 8 GiB).
 pub const MAX_NTT_LOG: u32 = 28;
@@ -131,6 +132,15 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// (the CPU's bucket schedule, a GPU's upload). Optional: MSMs prepare on demand.
     fn prepare_scalars(&self, _scalars: &MsmScalars) -> Result<()> {
         Ok(())
+    }
+
+    /// Running totals of this backend's host↔device copies since it was created, timed on
+    /// the device; `None` for a backend without device memory (the CPU). A copy is counted
+    /// once the operation that queued it has returned. The difference of two readings
+    /// ([`TransferTimes::since`]) is the copies in between, from every thread using the
+    /// backend. Default: `None`.
+    fn transfer_totals(&self) -> Option<TransferTimes> {
+        None
     }
 
     /// In-place NTT of `data` (length a power of two, at most 2^[`MAX_NTT_LOG`]).

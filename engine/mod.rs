@@ -23,6 +23,7 @@ pub mod prover;
 pub mod scalars;
 pub mod shape;
 pub mod synthetic_circuit;
+pub mod transfer_times;
 pub mod verifier;
 
 pub use backend::{auto, select, Backend, BackendChoice, Bases, EvaluationOrder, NttDirection, MAX_NTT_LOG};
@@ -35,4 +36,5 @@ pub use prover::{Prover, StageTimes};
 pub use scalars::{MsmScalars, ScalarStats};
 pub use shape::{synthesize_assignment, R1csShape};
 pub use synthetic_circuit::SyntheticCircuit;
+pub use transfer_times::TransferTimes;
 pub use verifier::Verifier;

@@ -23,6 +23,7 @@ use super::backend::{Backend, Bases, MAX_NTT_LOG};
 use super::error::{EngineError, Result};
 use super::scalars::MsmScalars;
 use super::shape::{full_assignment, synthesize, R1csShape};
+use super::transfer_times::TransferTimes;
 use super::verifier::Verifier;
 
 /// Wall-clock time of each stage of one proof.
@@ -50,6 +51,11 @@ pub struct StageTimes {
     pub msm_h: Duration,
     /// Verifying the proof before returning it.
     pub self_check: Duration,
+    /// Host↔device copies made during the proof, on a backend with a device
+    /// ([`Backend::transfer_totals`]); they happen inside the stages above, so they are not
+    /// part of [`StageTimes::total`]. Copies of other proofs sharing the backend at the same
+    /// time are counted too.
+    pub transfers: Option<TransferTimes>,
 }
 
 impl StageTimes {
@@ -167,6 +173,11 @@ impl Prover {
         &self.backend
     }
 
+    /// Points of the QAP domain (a power of two): the length of the quotient's vectors.
+    pub fn domain_size(&self) -> usize {
+        self.domain_size
+    }
+
     /// The verifying key that matches this prover's proving key.
     pub fn vk(&self) -> &VerifyingKey<Bls12_381> {
         self.verifier.vk()
@@ -221,6 +232,7 @@ impl Prover {
     ) -> Result<(Proof<Bls12_381>, StageTimes)> {
         self.check_shape(shape, z)?;
         let mut times = StageTimes::default();
+        let copies_before = self.backend.transfer_totals();
         let mut clock = Instant::now();
         let mut lap = |slot: &mut Duration| {
             let now = Instant::now();
@@ -272,6 +284,7 @@ impl Prover {
         drop(z_scalars);
         let h_acc = self.backend.msm_g1(&self.h_query, &MsmScalars::new(&h))?;
         lap(&mut times.msm_h);
+        times.transfers = copies_before.zip(self.backend.transfer_totals()).map(|(before, after)| after.since(&before));
 
         let vk = self.verifier.vk();
         let g_a = self.delta_g1 * r + vk.alpha_g1 + a_acc;

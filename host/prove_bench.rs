@@ -13,6 +13,7 @@ use ark_std::rand::{rngs::StdRng, SeedableRng};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::keys_dir;
+use spice::engine::transfer_times::describe_copies;
 use spice::engine::{read_proving_key, select, write_proving_key, BackendChoice, EngineError, Prover, SyntheticCircuit};
 
 #[derive(clap::Args, Debug)]
@@ -116,6 +117,10 @@ pub fn run(args: Args) -> Result<bool> {
             if run + 1 == args.runs {
                 for (stage, d) in times.rows() {
                     println!("  stage {stage:<18} {:>9.1} ms", d.as_secs_f64() * 1e3);
+                }
+                // Copies happen inside the stages above (quotient, scalar prep, each MSM).
+                for (name, d, bytes) in times.transfers.iter().flat_map(|c| c.rows()) {
+                    println!("  within: {name:<18} {}", describe_copies(d, bytes));
                 }
             }
         });

@@ -3,6 +3,7 @@
 //! overrides that force many accumulation levels), a schedule shared by several MSMs and
 //! rebuilt for new scalars stays right, and a whole proof on the CUDA backend is byte-identical
 //! to the CPU backend's and to `ark_groth16`'s, with G2 on the GPU or on the CPU alongside.
+//! A timed GPU proof reports the host↔device copies it made.
 //!
 //! Without a usable GPU every test prints `skipped: <reason>` and returns, unless
 //! `SPICE_REQUIRE_GPU=1` is set (the device script sets it), in which case it fails. Inputs
@@ -242,4 +243,28 @@ fn proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof() {
     let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(mixed.clone(), &pk, zero, zero).unwrap();
     let ours = Prover::new(gpu.clone(), pk).unwrap().prove_with_randomness(mixed, zero, zero).unwrap();
     assert_eq!(bytes(&ours), bytes(&theirs));
+}
+
+#[test]
+fn a_gpu_proof_reports_its_host_device_copies() {
+    let Some(gpu) = gpu("a_gpu_proof_reports_its_host_device_copies") else { return };
+    let s = seed("a_gpu_proof_reports_its_host_device_copies");
+    let c = SyntheticCircuit::new(1 << 12, s).unwrap();
+    let mut rng = StdRng::seed_from_u64(s);
+    let pk = Groth16::<Bls12_381>::circuit_specific_setup(c.clone(), &mut rng).unwrap().0;
+    let prover = Prover::new(gpu.clone(), pk).unwrap();
+    let n = prover.domain_size() as u64;
+    let (r, t) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    for run in 0..2 {
+        let (_, times) = prover.prove_timed(c.clone(), r, t).unwrap();
+        let copies = times.transfers.expect("the CUDA backend times its copies");
+        // At least: A·z, B·z, C·z and the n − 1 coefficients of h up, h down; the
+        // assignment's upload and each MSM's window sums come on top.
+        assert!(copies.to_device_bytes >= 32 * (4 * n - 1), "run {run}: {copies:?}");
+        assert!(copies.from_device_bytes >= 32 * n, "run {run}: {copies:?}");
+        assert!(copies.copies >= 4 + 1 + 1 + 5, "run {run}: {copies:?}");
+        assert!(!copies.to_device.is_zero() && !copies.from_device.is_zero(), "run {run}: {copies:?}");
+        // Copies happen inside the stages, so they cannot exceed them.
+        assert!(copies.to_device + copies.from_device <= times.total(), "run {run}: {copies:?} vs {:?}", times.total());
+    }
 }

@@ -7,7 +7,8 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ff::UniformRand;
@@ -19,13 +20,30 @@ use common::{MixedCircuit, bytes};
 use proptest::prelude::*;
 use spice::engine::gpu_ntt::host_simulation as sim;
 use spice::engine::gpu_ntt::TileShape;
-use spice::engine::{Backend, Bases, CpuBackend, EngineError, EvaluationOrder, MsmScalars, NttDirection, Prover, Result};
+use spice::engine::{
+    Backend, Bases, CpuBackend, EngineError, EvaluationOrder, MsmScalars, NttDirection, Prover, Result, TransferTimes,
+};
 
 /// The CUDA backend's algorithm without the device: NTT and quotient simulated, MSMs on the CPU.
+/// It keeps a copy log as the CUDA backend does: the quotient "uploads" its three vectors and
+/// "downloads" h, each MSM "downloads" [`MSM_RESULT_BYTES`], each copy taking 1 µs per KiB.
 #[derive(Debug)]
 struct SimulatedGpu {
     cpu: CpuBackend,
     tile: TileShape,
+    copies: Mutex<TransferTimes>,
+}
+
+const MSM_RESULT_BYTES: u64 = 1000;
+
+impl SimulatedGpu {
+    fn new(tile: TileShape) -> Self {
+        Self { cpu: CpuBackend::new(), tile, copies: Mutex::default() }
+    }
+
+    fn copy(&self, to_device: bool, bytes: u64) {
+        self.copies.lock().unwrap().add(to_device, bytes, Duration::from_micros(bytes / 1024));
+    }
 }
 
 impl Backend for SimulatedGpu {
@@ -39,10 +57,15 @@ impl Backend for SimulatedGpu {
         self.cpu.load_g2(bases)
     }
     fn msm_g1(&self, bases: &Bases<G1Affine>, scalars: &MsmScalars) -> Result<G1Projective> {
+        self.copy(false, MSM_RESULT_BYTES);
         self.cpu.msm_g1(bases, scalars)
     }
     fn msm_g2(&self, bases: &Bases<G2Affine>, scalars: &MsmScalars) -> Result<G2Projective> {
+        self.copy(false, MSM_RESULT_BYTES);
         self.cpu.msm_g2(bases, scalars)
+    }
+    fn transfer_totals(&self) -> Option<TransferTimes> {
+        Some(*self.copies.lock().unwrap())
     }
     fn ntt(&self, data: &mut [Fr], direction: NttDirection) -> Result<()> {
         sim::ntt(data, direction, self.tile, 1)
@@ -51,6 +74,9 @@ impl Backend for SimulatedGpu {
         EvaluationOrder::BitReversed
     }
     fn quotient(&self, a: Vec<Fr>, b: Vec<Fr>, c: Vec<Fr>) -> Result<Vec<Fr>> {
+        let bytes = 32 * a.len() as u64;
+        (0..3).for_each(|_| self.copy(true, bytes));
+        self.copy(false, bytes);
         sim::quotient(&a, &b, &c, self.tile, 2)
     }
 }
@@ -60,7 +86,7 @@ fn setup<C: ConstraintSynthesizer<Fr>>(c: C, seed: u64) -> ProvingKey<Bls12_381>
 }
 
 fn simulated(tile: TileShape, pk: ProvingKey<Bls12_381>) -> Prover {
-    Prover::new(Arc::new(SimulatedGpu { cpu: CpuBackend::new(), tile }), pk).unwrap()
+    Prover::new(Arc::new(SimulatedGpu::new(tile)), pk).unwrap()
 }
 
 fn assert_identical(c: MixedCircuit, tile: TileShape, seed: u64) {
@@ -108,4 +134,27 @@ fn unsatisfied_witness_is_caught_at_the_same_constraint_in_bit_reversed_layout()
         }
         other => panic!("expected two Unsatisfied errors, got {other:?}"),
     }
+}
+
+#[test]
+fn stage_times_report_the_copies_of_that_proof_only() {
+    let c = MixedCircuit::new(2, 20, 3, 30, 11);
+    let pk = setup(c.clone(), 11);
+    let (r, s) = (Fr::from(7u64), Fr::from(9u64));
+    let prover = simulated(TileShape::default(), pk.clone());
+    let n = 32 * prover.domain_size() as u64;
+    // Five MSMs per proof: A, B in G1 (r ≠ 0), B in G2, L, H.
+    let expected_from = n + 5 * MSM_RESULT_BYTES;
+    let first = prover.prove_timed(c.clone(), r, s).unwrap().1.transfers.expect("a backend with a copy log");
+    // The backend's totals now include the first proof; the second report must not.
+    let second = prover.prove_timed(c.clone(), r, s).unwrap().1.transfers.expect("a backend with a copy log");
+    for t in [first, second] {
+        assert_eq!(t.to_device_bytes, 3 * n);
+        assert_eq!(t.from_device_bytes, expected_from);
+        assert_eq!(t.copies, 4 + 5);
+        assert_eq!(t.to_device, Duration::from_micros(3 * (n / 1024)));
+    }
+    // A backend without device memory reports no copies.
+    let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk).unwrap();
+    assert_eq!(on_cpu.prove_timed(c, r, s).unwrap().1.transfers, None);
 }

@@ -17,7 +17,7 @@ use cudarc::driver::sys::CUdeviceptr;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernel_host::FrLimbs;
 
-use super::device::{driver_error, Device};
+use super::device::{driver_error, CopyDirection, Device};
 
 /// An array of `len` values of `T` (by default Fr elements) in device memory, freed on drop.
 pub struct DeviceBuffer<T: Pod = FrLimbs> {
@@ -86,17 +86,13 @@ impl<T: Pod> DeviceBuffer<T> {
     /// Queues the copy of `data` into the buffer (same length).
     pub fn upload(&self, data: &[T]) -> Result<()> {
         self.check_len(data.len(), "upload")?;
-        self.device.bind()?;
-        // SAFETY: `data` has `len` elements; callers synchronise before it may move or drop.
-        unsafe { result::memcpy_htod_async(self.ptr, data, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyHtoDAsync", e))
+        self.queue_upload(data)
     }
 
     /// Queues the copy of the buffer into `out` (same length).
     pub fn download(&self, out: &mut [T]) -> Result<()> {
         self.check_len(out.len(), "download")?;
-        self.device.bind()?;
-        // SAFETY: `out` has `len` elements; callers synchronise before reading or moving it.
-        unsafe { result::memcpy_dtoh_async(out, self.ptr, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyDtoHAsync", e))
+        self.queue_download(out)
     }
 
     /// Queues the copy of `data` into the first `data.len()` elements (at most the buffer's
@@ -106,9 +102,7 @@ impl<T: Pod> DeviceBuffer<T> {
         if data.is_empty() {
             return Ok(());
         }
-        self.device.bind()?;
-        // SAFETY: `data` fits the allocation; callers synchronise before it may move or drop.
-        unsafe { result::memcpy_htod_async(self.ptr, data, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyHtoDAsync", e))
+        self.queue_upload(data)
     }
 
     /// Queues the copy of the first `out.len()` elements (at most the buffer's length) into `out`.
@@ -117,9 +111,25 @@ impl<T: Pod> DeviceBuffer<T> {
         if out.is_empty() {
             return Ok(());
         }
-        self.device.bind()?;
-        // SAFETY: `out` fits the allocation; callers synchronise before reading or moving it.
-        unsafe { result::memcpy_dtoh_async(out, self.ptr, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyDtoHAsync", e))
+        self.queue_download(out)
+    }
+
+    /// The upload of `data` (checked to fit) between the device's copy events.
+    fn queue_upload(&self, data: &[T]) -> Result<()> {
+        let stream = self.device.stream();
+        self.device.queue_copy(CopyDirection::ToDevice, std::mem::size_of_val(data), || {
+            // SAFETY: `data` fits the allocation; callers synchronise before it may move or drop.
+            unsafe { result::memcpy_htod_async(self.ptr, data, stream) }
+        })
+    }
+
+    /// The download into `out` (checked to fit) between the device's copy events.
+    fn queue_download(&self, out: &mut [T]) -> Result<()> {
+        let stream = self.device.stream();
+        self.device.queue_copy(CopyDirection::FromDevice, std::mem::size_of_val(out), || {
+            // SAFETY: `out` fits the allocation; callers synchronise before reading or moving it.
+            unsafe { result::memcpy_dtoh_async(out, self.ptr, stream) }
+        })
     }
 
     /// Queues zeroing the first `len` elements (all bytes 0).

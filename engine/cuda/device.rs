@@ -6,10 +6,14 @@
 //! (no driver library, a driver missing an entry point we call, `cuInit` failing, no device)
 //! becomes [`EngineError::BackendUnavailable`] naming the reason; nothing panics.
 
+use std::sync::Mutex;
+use std::time::Duration;
+
 use cudarc::driver::result::{self, DriverError};
-use cudarc::driver::sys::{self, CUdevice_attribute};
+use cudarc::driver::sys::{self, CUdevice_attribute, CUevent_flags};
 
 use crate::engine::error::{EngineError, Result};
+use crate::engine::transfer_times::TransferTimes;
 
 /// Every driver entry point this backend calls (through cudarc's `result` layer). They are
 /// checked when the device is opened because cudarc panics on a missing symbol at the first
@@ -60,6 +64,33 @@ fn unavailable(reason: String) -> EngineError {
     EngineError::BackendUnavailable { name: "cuda".into(), reason }
 }
 
+/// Which way a host↔device copy goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyDirection {
+    /// Host memory into device memory.
+    ToDevice,
+    /// Device memory into host memory.
+    FromDevice,
+}
+
+/// A queued copy between its two events, waiting for the stream to pass its stop event.
+struct QueuedCopy {
+    direction: CopyDirection,
+    bytes: u64,
+    start: sys::CUevent,
+    stop: sys::CUevent,
+}
+
+/// Every host↔device copy is bracketed by an event pair, so the backend can say how much
+/// device time a proof spent on the bus ([`crate::engine::Backend::transfer_totals`]). The
+/// elapsed times are read, and the events freed, at the next [`Device::synchronize`], when
+/// the copies are known to be done; reading them then costs no extra wait.
+#[derive(Default)]
+struct CopyLog {
+    queued: Vec<QueuedCopy>,
+    totals: TransferTimes,
+}
+
 /// Device 0 with its primary context retained and a non-blocking stream on it.
 pub struct Device {
     device: sys::CUdevice,
@@ -70,6 +101,7 @@ pub struct Device {
     multiprocessors: u32,
     shared_memory_optin: u32,
     total_memory: usize,
+    copies: Mutex<CopyLog>,
 }
 
 // SAFETY: driver API handles may be used from any thread once the context is current there
@@ -99,6 +131,10 @@ impl Device {
                 return Err(unavailable(format!("the CUDA driver has no entry point {symbol} (driver too old)")));
             }
         }
+        // Every copy is timed (see `CopyLog`), under whichever name the driver has.
+        if event_elapsed().is_none() {
+            return Err(unavailable("the CUDA driver has neither cuEventElapsedTime_v2 nor cuEventElapsedTime".into()));
+        }
         result::init().map_err(|e| unavailable(format!("cuInit failed: {} (no usable GPU or driver)", describe(e))))?;
         let count = result::device::get_count().map_err(|e| unavailable(format!("cuDeviceGetCount: {}", describe(e))))?;
         if count < 1 {
@@ -127,7 +163,17 @@ impl Device {
         // SAFETY: `device` came from cuDeviceGet; released in Drop.
         let context = unsafe { result::primary_ctx::retain(device) }
             .map_err(|e| unavailable(format!("cannot create a context on {name}: {}", describe(e))))?;
-        let mut opened = Self { device, context, stream: std::ptr::null_mut(), name, compute_capability, multiprocessors, shared_memory_optin, total_memory };
+        let mut opened = Self {
+            device,
+            context,
+            stream: std::ptr::null_mut(),
+            name,
+            compute_capability,
+            multiprocessors,
+            shared_memory_optin,
+            total_memory,
+            copies: Mutex::default(),
+        };
         opened.bind().map_err(|e| unavailable(e.to_string()))?;
         opened.stream = result::stream::create(result::stream::StreamKind::NonBlocking)
             .map_err(|e| unavailable(format!("cannot create a stream: {}", describe(e))))?;
@@ -145,10 +191,92 @@ impl Device {
         self.stream
     }
 
-    /// Waits for everything queued on the stream; a kernel fault surfaces here.
+    /// Waits for everything queued on the stream; a kernel fault surfaces here. Then adds the
+    /// copies queued since the last call to the running totals.
     pub fn synchronize(&self) -> Result<()> {
         // SAFETY: the stream lives as long as `self`.
-        unsafe { result::stream::synchronize(self.stream) }.map_err(|e| driver_error("cuStreamSynchronize (a kernel or copy failed)", e))
+        unsafe { result::stream::synchronize(self.stream) }.map_err(|e| driver_error("cuStreamSynchronize (a kernel or copy failed)", e))?;
+        self.settle_copies()
+    }
+
+    /// Queues `copy` (a `cuMemcpy*Async` of `bytes` on [`Device::stream`]) between two events.
+    pub fn queue_copy(
+        &self,
+        direction: CopyDirection,
+        bytes: usize,
+        copy: impl FnOnce() -> std::result::Result<(), DriverError>,
+    ) -> Result<()> {
+        let operation = match direction {
+            CopyDirection::ToDevice => "cuMemcpyHtoDAsync",
+            CopyDirection::FromDevice => "cuMemcpyDtoHAsync",
+        };
+        self.bind()?;
+        let start = create_event()?;
+        let stop = match create_event() {
+            Ok(e) => e,
+            Err(e) => {
+                destroy_events(&[start]);
+                return Err(e);
+            }
+        };
+        // SAFETY: both events belong to the current context; the stream is ours.
+        let queued = unsafe { result::event::record(start, self.stream) }
+            .map_err(|e| driver_error("cuEventRecord", e))
+            .and_then(|()| copy().map_err(|e| driver_error(operation, e)))
+            // SAFETY: as above.
+            .and_then(|()| unsafe { result::event::record(stop, self.stream) }.map_err(|e| driver_error("cuEventRecord", e)));
+        if let Err(e) = queued {
+            destroy_events(&[start, stop]);
+            return Err(e);
+        }
+        self.copy_log().queued.push(QueuedCopy { direction, bytes: bytes as u64, start, stop });
+        Ok(())
+    }
+
+    /// Reads the events of the copies queued so far (which the stream has passed) into the
+    /// totals, and frees them.
+    fn settle_copies(&self) -> Result<()> {
+        let mut log = self.copy_log();
+        if log.queued.is_empty() {
+            return Ok(());
+        }
+        let queued = std::mem::take(&mut log.queued);
+        // `open` checked that the driver has one of the two names.
+        let elapsed = event_elapsed().ok_or_else(|| EngineError::Cuda {
+            operation: "timing copies".into(),
+            reason: "the driver exports neither cuEventElapsedTime_v2 nor cuEventElapsedTime".into(),
+        })?;
+        let mut failure = None;
+        for copy in queued {
+            let mut ms = 0f32;
+            // SAFETY: both events were recorded on our stream; `elapsed` writes only `ms`.
+            match unsafe { elapsed(&mut ms, copy.start, copy.stop) }.result() {
+                Ok(()) => {
+                    let time = Duration::from_secs_f64(f64::from(ms.max(0.0)) / 1e3);
+                    log.totals.add(copy.direction == CopyDirection::ToDevice, copy.bytes, time);
+                    destroy_events(&[copy.start, copy.stop]);
+                }
+                // Queued by another caller after our wait (callers hold the backend's lock,
+                // so this should not happen): counted at the next synchronisation.
+                Err(DriverError(sys::CUresult::CUDA_ERROR_NOT_READY)) => log.queued.push(copy),
+                Err(e) => {
+                    destroy_events(&[copy.start, copy.stop]);
+                    failure.get_or_insert_with(|| driver_error("cuEventElapsedTime", e));
+                }
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// The copies settled so far (see [`CopyLog`]).
+    pub fn transfer_totals(&self) -> TransferTimes {
+        self.copy_log().totals
+    }
+
+    /// The log; a panic elsewhere while it was held leaves counters and handles that are
+    /// still valid, so the lock is taken over rather than failing every later copy.
+    fn copy_log(&self) -> std::sync::MutexGuard<'_, CopyLog> {
+        self.copies.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The device's name, e.g. "NVIDIA H100 80GB HBM3".
@@ -183,11 +311,29 @@ impl Device {
     }
 }
 
+fn create_event() -> Result<sys::CUevent> {
+    result::event::create(CUevent_flags::CU_EVENT_DEFAULT).map_err(|e| driver_error("cuEventCreate", e))
+}
+
+/// Frees events of the current context; a failure only leaks them, so it is ignored.
+fn destroy_events(events: &[sys::CUevent]) {
+    for &e in events {
+        // SAFETY: each event was created by `create_event` and is destroyed once.
+        let _ = unsafe { result::event::destroy(e) };
+    }
+}
+
 impl Drop for Device {
     fn drop(&mut self) {
         // Errors cannot be reported from drop; the process keeps running either way.
         if self.bind().is_ok() && !self.stream.is_null() {
             // SAFETY: the stream was created on this context and is not used after this.
+            let _ = unsafe { result::stream::synchronize(self.stream) };
+            let log = self.copies.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for copy in log.queued.drain(..) {
+                destroy_events(&[copy.start, copy.stop]);
+            }
+            // SAFETY: as above.
             let _ = unsafe { result::stream::destroy(self.stream) };
         }
         // SAFETY: balances the retain in `open`.

@@ -38,6 +38,7 @@ use super::error::{EngineError, Result};
 use super::gpu_msm::{MsmCurve, MsmOptions, MsmPlan};
 use super::gpu_ntt::{NttPlan, Slot, TileShape, TransformSpec, QUOTIENT_INPUT_STEPS, QUOTIENT_OUTPUT_STEP};
 use super::scalars::MsmScalars;
+use super::transfer_times::TransferTimes;
 
 use buffer::{fr_as_limbs, fr_as_limbs_mut, DeviceBuffer};
 use device::Device;
@@ -278,6 +279,15 @@ fn split_g2(w: &mut MsmWorkspace) -> (&ScheduleWorkspace, &mut CurveWorkspace<g2
     (&w.schedule, &mut w.g2)
 }
 
+/// Device milliseconds of what `work` queues when there is a timer; without one, queues it
+/// and returns 0.
+fn maybe_time(timer: Option<&EventTimer<'_>>, work: impl FnOnce() -> Result<()>) -> Result<f32> {
+    match timer {
+        Some(t) => t.time(work),
+        None => work().map(|()| 0.0),
+    }
+}
+
 impl CudaBackend {
     /// The plan of the schedule held for `scalars`, building it (upload and schedule
     /// launches, queued) unless it is held already or `rebuild` is set.
@@ -308,34 +318,28 @@ impl CudaBackend {
             return Ok(Projective::<C>::ZERO);
         }
         let mut state = self.lock()?;
-        let (plan, sums, count) = match times {
-            None => {
-                let plan = self.schedule(&mut state, scalars, false)?;
-                let mut sums = vec![C::XyzzLimbs::zeroed(); plan.windows as usize + 1];
-                let mut count = [0u32];
-                let (schedule, workspace) = split(&mut state.msm);
-                workspace.queue(&self.device, kernels, &plan, schedule, bases, &mut sums, &mut count)?;
-                self.device.synchronize()?;
-                (plan, sums, count[0])
-            }
-            Some(times) => {
-                let timer = EventTimer::new(&self.device)?;
-                let mut plan = None;
-                times.schedule_ms = timer.time(|| {
-                    plan = Some(self.schedule(&mut state, scalars, true)?);
-                    Ok(())
-                })?;
-                let plan = plan.ok_or_else(|| EngineError::Cuda { operation: "MSM".into(), reason: "no plan".into() })?;
-                let mut sums = vec![C::XyzzLimbs::zeroed(); plan.windows as usize + 1];
-                let mut count = [0u32];
-                times.curve_ms = timer.time(|| {
-                    let (schedule, workspace) = split(&mut state.msm);
-                    workspace.queue(&self.device, kernels, &plan, schedule, bases, &mut sums, &mut count)
-                })?;
-                self.device.synchronize()?;
-                (plan, sums, count[0])
-            }
-        };
+        // Timing measures the schedule too, so it is rebuilt rather than reused.
+        let rebuild = times.is_some();
+        let timer = times.is_some().then(|| EventTimer::new(&self.device)).transpose()?;
+        let mut plan = None;
+        let schedule_ms = maybe_time(timer.as_ref(), || {
+            plan = Some(self.schedule(&mut state, scalars, rebuild)?);
+            Ok(())
+        })?;
+        let plan = plan.ok_or_else(|| EngineError::Cuda { operation: "MSM".into(), reason: "no plan".into() })?;
+        let mut sums = vec![C::XyzzLimbs::zeroed(); plan.windows as usize + 1];
+        let mut count = [0u32];
+        let curve_ms = maybe_time(timer.as_ref(), || {
+            let (schedule, workspace) = split(&mut state.msm);
+            workspace.queue(&self.device, kernels, &plan, schedule, bases, &mut sums, &mut count)
+        })?;
+        self.device.synchronize()?;
+        drop(timer);
+        if let Some(times) = times {
+            times.schedule_ms = schedule_ms;
+            times.curve_ms = curve_ms;
+        }
+        let count = count[0];
         drop(state);
         msm::finish::<C>(&plan, &sums, count)
     }
@@ -405,6 +409,10 @@ impl Backend for CudaBackend {
 
     fn overlaps_g2_msm(&self) -> bool {
         self.msm.g2 == G2Placement::CpuConcurrent
+    }
+
+    fn transfer_totals(&self) -> Option<TransferTimes> {
+        Some(self.device.transfer_totals())
     }
 
     /// Builds the device schedule of `scalars` (upload and schedule launches) and waits for
