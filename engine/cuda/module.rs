@@ -11,7 +11,7 @@ use crate::engine::error::{EngineError, Result};
 
 use super::device::{driver_error, Device};
 
-/// A fatbin embedded at build time: SASS for sm_70/80/90 and PTX for later GPUs.
+/// A fatbin embedded at build time: SASS for sm_80/90, PTX for sm_70/75 and for later GPUs.
 pub struct KernelImage {
     /// The `kernels/*.cu` file it was compiled from.
     pub source: &'static str,
@@ -82,7 +82,7 @@ impl Module {
         // SAFETY: `aligned` holds a complete fatbin produced by nvcc and outlives the call
         // (the driver copies what it keeps).
         let module = unsafe { result::module::load_data(aligned.as_ptr() as *const c_void) }.map_err(|e| {
-            driver_error(&format!("loading {} (built for sm_70/80/90 + PTX; is the driver older than the toolkit?)", image.source), e)
+            driver_error(&format!("loading {} (built as sm_80/90 SASS + compute_70/90 PTX; is the driver older than the toolkit?)", image.source), e)
         })?;
         Ok(Self { device: device.clone(), module, source: image.source })
     }

@@ -1,6 +1,6 @@
 //! The launch parameters of the MSM kernels: Rust mirrors of `spice_msm_schedule`,
 //! `spice_msm_level` and `spice_msm_reduce` in `kernels/include/spice_layout.h` (bindgen's
-//! reading of the header is checked against them in builds with the `cuda` feature).
+//! reading of the header is checked against them by `tests/gpu_layout.rs`, `cuda` feature).
 
 use std::ffi::c_void;
 
@@ -89,33 +89,4 @@ pub struct ReduceParams {
     pub windows: u32,
     /// log2 of the buckets a thread sums.
     pub segment_log: u32,
-}
-
-/// bindgen's reading of `spice_layout.h` must agree with the hand-written mirrors above.
-#[cfg(all(test, feature = "cuda"))]
-mod bindgen_layout {
-    #[allow(non_camel_case_types, non_upper_case_globals, dead_code, clippy::all)]
-    mod generated {
-        include!(concat!(env!("OUT_DIR"), "/spice_layout.rs"));
-    }
-    use super::*;
-    use std::mem::{align_of, offset_of, size_of};
-
-    #[test]
-    fn bindgen_msm_params_match_the_rust_mirrors() {
-        macro_rules! same {
-            ($c:ty, $r:ty, $($field:ident),*) => {
-                assert_eq!(size_of::<$c>(), size_of::<$r>(), stringify!($c));
-                assert_eq!(align_of::<$c>(), align_of::<$r>(), stringify!($c));
-                $(assert_eq!(offset_of!($c, $field), offset_of!($r, $field), stringify!($field));)*
-            };
-        }
-        same!(generated::spice_msm_schedule, ScheduleParams, scalars, entry_count, n, window_bits, windows, scan_segment, entry_capacity);
-        same!(generated::spice_msm_level, LevelParams, count, next_partials, chunk, level);
-        same!(generated::spice_msm_reduce, ReduceParams, buckets, window_sums, window_bits, windows, segment_log);
-        assert_eq!(generated::SPICE_MSM_NEGATE, NEGATE);
-        assert_eq!(generated::SPICE_MSM_MIN_WINDOW_BITS, MIN_WINDOW_BITS);
-        assert_eq!(generated::SPICE_MSM_MAX_WINDOW_BITS, MAX_WINDOW_BITS);
-        assert_eq!(generated::SPICE_MSM_MIN_CHUNK, MIN_CHUNK);
-    }
 }

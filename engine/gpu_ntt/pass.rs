@@ -1,6 +1,6 @@
 //! The launch parameters of one NTT pass: the Rust mirror of `spice_ntt_pass` in
-//! `kernels/include/spice_layout.h` (bindgen's reading of the header is checked against it in
-//! builds with the `cuda` feature).
+//! `kernels/include/spice_layout.h` (bindgen's reading of the header is checked against it by
+//! `tests/gpu_layout.rs`, `cuda` feature).
 
 use crate::engine::kernel_host::FrLimbs;
 
@@ -106,29 +106,5 @@ impl NttPassParams {
     /// Bytes of shared memory one block needs for its tile.
     pub fn shared_bytes(&self) -> u32 {
         (std::mem::size_of::<FrLimbs>() as u32) << (self.stages + self.log_columns)
-    }
-}
-
-/// bindgen's reading of `spice_layout.h` must agree with the hand-written mirror above.
-#[cfg(all(test, feature = "cuda"))]
-mod bindgen_layout {
-    #[allow(non_camel_case_types, non_upper_case_globals, dead_code, clippy::all)]
-    mod generated {
-        include!(concat!(env!("OUT_DIR"), "/spice_layout.rs"));
-    }
-    use super::*;
-    use std::mem::{align_of, offset_of, size_of};
-
-    #[test]
-    fn bindgen_ntt_pass_matches_the_rust_mirror() {
-        assert_eq!(size_of::<generated::spice_ntt_pass>(), size_of::<NttPassParams>());
-        assert_eq!(align_of::<generated::spice_ntt_pass>(), align_of::<NttPassParams>());
-        assert_eq!(offset_of!(generated::spice_ntt_pass, lambda), offset_of!(NttPassParams, lambda));
-        assert_eq!(offset_of!(generated::spice_ntt_pass, threads), offset_of!(NttPassParams, threads));
-        assert_eq!(generated::SPICE_NTT_DIT, FLAG_DIT);
-        assert_eq!(generated::SPICE_NTT_BITREV_IO, FLAG_BITREV_IO);
-        assert_eq!(generated::SPICE_NTT_SCALE, FLAG_SCALE);
-        assert_eq!(generated::SPICE_NTT_LAMBDA, FLAG_LAMBDA);
-        assert_eq!(generated::SPICE_NTT_MAX_TILE_LOG, MAX_TILE_LOG);
     }
 }
