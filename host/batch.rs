@@ -270,6 +270,9 @@ pub struct OpWitness {
 pub struct SlotWitness<A: App> {
     /// The request.
     pub request: A::Request,
+    /// [`App::authorized`] of the request, as recorded at execution (not re-verified: the
+    /// circuit checks the signature itself).
+    pub authorized: bool,
     /// Its timestamp.
     pub t_req: u64,
     /// One operation per key slot ([`App::KEYS`]).
@@ -321,7 +324,7 @@ fn slot_tuples<A: App>(
         });
     }
     let old: Vec<Fr> = slot.ops.iter().map(|op| op.old_value).collect();
-    let applied = apply(app, &slot.request, &old)?;
+    let applied = apply(app, &slot.request, slot.authorized, &old)?;
     let reads = (0..A::KEYS)
         .map(|i| {
             Tuple::new(
@@ -542,9 +545,11 @@ pub fn build_batch<A: App, R: RngCore + CryptoRng>(
     if let Some(slot) = app.keys(&noop).iter().position(|slot| slot.active) {
         return Err(AppError::NoopTouchesState { slot }.into());
     }
+    let noop_authorized = app.authorized(&noop);
     while slots.len() < capacity {
         slots.push(SlotWitness {
             request: noop.clone(),
+            authorized: noop_authorized,
             t_req: FIRST_TIMESTAMP,
             ops: vec![OpWitness::default(); A::KEYS],
             salt: Fr::rand(rng),
@@ -629,13 +634,14 @@ fn slot_from_record<A: App>(
     }
     let slot = SlotWitness {
         request: ex.request.clone(),
+        authorized: ex.authorized,
         t_req: record.t_req,
         ops,
         salt,
     };
     // The record and the response must be what the app computes from the old values.
     let old_values: Vec<Fr> = slot.ops.iter().map(|op| op.old_value).collect();
-    let applied = apply(app, &slot.request, &old_values)?;
+    let applied = apply(app, &slot.request, slot.authorized, &old_values)?;
     let consistent = new_values
         .iter()
         .zip(&applied.new_values)

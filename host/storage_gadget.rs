@@ -4,7 +4,7 @@
 //! witness and the batch circuit ([`super::batch`]) for free.
 //!
 //! ```text
-//! App::execute(request, &mut Storage)      ──apply──▶     new values + Response   (native)
+//! App::execute(request, authorized, &mut Storage) ──apply──▶ new values + Response (native)
 //! App::execute_var(request, &mut StorageVar) ──apply_var──▶ new values + ResponseVar (circuit)
 //! ```
 //!
@@ -35,8 +35,9 @@
 //!
 //! * [`App::encode_request_var`] determines everything [`App::keys_var`] and
 //!   [`App::execute_var`] depend on (the request commitment binds only the encoding).
-//! * `execute` and `execute_var` agree: same writes, same payload, `Ok` ⇔ valid bit 1, on
-//!   every request and every old values the circuit can satisfy (`tests/batch_circuit.rs`
+//! * `execute` (given `authorized = App::authorized(request)`) and `execute_var` agree: same
+//!   writes, same payload, `Ok` ⇔ valid bit 1, on every request and every old values the
+//!   circuit can satisfy (`tests/batch_circuit.rs`
 //!   checks this on random inputs for [`transfer::TransferApp`]).
 //! * [`App::noop`] has no active key (it pads batches and never touches state).
 //! * Every value the app writes is one its own circuit accepts when read back (TransferApp
@@ -188,12 +189,25 @@ pub trait App: Clone + Debug + Send + Sync {
     /// The request as [`App::REQUEST_FIELDS`] field elements, as committed.
     fn encode_request(&self, request: &Self::Request) -> Vec<Fr>;
 
-    /// The request's logic on `storage` (old values, inactive slots reading 0): writes the new
-    /// values and returns the response payload ([`App::PAYLOAD_FIELDS`] elements), or rejects.
-    /// A rejection discards every write.
+    /// The part of the request's validity that does not depend on storage: whether its
+    /// signature verifies (`true` for an app that signs nothing, the default). [`execute`]
+    /// computes it once, *before* locking the request's keys, and hands it to
+    /// [`App::execute`], so a hot key is held for the storage logic only, not for the curve
+    /// arithmetic of a signature check; the batch witness reuses the recorded value. The
+    /// circuit does not trust it: [`App::execute_var`] verifies the signature itself, so a
+    /// wrong value makes the native response disagree with the circuit's, and no proof exists.
+    fn authorized(&self, _request: &Self::Request) -> bool {
+        true
+    }
+
+    /// The request's logic on `storage` (old values, inactive slots reading 0), given
+    /// [`App::authorized`]'s verdict on it: writes the new values and returns the response
+    /// payload ([`App::PAYLOAD_FIELDS`] elements), or rejects. A rejection discards every
+    /// write.
     fn execute(
         &self,
         request: &Self::Request,
+        authorized: bool,
         storage: &mut Storage,
     ) -> Result<Vec<Fr>, Self::Reject>;
 
@@ -343,11 +357,12 @@ pub struct Applied<R> {
 }
 
 /// Runs `request` on `old_values` (one per key slot) the way the circuit does: masks
-/// inactive slots, checks the active keys distinct, runs the app, and discards the writes of a
-/// rejected request.
+/// inactive slots, checks the active keys distinct, runs the app (with `authorized`, the
+/// request's [`App::authorized`]), and discards the writes of a rejected request.
 pub fn apply<A: App>(
     app: &A,
     request: &A::Request,
+    authorized: bool,
     old_values: &[Fr],
 ) -> Result<Applied<A::Reject>, AppError> {
     let keys = app.keys(request);
@@ -377,7 +392,7 @@ pub fn apply<A: App>(
         .map(|(slot, &value)| if slot.active { value } else { Fr::zero() })
         .collect();
     let mut storage = Storage::new(old_values.clone());
-    let (new_values, response, rejection) = match app.execute(request, &mut storage) {
+    let (new_values, response, rejection) = match app.execute(request, authorized, &mut storage) {
         Ok(payload) => {
             if payload.len() != A::PAYLOAD_FIELDS {
                 return Err(AppError::PayloadLength {
@@ -478,6 +493,8 @@ pub fn apply_var<A: App>(
 pub struct Executed<A: App> {
     /// The request.
     pub request: A::Request,
+    /// [`App::authorized`] of the request, as execution used it.
+    pub authorized: bool,
     /// The store's record: one op per *active* key slot, in slot order.
     pub record: TxRecord,
     /// The committed response.
@@ -510,13 +527,16 @@ pub fn execute<A: App>(
         return Err(StoreError::App(AppError::NoActiveKey));
     }
     let keys: Vec<Fr> = active.iter().map(|&i| slots[i].key).collect();
+    // Outside the store's locks: it reads no state, and a signature check is the most
+    // expensive part of most requests.
+    let authorized = app.authorized(&request);
     let mut applied = None;
     let record = store.transact(&keys, |current| {
         let mut old = vec![Fr::zero(); A::KEYS];
         for (&slot, &value) in active.iter().zip(current) {
             old[slot] = value;
         }
-        let result = apply(app, &request, &old)?;
+        let result = apply(app, &request, authorized, &old)?;
         let new_active = active.iter().map(|&slot| result.new_values[slot]).collect();
         applied = Some(result);
         Ok(new_active)
@@ -525,6 +545,7 @@ pub fn execute<A: App>(
     let applied = applied.ok_or(StoreError::App(AppError::NoActiveKey))?;
     Ok(Executed {
         request,
+        authorized,
         record,
         response: applied.response,
         rejection: applied.rejection,
@@ -763,6 +784,7 @@ pub mod transfer {
         fn execute(
             &self,
             request: &TransferRequest,
+            _authorized: bool,
             storage: &mut Storage,
         ) -> Result<Vec<Fr>, TransferReject> {
             // Both slots are range-checked whatever the kind, as in the circuit.

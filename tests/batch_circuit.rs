@@ -442,7 +442,7 @@ proptest! {
                 *value = Fr::from(junk);
             }
         }
-        let native = apply(&APP, &request, &old_values);
+        let native = apply(&APP, &request, APP.authorized(&request), &old_values);
 
         let cs = ConstraintSystem::<Fr>::new_ref();
         let request_var = TransferRequestVar::new_witness(cs.clone(), || Ok(request)).unwrap();
@@ -477,14 +477,14 @@ fn transfer_app_rejects_overdraft_and_overflow_and_changes_nothing() {
     let to = key(1);
     let transfer = |amount| TransferRequest::Transfer { from, to, amount };
     let old = [Fr::from(10u64), Fr::from(u64::MAX - 5)];
-    let over = apply(&APP, &transfer(11), &old).unwrap();
+    let over = apply(&APP, &transfer(11), true, &old).unwrap();
     assert!(over.rejection.is_some());
     assert_eq!(over.new_values, old);
     assert_eq!(over.response.encode(), vec![Fr::zero(), Fr::zero()]);
-    let overflow = apply(&APP, &transfer(6), &old).unwrap();
+    let overflow = apply(&APP, &transfer(6), true, &old).unwrap();
     assert!(overflow.rejection.is_some());
     assert_eq!(overflow.new_values, old);
-    let ok = apply(&APP, &transfer(5), &old).unwrap();
+    let ok = apply(&APP, &transfer(5), true, &old).unwrap();
     assert_eq!(ok.new_values, vec![Fr::from(5u64), Fr::from(u64::MAX)]);
     assert_eq!(ok.response, Response::accepted(vec![Fr::from(5u64)]));
 }
@@ -766,6 +766,7 @@ fn handmade_transfer(
         epoch: 1,
         batch_id: 0,
         slots: vec![SlotWitness {
+            authorized: APP.authorized(&request),
             request,
             t_req,
             ops,
@@ -858,4 +859,103 @@ fn batch_constraint_counts_are_reported() {
         (1_225, 3_645, 2_397),
         "update the table in host/batch.rs"
     );
+}
+
+/// [`TransferApp`] whose [`App::authorized`] of a deposit of [`SlowCheck::SLOW`] says it has
+/// started, then waits until released (at most 20 s): a slow signature check.
+#[derive(Clone, Debug, Default)]
+struct SlowCheck {
+    /// 0 before the slow authorization, 1 while it waits, 2 once released.
+    phase: Arc<(std::sync::Mutex<u8>, std::sync::Condvar)>,
+    timed_out: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SlowCheck {
+    const SLOW: u64 = 7;
+
+    /// Sets the phase and wakes the other side.
+    fn enter(&self, phase: u8) {
+        let (lock, signal) = &*self.phase;
+        *lock.lock().unwrap() = phase;
+        signal.notify_all();
+    }
+
+    /// Waits (at most 20 s) for `phase`; false on a timeout.
+    fn wait_for(&self, phase: u8) -> bool {
+        let (lock, signal) = &*self.phase;
+        let (_phase, wait) = signal
+            .wait_timeout_while(lock.lock().unwrap(), std::time::Duration::from_secs(20), |p| *p != phase)
+            .unwrap();
+        !wait.timed_out()
+    }
+}
+
+impl App for SlowCheck {
+    type Request = TransferRequest;
+    type RequestVar = TransferRequestVar;
+    type Reject = <TransferApp as App>::Reject;
+    const KEYS: usize = TransferApp::KEYS;
+    const REQUEST_FIELDS: usize = TransferApp::REQUEST_FIELDS;
+    const PAYLOAD_FIELDS: usize = TransferApp::PAYLOAD_FIELDS;
+
+    fn noop(&self) -> TransferRequest {
+        APP.noop()
+    }
+    fn keys(&self, request: &TransferRequest) -> Vec<spice::host::storage_gadget::KeySlot> {
+        APP.keys(request)
+    }
+    fn encode_request(&self, request: &TransferRequest) -> Vec<Fr> {
+        APP.encode_request(request)
+    }
+    fn authorized(&self, request: &TransferRequest) -> bool {
+        if matches!(request, TransferRequest::Deposit { amount: Self::SLOW, .. }) {
+            self.enter(1);
+            let released = self.wait_for(2);
+            self.timed_out.store(!released, std::sync::atomic::Ordering::SeqCst);
+        }
+        APP.authorized(request)
+    }
+    fn execute(
+        &self,
+        request: &TransferRequest,
+        authorized: bool,
+        storage: &mut spice::host::storage_gadget::Storage,
+    ) -> Result<Vec<Fr>, Self::Reject> {
+        APP.execute(request, authorized, storage)
+    }
+    fn keys_var(&self, request: &TransferRequestVar) -> Result<Vec<KeySlotVar>, ark_relations::gr1cs::SynthesisError> {
+        APP.keys_var(request)
+    }
+    fn encode_request_var(&self, request: &TransferRequestVar) -> Result<Vec<FpVar<Fr>>, ark_relations::gr1cs::SynthesisError> {
+        APP.encode_request_var(request)
+    }
+    fn execute_var(
+        &self,
+        request: &TransferRequestVar,
+        storage: &mut spice::host::storage_gadget::StorageVar,
+    ) -> Result<(Vec<FpVar<Fr>>, Boolean<Fr>), ark_relations::gr1cs::SynthesisError> {
+        APP.execute_var(request, storage)
+    }
+}
+
+#[test]
+fn authorization_runs_before_the_keys_are_locked() {
+    let app = SlowCheck::default();
+    let store = Store::new();
+    let k = key(3);
+    let (slow, fast) = thread::scope(|scope| {
+        // The slow deposit's authorization starts first and waits until the fast deposit to
+        // the same key has committed. Were it run under the key's lock, the fast deposit
+        // would wait for it instead, and the slow one's wait would end only by timing out.
+        let slow = scope.spawn(|| execute(&store, &app, TransferRequest::Deposit { to: k, amount: SlowCheck::SLOW }).unwrap());
+        assert!(app.wait_for(1), "the slow authorization never started");
+        let fast = execute(&store, &app, TransferRequest::Deposit { to: k, amount: 5 }).unwrap();
+        app.enter(2);
+        (slow.join().unwrap(), fast)
+    });
+    assert!(!app.timed_out.load(std::sync::atomic::Ordering::SeqCst), "the fast deposit waited for the slow authorization");
+    assert!(slow.authorized && fast.authorized);
+    // The fast deposit took the key first, so the slow one read its write.
+    assert!(fast.record.t_req < slow.record.t_req);
+    assert_eq!(slow.response, Response::accepted(vec![Fr::from(12u64)]));
 }

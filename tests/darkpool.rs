@@ -274,11 +274,12 @@ impl App for Cheating {
     fn encode_request(&self, request: &Request) -> Vec<Fr> {
         APP.encode_request(request)
     }
-    fn execute(&self, request: &Request, storage: &mut Storage) -> Result<Vec<Fr>, DarkPoolReject> {
+    fn execute(&self, request: &Request, _authorized: bool, storage: &mut Storage) -> Result<Vec<Fr>, DarkPoolReject> {
         let mut view: Vec<Fr> = (0..Pool::KEYS).map(|slot| storage.read(slot)).collect();
         let pretended = (self.pretend)(request, &mut view);
         let mut doctored = Storage::new(view);
-        let payload = APP.execute(&pretended, &mut doctored)?;
+        // The pretended request's own signature verdict, as the honest app would compute it.
+        let payload = APP.execute(&pretended, APP.authorized(&pretended), &mut doctored)?;
         for (slot, value) in doctored.into_values().into_iter().enumerate() {
             storage.write(slot, value);
         }
@@ -513,7 +514,7 @@ fn concurrent_workload_with_invalid_requests_is_provable_and_a_sequential_replay
                 }
             })
             .collect();
-        let applied = apply(&APP, &ex.request, &old).expect("replays");
+        let applied = apply(&APP, &ex.request, ex.authorized, &old).expect("replays");
         assert_eq!(applied.response, ex.response);
         let written: Vec<(Fr, Fr)> = keys
             .iter()
@@ -818,7 +819,7 @@ proptest! {
         mutation in 0u8..8,
     ) {
         let (request, old) = random_case(seed, history, mutation);
-        let native = apply(&APP, &request, &old);
+        let native = apply(&APP, &request, APP.authorized(&request), &old);
 
         let cs = ConstraintSystem::<Fr>::new_ref();
         let request_var = DarkPoolRequestVar::new_witness(cs.clone(), || Ok(request.clone())).unwrap();
@@ -855,7 +856,7 @@ fn out_of_layout_stored_value_is_unprovable_not_rejected() {
     assert!(keys[ACCOUNT_SLOT].active);
     // An account value with a bit above its 64: no request of the app writes one.
     old[ACCOUNT_SLOT] += Fr::from(2u64).pow([70u64]);
-    let applied = apply(&APP, &request, &old).expect("applies");
+    let applied = apply(&APP, &request, APP.authorized(&request), &old).expect("applies");
     assert_eq!(
         applied.rejection,
         Some(DarkPoolReject::ValueOutOfRange { slot: ACCOUNT_SLOT })

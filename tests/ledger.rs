@@ -761,6 +761,22 @@ fn accepted_outcome(circuit: &BatchCircuit<LedgerApp>, slot: usize) -> (Vec<Fr>,
 }
 
 #[test]
+fn a_recorded_signature_verdict_that_lies_is_unprovable() {
+    let Cheats { app, circuit, .. } = cheats();
+    assert!(satisfied(circuit.clone()));
+    // Slot 0 is Carol's forgery. The signature is checked once, at execution, and the
+    // verdict recorded; a prover that records it as good gets a native witness in which the
+    // transfer moves the money, with digests and a commitment root to match...
+    assert!(!circuit.witness.slots[0].authorized);
+    let mut lying = circuit.clone();
+    lying.witness.slots[0].authorized = true;
+    let lying = with_consistent_inputs(&app, lying);
+    assert_ne!(lying.public_inputs, circuit.public_inputs, "the lie must change what is claimed");
+    // ...but the circuit verifies the signature itself: no assignment satisfies it.
+    assert!(!satisfied(lying));
+}
+
+#[test]
 fn forged_validity_bit_is_unsatisfiable() {
     let Cheats {
         app,

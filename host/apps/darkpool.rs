@@ -304,12 +304,17 @@ impl<const F: usize> App for DarkPoolApp<F> {
         request.fields().encode()
     }
 
+    fn authorized(&self, request: &DarkPoolRequest<F>) -> bool {
+        execution::signature_verifies(&request.fields())
+    }
+
     fn execute(
         &self,
         request: &DarkPoolRequest<F>,
+        authorized: bool,
         storage: &mut Storage,
     ) -> Result<Vec<Fr>, DarkPoolReject> {
-        execution::execute(&request.fields(), storage)
+        execution::execute(&request.fields(), authorized, storage)
     }
 
     fn keys_var(&self, request: &DarkPoolRequestVar) -> Result<Vec<KeySlotVar>, SynthesisError> {

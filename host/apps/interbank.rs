@@ -723,9 +723,14 @@ impl App for InterbankApp {
         fields.account.encode(fields.word())
     }
 
+    fn authorized(&self, request: &InterbankRequest) -> bool {
+        self.signature_ok(&request.fields())
+    }
+
     fn execute(
         &self,
         request: &InterbankRequest,
+        authorized: bool,
         storage: &mut Storage,
     ) -> Result<Vec<Fr>, InterbankReject> {
         let fields = request.fields();
@@ -743,7 +748,7 @@ impl App for InterbankApp {
             &payer,
             &payee,
             fields.from_bank,
-            self.signature_ok(&fields),
+            authorized,
         )?;
         if account.op == Op::Open && fields.from_bank >= self.banks {
             return Err(InterbankReject::UnknownBank {

@@ -393,9 +393,14 @@ impl App for LedgerApp {
         fields.encode(fields.word())
     }
 
+    fn authorized(&self, request: &LedgerRequest) -> bool {
+        self.signature_ok(&request.fields())
+    }
+
     fn execute(
         &self,
         request: &LedgerRequest,
+        authorized: bool,
         storage: &mut Storage,
     ) -> Result<Vec<Fr>, AccountReject> {
         let fields = request.fields();
@@ -406,7 +411,7 @@ impl App for LedgerApp {
                 .ok_or(AccountReject::CorruptRecord { value })
         };
         let (payer, payee) = (read(0)?, read(1)?);
-        let next = transition(&fields, &payer, &payee, 0, self.signature_ok(&fields))?;
+        let next = transition(&fields, &payer, &payee, 0, authorized)?;
         storage.write(0, LAYOUT.pack(&next.payer));
         storage.write(1, LAYOUT.pack(&next.payee));
         Ok(next.payload())

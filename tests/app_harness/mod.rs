@@ -146,7 +146,7 @@ pub fn claimed<A: App>(
     let mut leaves = Vec::new();
     for (index, slot_witness) in witness.slots.iter_mut().enumerate() {
         let old: Vec<Fr> = slot_witness.ops.iter().map(|op| op.old_value).collect();
-        let applied = apply(app, &slot_witness.request, &old).expect("applies");
+        let applied = apply(app, &slot_witness.request, slot_witness.authorized, &old).expect("applies");
         let (new, answer) = if index == slot {
             (new_values.to_vec(), response.clone())
         } else {
@@ -203,7 +203,7 @@ pub struct Lockstep<R> {
 /// Runs `request` on `old_values` natively ([`apply`]) and in a fresh constraint system
 /// ([`apply_var`]), and reports both.
 pub fn lockstep<A: App>(app: &A, request: &A::Request, old_values: &[Fr]) -> Lockstep<A::Reject> {
-    let native = apply(app, request, old_values);
+    let native = apply(app, request, app.authorized(request), old_values);
     let cs = ConstraintSystem::<Fr>::new_ref();
     let request_var = A::RequestVar::new_witness(cs.clone(), || Ok(request.clone())).unwrap();
     let old_vars: Vec<FpVar<Fr>> = old_values

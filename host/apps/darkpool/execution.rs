@@ -201,10 +201,17 @@ fn quantity_weight() -> Fr {
     super::layout::power_of_two(super::records::ORDER_ID_BITS + 2 * RANK_BITS)
 }
 
-/// The request's logic on the slots' old values (inactive slots read 0): the writes and the
-/// payload of a valid request, or why it is rejected. Mirrors [`execute_var`] check for
-/// check; the reason returned is the first failing check in the order below.
-pub(super) fn execute(r: &RequestFields, storage: &mut Storage) -> Result<Vec<Fr>, DarkPoolReject> {
+/// Whether a signed request's signature verifies (the app's `authorized`; unsigned kinds
+/// need none). Independent of storage, so it runs before the request's keys are locked.
+pub(super) fn signature_verifies(r: &RequestFields) -> bool {
+    r.is_signed_kind() && eddsa::is_valid(&r.owner, &r.message(), &r.signature)
+}
+
+/// The request's logic on the slots' old values (inactive slots read 0), given
+/// [`signature_verifies`] of it as `signed`: the writes and the payload of a valid request,
+/// or why it is rejected. Mirrors [`execute_var`] check for check; the reason returned is the
+/// first failing check in the order below.
+pub(super) fn execute(r: &RequestFields, signed: bool, storage: &mut Storage) -> Result<Vec<Fr>, DarkPoolReject> {
     let fills = r.touched.len();
     if !r.is_signed_kind() {
         return Ok(vec![Fr::zero(); fills + OUTCOME_FIELDS]);
@@ -225,7 +232,6 @@ pub(super) fn execute(r: &RequestFields, storage: &mut Storage) -> Result<Vec<Fr
     let link_value = storage.read(link_slot(fills));
     let link = Node::unpack(link_value).ok_or(out_of_range(link_slot(fills)))?;
 
-    let signed = eddsa::is_valid(&r.owner, &r.message(), &r.signature);
     let exists = account.number != 0;
     let own_account = account.number == r.account;
     let fresh = at_least(r.nonce, account.nonce + 1);
