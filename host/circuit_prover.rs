@@ -32,6 +32,21 @@ use crate::engine::{
     R1csShape, StageTimes, Verifier,
 };
 
+/// A circuit's full assignment `z = (1, public inputs, witness)`, synthesized by
+/// [`CircuitProver::synthesize`] and waiting to be proved.
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    z: Vec<Fr>,
+    synthesis: Duration,
+}
+
+impl Assignment {
+    /// Time the synthesis took.
+    pub fn synthesis_time(&self) -> Duration {
+        self.synthesis
+    }
+}
+
 /// Errors of setting up or using a [`CircuitProver`].
 #[derive(Debug, thiserror::Error)]
 pub enum CircuitProverError {
@@ -283,12 +298,16 @@ impl CircuitProver {
         C: ConstraintSynthesizer<Fr>,
         R: RngCore + CryptoRng,
     {
-        let engine = |source| CircuitProverError::Engine {
-            circuit: self.name.clone(),
-            source,
-        };
+        let assignment = self.synthesize(circuit)?;
+        self.prove_assignment(&assignment, rng)
+    }
+
+    /// The first half of [`Self::prove`]: synthesizes `circuit`'s full assignment (single
+    /// threaded, all CPU), checked to fit the shape. Independent of the backend, so a caller
+    /// can synthesize the next circuits on other threads while one is proved.
+    pub fn synthesize<C: ConstraintSynthesizer<Fr>>(&self, circuit: C) -> Result<Assignment, CircuitProverError> {
         let started = Instant::now();
-        let z = synthesize_assignment(circuit).map_err(engine)?;
+        let z = synthesize_assignment(circuit).map_err(|source| self.engine_error(source))?;
         if z.len() != self.shape.num_variables() {
             return Err(CircuitProverError::ShapeMismatch {
                 circuit: self.name.clone(),
@@ -296,14 +315,27 @@ impl CircuitProver {
                 got: z.len(),
             });
         }
-        let synthesis = started.elapsed();
+        Ok(Assignment { z, synthesis: started.elapsed() })
+    }
+
+    /// The second half of [`Self::prove`]: proves a synthesized assignment with fresh (r, s)
+    /// from `rng`; the stage times include the assignment's synthesis time.
+    pub fn prove_assignment<R: RngCore + CryptoRng>(
+        &self,
+        assignment: &Assignment,
+        rng: &mut R,
+    ) -> Result<(Proof<Bls12_381>, StageTimes), CircuitProverError> {
         let r = Fr::rand(rng);
         let s = Fr::rand(rng);
         let (proof, mut times) = self
             .prover
-            .prove_with_shape_timed(&self.shape, &z, r, s)
-            .map_err(engine)?;
-        times.synthesis = synthesis;
+            .prove_with_shape_timed(&self.shape, &assignment.z, r, s)
+            .map_err(|source| self.engine_error(source))?;
+        times.synthesis = assignment.synthesis;
         Ok((proof, times))
+    }
+
+    fn engine_error(&self, source: EngineError) -> CircuitProverError {
+        CircuitProverError::Engine { circuit: self.name.clone(), source }
     }
 }

@@ -29,14 +29,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ark_bls12_381::Fr;
-use ark_std::rand::{rngs::StdRng, SeedableRng};
+use ark_ed_on_bls12_381::Fr as JubjubScalar;
+use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+use rayon::prelude::*;
 
 use crate::engine::{Backend, StageTimes};
 
 use super::{
     audit::{AuditBuildError, AuditedFinal, ChunkCircuit, ClosingCircuit, EpochAudit, EpochBatches},
-    batch::{build_batch, BatchCircuit, BatchError},
-    circuit_prover::{CircuitProver, CircuitProverError},
+    batch::{build_batch, BatchCircuit, BatchError, BatchPublicInputs},
+    circuit_prover::{Assignment, CircuitProver, CircuitProverError},
     log_writer::{LogWriter, ServiceVerifyingKeys},
     proof_log::LogError,
     request_commitment::Receipt,
@@ -128,6 +130,10 @@ pub enum ServiceError {
         /// The epoch whose audit is pending.
         epoch: u64,
     },
+    /// The batch pipeline of [`Service::prove_batches`] lost its order or its builder (a bug:
+    /// nothing a caller passes causes it).
+    #[error("batch pipeline: {0}")]
+    Pipeline(String),
     /// The epoch's digests do not balance: the state was changed by something other than
     /// the proved requests (or a proved record did not come from this store).
     #[error("epoch {epoch} does not balance: the state is not what the proved requests produced")]
@@ -273,6 +279,43 @@ pub struct AuditReport {
     pub witness: Duration,
     /// Proving every chunk and the closing proof.
     pub proving: Duration,
+}
+
+/// Most batches [`Service::prove_batches`] prepares ahead of the one being proved.
+pub const MAX_BATCHES_AHEAD: usize = 8;
+
+/// A batch whose witness is built and whose assignment is synthesized, waiting for its proof.
+struct PreparedBatch {
+    batch_id: u64,
+    public: BatchPublicInputs,
+    blindings: (JubjubScalar, JubjubScalar),
+    receipts: Vec<Receipt>,
+    assignment: Assignment,
+    /// Building the witness (before synthesis).
+    witness: Duration,
+    /// The batch's own randomness, continued for its proof's r and s.
+    rng: StdRng,
+}
+
+/// Builds batch `batch_id`'s witness from `executed` and synthesizes its assignment: all of a
+/// batch proof's CPU work that comes before the backend.
+fn prepare_batch<A: App>(
+    app: &A,
+    prover: &CircuitProver,
+    epoch: u64,
+    batch_id: u64,
+    capacity: usize,
+    executed: &[Executed<A>],
+    mut rng: StdRng,
+) -> Result<PreparedBatch, ServiceError> {
+    let started = Instant::now();
+    let built = build_batch(app, epoch, batch_id, capacity, executed, &mut rng)
+        .map_err(|source| ServiceError::Batch { batch_id, source })?;
+    let witness = started.elapsed();
+    let public = *built.public_inputs();
+    let blindings = built.blindings();
+    let assignment = prover.synthesize(built.circuit)?;
+    Ok(PreparedBatch { batch_id, public, blindings, receipts: built.receipts, assignment, witness, rng })
 }
 
 /// A verifiable service (see the module docs).
@@ -421,6 +464,12 @@ impl<A: App> Service<A> {
     /// `on_batch` is told about each batch once it is in the log. Returns one receipt per
     /// request, in the order given.
     ///
+    /// Batches are pipelined: while one is proved, the next ones (up to one per thread, at
+    /// most [`MAX_BATCHES_AHEAD`]) have their witnesses built and their assignments
+    /// synthesized on other threads. Synthesis is single-threaded CPU work that would
+    /// otherwise stall a GPU between proofs. Proofs are still made and logged one at a time,
+    /// in order.
+    ///
     /// On an error, the batches already in the log stay there (and their requests count as
     /// proved); the rest are not proved.
     pub fn prove_batches(
@@ -428,12 +477,49 @@ impl<A: App> Service<A> {
         executed: &[Executed<A>],
         mut on_batch: impl FnMut(&BatchReport),
     ) -> Result<Vec<ClientReceipt>, ServiceError> {
+        self.check_no_pending_audit()?;
+        let chunks: Vec<&[Executed<A>]> = executed.chunks(self.config.batch_capacity).collect();
+        let ahead = rayon::current_num_threads().clamp(1, MAX_BATCHES_AHEAD).min(chunks.len().max(1));
+        // Each batch's randomness (salts, blindings, r and s) is drawn from its own generator,
+        // seeded in batch order from the service's, so batches can be built on any thread.
+        let jobs: Vec<(u64, &[Executed<A>], StdRng)> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| (self.next_batch_id + i as u64, *chunk, StdRng::from_seed(self.rng.gen())))
+            .collect();
+        let (app, provers, epoch, capacity) = (self.app.clone(), self.provers.clone(), self.epoch(), self.config.batch_capacity);
         let mut receipts = Vec::with_capacity(executed.len());
-        for chunk in executed.chunks(self.config.batch_capacity) {
-            let (report, batch_receipts) = self.prove_batch(chunk)?;
-            receipts.extend(batch_receipts);
-            on_batch(&report);
-        }
+        std::thread::scope(|scope| {
+            let (ready, next) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, ServiceError>>(ahead);
+            let (app, provers) = (&app, &provers);
+            scope.spawn(move || {
+                let mut jobs = jobs.into_iter();
+                loop {
+                    let window: Vec<_> = jobs.by_ref().take(ahead).collect();
+                    if window.is_empty() {
+                        return;
+                    }
+                    let prepared: Vec<_> = window
+                        .into_par_iter()
+                        .map(|(batch_id, chunk, rng)| prepare_batch(app, &provers.batch, epoch, batch_id, capacity, chunk, rng))
+                        .collect();
+                    for batch in prepared {
+                        let failed = batch.is_err();
+                        // A closed channel means the prover stopped at an error: stop too.
+                        if ready.send(batch).is_err() || failed {
+                            return;
+                        }
+                    }
+                }
+            });
+            for chunk in &chunks {
+                let prepared = next.recv().map_err(|_| ServiceError::Pipeline("the batch builder stopped early".into()))??;
+                let (report, batch_receipts) = self.finish_batch(chunk, prepared)?;
+                receipts.extend(batch_receipts);
+                on_batch(&report);
+            }
+            Ok::<(), ServiceError>(())
+        })?;
         Ok(receipts)
     }
 
@@ -442,27 +528,45 @@ impl<A: App> Service<A> {
         &mut self,
         executed: &[Executed<A>],
     ) -> Result<(BatchReport, Vec<ClientReceipt>), ServiceError> {
-        let batch_id = self.next_batch_id;
-        if let Some(pending) = &self.pending {
-            return Err(ServiceError::AuditPending {
-                epoch: pending.audit.epoch,
-            });
-        }
-        let epoch = self.epoch();
-        let started = Instant::now();
-        let built = build_batch(
+        self.check_no_pending_audit()?;
+        let rng = StdRng::from_seed(self.rng.gen());
+        let prepared = prepare_batch(
             &self.app,
-            epoch,
-            batch_id,
+            &self.provers.batch,
+            self.epoch(),
+            self.next_batch_id,
             self.config.batch_capacity,
             executed,
-            &mut self.rng,
-        )
-        .map_err(|source| ServiceError::Batch { batch_id, source })?;
-        let witness = started.elapsed();
-        let public = *built.public_inputs();
-        let (read_blinding, write_blinding) = built.blindings();
-        let (proof, stages) = self.provers.batch.prove(built.circuit, &mut self.rng)?;
+            rng,
+        )?;
+        self.finish_batch(executed, prepared)
+    }
+
+    /// Batches cannot be proved while an epoch's audit is not all in the log.
+    fn check_no_pending_audit(&self) -> Result<(), ServiceError> {
+        match &self.pending {
+            Some(pending) => Err(ServiceError::AuditPending { epoch: pending.audit.epoch }),
+            None => Ok(()),
+        }
+    }
+
+    /// Proves a prepared batch (the next one: its id is the next batch id) and appends it.
+    fn finish_batch(
+        &mut self,
+        executed: &[Executed<A>],
+        mut prepared: PreparedBatch,
+    ) -> Result<(BatchReport, Vec<ClientReceipt>), ServiceError> {
+        let batch_id = self.next_batch_id;
+        if prepared.batch_id != batch_id {
+            return Err(ServiceError::Pipeline(format!(
+                "batch {} prepared out of turn (next is {batch_id})",
+                prepared.batch_id
+            )));
+        }
+        let epoch = self.epoch();
+        let (proof, stages) = self.provers.batch.prove_assignment(&prepared.assignment, &mut prepared.rng)?;
+        let public = prepared.public;
+        let (read_blinding, write_blinding) = prepared.blindings;
         let logged = Instant::now();
         self.log.append_batch(&public, proof)?;
         let log = logged.elapsed();
@@ -476,7 +580,7 @@ impl<A: App> Service<A> {
         );
         let receipts = executed
             .iter()
-            .zip(built.receipts)
+            .zip(prepared.receipts)
             .map(|(ex, receipt)| ClientReceipt {
                 epoch,
                 batch_id,
@@ -489,7 +593,7 @@ impl<A: App> Service<A> {
             BatchReport {
                 batch_id,
                 requests: executed.len(),
-                witness,
+                witness: prepared.witness,
                 stages,
                 log,
             },

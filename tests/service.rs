@@ -217,3 +217,46 @@ fn a_second_service_cannot_take_over_an_existing_log() {
         Err(ServiceError::Log(_))
     ));
 }
+
+#[test]
+fn a_failing_batch_stops_the_pipeline_and_keeps_the_batches_before_it() {
+    let dir = TempDir::new("service-pipeline");
+    let mut service = service(&dir);
+    let mut workload = TransferWorkload::new(6, 11);
+    let setup = service.execute(workload.setup());
+    let mut setup_batches = 0u64;
+    service.prove_batches(&setup.executed, |_| setup_batches += 1).expect("setup proves");
+    let report = service.execute(workload.streams(20, 4));
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    let cap = CONFIG.batch_capacity;
+    assert_eq!(report.executed.len(), 20, "five batches of four");
+    // The third batch of the call holds a response the app did not give; the batches after
+    // it are prepared alongside it and must not be proved either.
+    let mut doctored = report.executed.clone();
+    doctored[2 * cap].response.accepted = !doctored[2 * cap].response.accepted;
+    let mut logged = Vec::new();
+    let error = service
+        .prove_batches(&doctored, |batch| logged.push(batch.batch_id))
+        .expect_err("the doctored batch cannot be built");
+    let third = setup_batches + 2;
+    assert!(matches!(error, ServiceError::Batch { batch_id, .. } if batch_id == third), "{error}");
+    assert_eq!(logged, vec![setup_batches, setup_batches + 1]);
+    // The epoch cannot close with the rest unproved; proving the honest rest continues at
+    // the failed batch's id, and then it closes and the whole log verifies.
+    assert!(matches!(service.close_epoch(|_, _| {}), Err(ServiceError::Unproven { count: 12, .. })));
+    let mut resumed = Vec::new();
+    let receipts = service
+        .prove_batches(&report.executed[2 * cap..], |batch| resumed.push(batch.batch_id))
+        .expect("the honest rest proves");
+    assert_eq!(resumed, vec![third, third + 1, third + 2]);
+    assert_eq!(receipts.len(), 12);
+    service.close_epoch(|_, _| {}).expect("closes");
+    let log = LogVerifier::from_dir(dir.path())
+        .unwrap()
+        .verify_dir(dir.path(), |_| {})
+        .expect("the log is accepted");
+    assert_eq!(log.audited_batches() as u64, setup_batches + 5);
+    for receipt in &receipts {
+        assert_eq!(log.check_receipt(receipt), Ok(()));
+    }
+}
