@@ -495,12 +495,13 @@ fn prove<A: App>(
     let batches = executed.len().div_ceil(service.config().batch_capacity);
     let progress = bar(batches as u64, format!("epoch {}: {label}", service.epoch()), chatty);
     let started = Instant::now();
-    let proved = service.prove_batches(executed, |report| {
+    // Receipts are taken as each batch lands in the log, so an error later keeps them.
+    service.prove_batches(executed, |report| {
         summary.add_batch(report);
+        receipts.extend(report.receipts.iter().cloned());
         progress.inc(1);
     })?;
     summary.batch_proving += started.elapsed();
     progress.finish_and_clear();
-    receipts.extend(proved);
     Ok(())
 }

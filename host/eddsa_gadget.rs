@@ -84,7 +84,7 @@ use ark_ec::{
 use ark_ed_on_bls12_381::{
     constraints::EdwardsVar, EdwardsAffine, EdwardsConfig, EdwardsProjective, Fr as JubjubScalar,
 };
-use ark_ff::{BigInteger, Field, PrimeField};
+use ark_ff::{BigInteger, Field, PrimeField, Zero};
 use ark_r1cs_std::{
     alloc::{AllocVar, AllocationMode},
     boolean::Boolean,
@@ -604,18 +604,18 @@ impl MontgomeryVar {
     }
 
     /// `2·self + (2·bit − 1)·q` as `(self ± q) + self`, skipping the middle point's v
-    /// (6 constraints). Needs self ≠ ±q and self ± q ≠ ±self (see the module doc).
-    fn double_add_signed(&self, q: &Self, bit: &Boolean<Fr>) -> Result<Self, SynthesisError> {
+    /// (6 constraints). Needs self ≠ ±q and self ± q ≠ ±self (see the module doc). `slopes`:
+    /// the values of λ₁ and λ₂ if already known (see [`ladder_slopes`]), else they are
+    /// computed here.
+    fn double_add_signed(&self, q: &Self, bit: &Boolean<Fr>, slopes: Option<(Fr, Fr)>) -> Result<Self, SynthesisError> {
         let (a, b) = montgomery_coefficients();
         let cs = self.cs().or(q.cs()).or(bit.cs());
         // ±q.v = (2·bit − 1)·q.v
         let q_v = FpVar::from(bit.clone()) * q.v.double()? - &q.v;
         // λ₁: slope through self and ±q.
-        let slope1 = new_coordinate(&cs, || {
-            divide(
-                q_v.value()? - self.v.value()?,
-                q.u.value()? - self.u.value()?,
-            )
+        let slope1 = new_coordinate(&cs, || match slopes {
+            Some((slope1, _)) => Ok(slope1),
+            None => divide(q_v.value()? - self.v.value()?, q.u.value()? - self.u.value()?),
         })?;
         slope1.mul_equals(&(&q.u - &self.u), &(&q_v - &self.v))?;
         // u of the middle point m = self ± q.
@@ -625,11 +625,9 @@ impl MontgomeryVar {
         (&slope1 * b).mul_equals(&slope1, &(&middle_u + a + &self.u + &q.u))?;
         // λ₂: slope through m and self. With m.v = λ₁(u − m.u) − v it is
         // λ₂ = 2v/(u − m.u) − λ₁, so m.v is never materialised.
-        let slope2 = new_coordinate(&cs, || {
-            Ok(divide(
-                self.v.value()?.double(),
-                self.u.value()? - middle_u.value()?,
-            )? - slope1.value()?)
+        let slope2 = new_coordinate(&cs, || match slopes {
+            Some((_, slope2)) => Ok(slope2),
+            None => Ok(divide(self.v.value()?.double(), self.u.value()? - middle_u.value()?)? - slope1.value()?),
         })?;
         (&slope1 + &slope2).mul_equals(&(&self.u - &middle_u), &self.v.double()?)?;
         self.finish_line(&slope2, &middle_u)
@@ -639,12 +637,126 @@ impl MontgomeryVar {
 /// `c·P` for `c = 2^250 + 1 + 2·Σ bᵢ2^i` (bits little-endian, 249 of them) and P of prime
 /// order ℓ: the signed-digit Montgomery ladder of the module doc (6 constraints a bit).
 fn challenge_mul_var(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Result<EdwardsVar, SynthesisError> {
+    // The two slopes of every step, from a native run with batched inversions (None while
+    // the values are unknown, e.g. at setup).
+    let slopes = ladder_slopes(p, bits);
     let p = MontgomeryVar::from_edwards(p)?;
     // k₀ = 3.
     let mut acc = p.double()?.add(&p)?;
     // Most significant bit first: k ← 2k + (2b − 1).
-    for bit in bits.iter().rev() {
-        acc = acc.double_add_signed(&p, bit)?;
+    for (j, bit) in bits.iter().rev().enumerate() {
+        acc = acc.double_add_signed(&p, bit, slopes.as_ref().map(|s| s[j]))?;
     }
     acc.to_edwards()
+}
+
+/// The slopes (λ₁, λ₂) of each step of [`challenge_mul_var`]'s ladder, computed natively: the
+/// multiples `k_j·P` and middle points `(k_j ± 1)·P` in projective Edwards coordinates, all
+/// made affine and mapped to the Montgomery form together, and every slope's denominator
+/// inverted together, so the ladder needs a handful of field inversions instead of two a
+/// step (synthesis spent about a third of its time in them). The values are the unique
+/// solutions of the step's constraints, so a wrong one would leave the circuit unsatisfied,
+/// never change what it proves. `None` when `p` or a bit has no value yet.
+fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> {
+    let base = p.value().ok()?;
+    let signs: Vec<bool> = bits.iter().rev().map(|b| b.value().ok()).collect::<Option<_>>()?;
+    let steps = signs.len();
+    // points[2j] = k_j·P, points[2j + 1] = (k_j ± 1)·P (the middle point), j < steps.
+    let mut points = Vec::with_capacity(2 * steps);
+    let mut acc = base.double() + base;
+    for &plus in &signs {
+        let middle = if plus { acc + base } else { acc - base };
+        points.push(acc);
+        points.push(middle);
+        acc = middle + acc;
+    }
+    let affine = EdwardsProjective::normalize_batch(&points);
+    // Montgomery u = (1 + y)/(1 − y), v = u/x, for all points and P at once.
+    let base = base.into_affine();
+    let mut denominators: Vec<Fr> = affine.iter().chain([&base]).flat_map(|q| [Fr::from(1u64) - q.y, q.x]).collect();
+    if denominators.iter().any(|d| d.is_zero()) {
+        return None; // not a point of order ℓ: the circuit's own divisions will report it
+    }
+    ark_ff::batch_inversion(&mut denominators);
+    let montgomery = |i: usize, q: &EdwardsAffine| {
+        let u = (Fr::from(1u64) + q.y) * denominators[2 * i];
+        (u, u * denominators[2 * i + 1])
+    };
+    let (p_u, p_v) = montgomery(affine.len(), &base);
+    let mut slope_denominators = Vec::with_capacity(2 * steps);
+    let mut vs = Vec::with_capacity(steps);
+    for j in 0..steps {
+        let (u, v) = montgomery(2 * j, &affine[2 * j]);
+        let (middle_u, _) = montgomery(2 * j + 1, &affine[2 * j + 1]);
+        slope_denominators.push(p_u - u);
+        slope_denominators.push(u - middle_u);
+        vs.push(v);
+    }
+    if slope_denominators.iter().any(|d| d.is_zero()) {
+        return None; // an exceptional step: left to the circuit's divisions to report
+    }
+    ark_ff::batch_inversion(&mut slope_denominators);
+    Some(
+        (0..steps)
+            .map(|j| {
+                let v = vs[j];
+                let q_v = if signs[j] { p_v } else { -p_v };
+                let slope1 = (q_v - v) * slope_denominators[2 * j];
+                let slope2 = v.double() * slope_denominators[2 * j + 1] - slope1;
+                (slope1, slope2)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ec::PrimeGroup;
+    use ark_relations::gr1cs::ConstraintSystem;
+    use ark_std::{
+        rand::{rngs::StdRng, Rng, SeedableRng},
+        UniformRand,
+    };
+
+    /// A random point of prime order ℓ and `CHALLENGE_BITS` random bits, as witnesses of `cs`.
+    fn ladder_inputs(cs: &ConstraintSystemRef<Fr>, seed: u64) -> (EdwardsVar, Vec<Boolean<Fr>>, EdwardsProjective, Vec<bool>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let p = EdwardsProjective::generator() * JubjubScalar::rand(&mut rng);
+        let bits: Vec<bool> = (0..CHALLENGE_BITS).map(|_| rng.gen()).collect();
+        let p_var = EdwardsVar::new_witness(cs.clone(), || Ok(p)).unwrap();
+        let bit_vars = bits.iter().map(|&b| Boolean::new_witness(cs.clone(), || Ok(b)).unwrap()).collect();
+        (p_var, bit_vars, p, bits)
+    }
+
+    #[test]
+    fn precomputed_ladder_slopes_satisfy_the_ladder_and_give_the_multiple() {
+        for seed in 0..4 {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let (p_var, bit_vars, p, bits) = ladder_inputs(&cs, seed);
+            assert!(ladder_slopes(&p_var, &bit_vars).is_some(), "the native run must cover a point of order ℓ");
+            let product = challenge_mul_var(&p_var, &bit_vars).unwrap();
+            assert!(cs.is_satisfied().unwrap(), "seed {seed}");
+            // k₀ = 3, k ← 2k ± 1, most significant bit first.
+            let k = bits.iter().rev().fold(JubjubScalar::from(3u64), |k, &b| {
+                k.double() + if b { JubjubScalar::from(1u64) } else { -JubjubScalar::from(1u64) }
+            });
+            assert_eq!(product.value().unwrap(), p * k, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_precomputed_slope_leaves_the_ladder_unsatisfied() {
+        for (seed, wrong_second) in [(7, false), (8, true)] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let (p_var, bit_vars, _, _) = ladder_inputs(&cs, seed);
+            let (slope1, slope2) = ladder_slopes(&p_var, &bit_vars).unwrap()[0];
+            let p = MontgomeryVar::from_edwards(&p_var).unwrap();
+            let acc = p.double().unwrap().add(&p).unwrap();
+            assert!(cs.is_satisfied().unwrap());
+            let tampered = if wrong_second { (slope1, slope2 + Fr::from(1u64)) } else { (slope1 + Fr::from(1u64), slope2) };
+            acc.double_add_signed(&p, &bit_vars[CHALLENGE_BITS - 1], Some(tampered)).unwrap();
+            assert!(!cs.is_satisfied().unwrap(), "a wrong λ{} was accepted", if wrong_second { 2 } else { 1 });
+        }
+    }
 }

@@ -18,6 +18,14 @@
 //! anything but proved requests. Log appends are durable when they return
 //! ([`super::proof_log`]), so a proof the service reported is in the log.
 //!
+//! # Batches are pipelined
+//!
+//! A batch proof starts with CPU work that no backend does: building the witness (hashing
+//! every tuple, the commitment tree) and synthesizing the circuit's assignment, which is
+//! single-threaded. [`Service::prove_batches`] does that for the next batches on other
+//! threads while the backend proves the current one, and still proves and logs them in
+//! order, so a GPU is not left idle between proofs.
+//!
 //! The store and the service's secrets (the blinding sums the next audit needs) live in
 //! memory: a service that stops mid-epoch cannot resume that epoch (its log stays valid up
 //! to the last audited epoch, and the verifier reports the open one as pending).
@@ -262,6 +270,9 @@ pub struct BatchReport {
     pub stages: StageTimes,
     /// Appending to the log.
     pub log: Duration,
+    /// The receipts of the batch's requests, in order: handed out as soon as the batch is in
+    /// the log, so a later batch's failure loses none of them.
+    pub receipts: Vec<ClientReceipt>,
 }
 
 /// What one epoch's audit did.
@@ -461,17 +472,18 @@ impl<A: App> Service<A> {
 
     /// Proves `executed` (requests this service executed in the current epoch) in batches
     /// of the configured capacity, in the order given, appending each proof to the log;
-    /// `on_batch` is told about each batch once it is in the log. Returns one receipt per
-    /// request, in the order given.
+    /// `on_batch` is told about each batch (and given its receipts) once it is in the log.
+    /// Returns one receipt per request, in the order given.
     ///
     /// Batches are pipelined: while one is proved, the next ones (up to one per thread, at
     /// most [`MAX_BATCHES_AHEAD`]) have their witnesses built and their assignments
     /// synthesized on other threads. Synthesis is single-threaded CPU work that would
     /// otherwise stall a GPU between proofs. Proofs are still made and logged one at a time,
-    /// in order.
+    /// in order. At most twice that many prepared batches are held in memory at once (one
+    /// assignment is 32 bytes per variable).
     ///
-    /// On an error, the batches already in the log stay there (and their requests count as
-    /// proved); the rest are not proved.
+    /// On an error, the batches already in the log stay there (their requests count as
+    /// proved, and their receipts went to `on_batch`); the rest are not proved.
     pub fn prove_batches(
         &mut self,
         executed: &[Executed<A>],
@@ -578,7 +590,7 @@ impl<A: App> Service<A> {
             executed.len().min(self.unproven.load(Ordering::SeqCst)),
             Ordering::SeqCst,
         );
-        let receipts = executed
+        let receipts: Vec<ClientReceipt> = executed
             .iter()
             .zip(prepared.receipts)
             .map(|(ex, receipt)| ClientReceipt {
@@ -596,6 +608,7 @@ impl<A: App> Service<A> {
                 witness: prepared.witness,
                 stages,
                 log,
+                receipts: receipts.clone(),
             },
             receipts,
         ))

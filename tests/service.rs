@@ -235,12 +235,18 @@ fn a_failing_batch_stops_the_pipeline_and_keeps_the_batches_before_it() {
     let mut doctored = report.executed.clone();
     doctored[2 * cap].response.accepted = !doctored[2 * cap].response.accepted;
     let mut logged = Vec::new();
+    let mut kept = Vec::new();
     let error = service
-        .prove_batches(&doctored, |batch| logged.push(batch.batch_id))
+        .prove_batches(&doctored, |batch| {
+            logged.push(batch.batch_id);
+            kept.extend(batch.receipts.iter().cloned());
+        })
         .expect_err("the doctored batch cannot be built");
     let third = setup_batches + 2;
     assert!(matches!(error, ServiceError::Batch { batch_id, .. } if batch_id == third), "{error}");
     assert_eq!(logged, vec![setup_batches, setup_batches + 1]);
+    // The receipts of the two logged batches were handed out before the failure.
+    assert_eq!(kept.len(), 2 * cap);
     // The epoch cannot close with the rest unproved; proving the honest rest continues at
     // the failed batch's id, and then it closes and the whole log verifies.
     assert!(matches!(service.close_epoch(|_, _| {}), Err(ServiceError::Unproven { count: 12, .. })));
@@ -250,13 +256,14 @@ fn a_failing_batch_stops_the_pipeline_and_keeps_the_batches_before_it() {
         .expect("the honest rest proves");
     assert_eq!(resumed, vec![third, third + 1, third + 2]);
     assert_eq!(receipts.len(), 12);
+    kept.extend(receipts);
     service.close_epoch(|_, _| {}).expect("closes");
     let log = LogVerifier::from_dir(dir.path())
         .unwrap()
         .verify_dir(dir.path(), |_| {})
         .expect("the log is accepted");
     assert_eq!(log.audited_batches() as u64, setup_batches + 5);
-    for receipt in &receipts {
+    for receipt in &kept {
         assert_eq!(log.check_receipt(receipt), Ok(()));
     }
 }
