@@ -526,20 +526,18 @@ impl<A: App> Service<A> {
             });
             for chunk in &chunks {
                 let prepared = next.recv().map_err(|_| ServiceError::Pipeline("the batch builder stopped early".into()))??;
-                let (report, batch_receipts) = self.finish_batch(chunk, prepared)?;
-                receipts.extend(batch_receipts);
+                let report = self.finish_batch(chunk, prepared)?;
                 on_batch(&report);
+                receipts.extend(report.receipts);
             }
             Ok::<(), ServiceError>(())
         })?;
         Ok(receipts)
     }
 
-    /// Proves one batch of at most the configured capacity and appends it to the log.
-    pub fn prove_batch(
-        &mut self,
-        executed: &[Executed<A>],
-    ) -> Result<(BatchReport, Vec<ClientReceipt>), ServiceError> {
+    /// Proves one batch of at most the configured capacity and appends it to the log; the
+    /// report holds the requests' receipts.
+    pub fn prove_batch(&mut self, executed: &[Executed<A>]) -> Result<BatchReport, ServiceError> {
         self.check_no_pending_audit()?;
         let rng = StdRng::from_seed(self.rng.gen());
         let prepared = prepare_batch(
@@ -567,7 +565,7 @@ impl<A: App> Service<A> {
         &mut self,
         executed: &[Executed<A>],
         mut prepared: PreparedBatch,
-    ) -> Result<(BatchReport, Vec<ClientReceipt>), ServiceError> {
+    ) -> Result<BatchReport, ServiceError> {
         let batch_id = self.next_batch_id;
         if prepared.batch_id != batch_id {
             return Err(ServiceError::Pipeline(format!(
@@ -590,7 +588,7 @@ impl<A: App> Service<A> {
             executed.len().min(self.unproven.load(Ordering::SeqCst)),
             Ordering::SeqCst,
         );
-        let receipts: Vec<ClientReceipt> = executed
+        let receipts = executed
             .iter()
             .zip(prepared.receipts)
             .map(|(ex, receipt)| ClientReceipt {
@@ -601,17 +599,14 @@ impl<A: App> Service<A> {
                 response: ex.response.encode(),
             })
             .collect();
-        Ok((
-            BatchReport {
-                batch_id,
-                requests: executed.len(),
-                witness: prepared.witness,
-                stages,
-                log,
-                receipts: receipts.clone(),
-            },
+        Ok(BatchReport {
+            batch_id,
+            requests: executed.len(),
+            witness: prepared.witness,
+            stages,
+            log,
             receipts,
-        ))
+        })
     }
 
     /// Ends the current epoch: takes the store's snapshot, checks the epoch balances, proves
