@@ -6,7 +6,7 @@
 use ark_bls12_381::Fr;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal,
-    SynthesisMode, R1CS_PREDICATE_LABEL,
+    SynthesisError, SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 
 use super::error::{EngineError, Result};
@@ -92,10 +92,14 @@ pub(crate) fn synthesize<C: ConstraintSynthesizer<Fr>>(
     Ok(cs)
 }
 
-/// One, the public inputs, then the witness, as the prover's MSMs index them.
+/// One, the public inputs, then the witness, as the prover's MSMs index them: copied once
+/// out of the system (a batch's witness is a few MiB).
 pub(crate) fn full_assignment(cs: &ConstraintSystemRef<Fr>) -> Result<Vec<Fr>> {
-    let mut z = cs.instance_assignment()?;
-    z.extend(cs.witness_assignment()?);
+    let inner = cs.borrow().ok_or(SynthesisError::AssignmentMissing)?;
+    let (instance, witness) = (inner.instance_assignment()?, inner.witness_assignment()?);
+    let mut z = Vec::with_capacity(instance.len() + witness.len());
+    z.extend_from_slice(instance);
+    z.extend_from_slice(witness);
     Ok(z)
 }
 

@@ -184,7 +184,7 @@ use super::{
         HashHint, SetDigest, SetDigestError, Tuple, COFACTOR_DOUBLINGS, TIMESTAMP_BITS,
     },
     set_digest_gadget::{
-        blinding_scalar_var, hash_tuple_var, HashHintVar, JubjubVar, TimestampVar, TupleVar,
+        blind_point_var, blinding_scalar_var, hash_tuple_var, HashHintVar, JubjubVar, TimestampVar, TupleVar,
     },
     field_encoding::{decode_digest, decode_u64, PublicInputError},
     key_order_gadget::{enforce_canonical, enforce_key_order, recompose, KeyVar},
@@ -968,20 +968,6 @@ fn insert_if(
     Ok(())
 }
 
-/// `point + ρ·B`, ρ given by its bits: B is a constant, so its multiples are precomputed and
-/// the circuit only looks them up and adds (as `SetDigestVar::blind`).
-fn blind_var(point: &JubjubVar, rho_bits: &[Boolean<Fr>]) -> Result<JubjubVar, SynthesisError> {
-    let mut multiples = Vec::with_capacity(rho_bits.len());
-    let mut multiple = EdwardsProjective::from(blinding_generator());
-    for _ in rho_bits {
-        multiples.push(multiple);
-        multiple.double_in_place();
-    }
-    let mut blinded = point.clone();
-    blinded.precomputed_base_scalar_mul_le(rho_bits.iter().zip(&multiples))?;
-    Ok(blinded)
-}
-
 /// Enforces that the public input point `(x, y)` equals `point`.
 fn enforce_point_input(point: &JubjubVar, x: &FpVar<Fr>, y: &FpVar<Fr>) -> Result<(), SynthesisError> {
     point.x.enforce_equal(x)?;
@@ -1099,9 +1085,9 @@ impl ConstraintSynthesizer<Fr> for ChunkCircuit {
         boundary_commitment_var(&last_key, &salt, epoch)?.enforce_equal(boundary)?;
 
         let phi = blinding_scalar_var(cs.clone(), || Ok(witness.final_blinding))?;
-        enforce_point_input(&blind_var(&final_digest, &phi)?, f_x, f_y)?;
+        enforce_point_input(&blind_point_var(&final_digest, &phi)?, f_x, f_y)?;
         let nu = blinding_scalar_var(cs, || Ok(witness.new_keys_blinding))?;
-        enforce_point_input(&blind_var(&new_keys_digest, &nu)?, n_x, n_y)
+        enforce_point_input(&blind_point_var(&new_keys_digest, &nu)?, n_x, n_y)
     }
 }
 
@@ -1118,7 +1104,7 @@ impl ConstraintSynthesizer<Fr> for ClosingCircuit {
         let point = |x: &FpVar<Fr>, y: &FpVar<Fr>| JubjubVar::new(x.clone(), y.clone());
         let lhs = point(pf_x, pf_y) + point(n_x, n_y) + point(ws_x, ws_y);
         let delta = blinding_scalar_var(cs, || Ok(self.delta))?;
-        let rhs = blind_var(&(point(rs_x, rs_y) + point(nf_x, nf_y)), &delta)?;
+        let rhs = blind_point_var(&(point(rs_x, rs_y) + point(nf_x, nf_y)), &delta)?;
         lhs.enforce_equal(&rhs)
     }
 }

@@ -71,7 +71,7 @@
 //! variable-base multiplication (13 constraints a bit), arkworks' 2-bit fixed-base
 //! windows and `to_bits_le` would cost about 6,500.
 
-use std::borrow::Borrow;
+use std::{borrow::Borrow, sync::OnceLock};
 
 use ark_bls12_381::Fr;
 use ark_crypto_primitives::sponge::{
@@ -82,7 +82,7 @@ use ark_ec::{
     AdditiveGroup, CurveGroup,
 };
 use ark_ed_on_bls12_381::{
-    constraints::EdwardsVar, EdwardsAffine, EdwardsConfig, EdwardsProjective, Fr as JubjubScalar,
+    constraints::EdwardsVar, EdwardsAffine, EdwardsConfig, Fr as JubjubScalar,
 };
 use ark_ff::{BigInteger, Field, PrimeField, Zero};
 use ark_r1cs_std::{
@@ -96,6 +96,8 @@ use ark_r1cs_std::{
 use ark_relations::gr1cs::{ConstraintSystemRef, Namespace, SynthesisError};
 
 use super::{
+    edwards_gadget::{doublings_var, invert_serially, normalize_serially},
+    fixed_base_gadget::{three_bit_windows, WindowTables},
     eddsa::{
         self, account_domain, challenge_domain, cofactor_generator, generator, PublicKey,
         Signature, CHALLENGE_BITS, COFACTOR_DOUBLINGS,
@@ -259,7 +261,7 @@ pub fn is_valid(
     // 5. S·(8G) − 8R' = c·P.
     let h = challenge_hash_var(pk, sig, msg)?;
     let h_bits = canonical_bits_var(&cs, &h)?;
-    let lhs = fixed_base_mul_var(&s_bits, cofactor_generator().into())?
+    let lhs = fixed_base_mul_var(&s_bits)?
         + clear_cofactor_var(r)?.negate()?;
     let rhs = challenge_mul_var(&p, &h_bits[..CHALLENGE_BITS])?;
     let equation = [lhs.x.is_eq(&rhs.x)?, lhs.y.is_eq(&rhs.y)?];
@@ -311,11 +313,8 @@ fn is_on_curve_var(x: &FpVar<Fr>, y: &FpVar<Fr>) -> Result<Boolean<Fr>, Synthesi
 
 /// `8·P` by three doublings (15 constraints). P must be on the curve (then the doubling
 /// formulas' denominators never vanish).
-fn clear_cofactor_var(mut point: EdwardsVar) -> Result<EdwardsVar, SynthesisError> {
-    for _ in 0..COFACTOR_DOUBLINGS {
-        point.double_in_place()?;
-    }
-    Ok(point)
+fn clear_cofactor_var(point: EdwardsVar) -> Result<EdwardsVar, SynthesisError> {
+    doublings_var(&point, COFACTOR_DOUBLINGS)
 }
 
 /// Allocates `count` boolean witnesses: the low bits of `value` (when it is known).
@@ -447,50 +446,14 @@ fn scalar_bits_var(
     Ok((lt, bits[..SCALAR_BITS].to_vec()))
 }
 
-/// `scalar·base` for a constant `base`, scalar given by little-endian bits: 3-bit windows
-/// over constant tables (9 constraints a window, the first one 3).
-fn fixed_base_mul_var(
-    bits: &[Boolean<Fr>],
-    base: EdwardsProjective,
-) -> Result<EdwardsVar, SynthesisError> {
-    let mut window_base = base;
-    let mut acc: Option<EdwardsVar> = None;
-    for window in bits.chunks(WINDOW_BITS) {
-        let b = |i: usize| window.get(i).cloned().unwrap_or(Boolean::FALSE);
-        let (b0, b1, b2) = (b(0), b(1), b(2));
-        // The 8 multiples w·base_j, w = 0 (the identity) … 7.
-        let multiples: Vec<EdwardsProjective> = (0..8u64)
-            .map(|w| window_base * JubjubScalar::from(w))
-            .collect();
-        let table = EdwardsProjective::normalize_batch(&multiples);
-        let b01 = FpVar::from(&b0 & &b1);
-        let (f0, f1, f2) = (FpVar::from(b0), FpVar::from(b1), FpVar::from(b2));
-        // Multilinear interpolation t(b₀,b₁,b₂) = L₀ + b₂·(L₁ − L₀), with L₀, L₁ linear in
-        // (b₀, b₁, b₀b₁): one product per coordinate.
-        let lookup = |t: [Fr; 8]| -> FpVar<Fr> {
-            let low = |t: &[Fr]| {
-                &f0 * (t[1] - t[0])
-                    + &f1 * (t[2] - t[0])
-                    + &b01 * (t[3] - t[2] - t[1] + t[0])
-                    + t[0]
-            };
-            let low_part = low(&t[..4]);
-            let high_part = low(&t[4..]);
-            low_part.clone() + &f2 * (high_part - low_part)
-        };
-        let x = lookup(std::array::from_fn(|w| table[w].x));
-        let y = lookup(std::array::from_fn(|w| table[w].y));
-        let point = EdwardsVar::new(x, y);
-        acc = Some(match acc {
-            None => point,
-            // Complete Edwards addition: the identity (w = 0) needs no special case.
-            Some(acc) => acc + point,
-        });
-        for _ in 0..WINDOW_BITS {
-            window_base.double_in_place();
-        }
-    }
-    Ok(acc.unwrap_or_else(EdwardsVar::zero))
+/// `S·(8G)` from S's little-endian bits: 3-bit windows over constant tables, built once
+/// (9 constraints a window, the first one 3; see [`three_bit_windows`]).
+fn fixed_base_mul_var(bits: &[Boolean<Fr>]) -> Result<EdwardsVar, SynthesisError> {
+    static TABLES: OnceLock<WindowTables> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        WindowTables::new(cofactor_generator(), WINDOW_BITS, SCALAR_BITS.div_ceil(WINDOW_BITS))
+    });
+    three_bit_windows(bits, tables)
 }
 
 /// A point of Jubjub's Montgomery form `B·v² = u³ + A·u² + u` (A = 40962, B = −40964).
@@ -670,14 +633,14 @@ fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> 
         points.push(middle);
         acc = middle + acc;
     }
-    let affine = EdwardsProjective::normalize_batch(&points);
+    let affine = normalize_serially(&points);
     // Montgomery u = (1 + y)/(1 − y), v = u/x, for all points and P at once.
     let base = base.into_affine();
     let mut denominators: Vec<Fr> = affine.iter().chain([&base]).flat_map(|q| [Fr::from(1u64) - q.y, q.x]).collect();
     if denominators.iter().any(|d| d.is_zero()) {
         return None; // not a point of order ℓ: the circuit's own divisions will report it
     }
-    ark_ff::batch_inversion(&mut denominators);
+    invert_serially(&mut denominators);
     let montgomery = |i: usize, q: &EdwardsAffine| {
         let u = (Fr::from(1u64) + q.y) * denominators[2 * i];
         (u, u * denominators[2 * i + 1])
@@ -695,7 +658,7 @@ fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> 
     if slope_denominators.iter().any(|d| d.is_zero()) {
         return None; // an exceptional step: left to the circuit's divisions to report
     }
-    ark_ff::batch_inversion(&mut slope_denominators);
+    invert_serially(&mut slope_denominators);
     Some(
         (0..steps)
             .map(|j| {
@@ -713,6 +676,7 @@ fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> 
 mod tests {
     use super::*;
     use ark_ec::PrimeGroup;
+    use ark_ed_on_bls12_381::EdwardsProjective;
     use ark_relations::gr1cs::ConstraintSystem;
     use ark_std::{
         rand::{rngs::StdRng, Rng, SeedableRng},

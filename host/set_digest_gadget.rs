@@ -20,9 +20,9 @@
 use ark_bls12_381::Fr;
 use ark_ec::twisted_edwards::TECurveConfig;
 use ark_ed_on_bls12_381::{
-    constraints::EdwardsVar, EdwardsConfig, EdwardsProjective, Fr as JubjubScalar,
+    constraints::EdwardsVar, EdwardsConfig, Fr as JubjubScalar,
 };
-use ark_ff::{AdditiveGroup, BigInteger, PrimeField};
+use ark_ff::{BigInteger, PrimeField};
 use ark_r1cs_std::{
     alloc::{AllocVar, AllocationMode},
     boolean::Boolean,
@@ -35,9 +35,11 @@ use ark_r1cs_std::{
     GR1CSVar,
 };
 use ark_relations::gr1cs::{Namespace, SynthesisError};
-use std::borrow::Borrow;
+use std::{borrow::Borrow, sync::OnceLock};
 
+use super::edwards_gadget::doublings_var;
 use super::field_encoding::u64_of;
+use super::fixed_base_gadget::{add_two_bit_windows, WindowTables};
 use super::{
     poseidon,
     set_digest::{
@@ -227,11 +229,7 @@ pub fn hash_var(
     // 8·(x, y): three doublings (5 constraints each). The formulas' denominators
     // a·x² + y² = 1 + d·x²y² and 2 − a·x² − y² = 1 − d·x²y² never vanish on Jubjub
     // (d is a non-square), so each doubling is a function of its input.
-    let mut point = JubjubVar::new(x, y.clone());
-    for _ in 0..COFACTOR_DOUBLINGS {
-        point.double_in_place()?;
-    }
-    Ok(point)
+    doublings_var(&JubjubVar::new(x, y.clone()), COFACTOR_DOUBLINGS)
 }
 
 /// In-circuit `H(tuple)`; with the honest hint it equals
@@ -253,6 +251,18 @@ pub fn blinding_scalar_var(
     (0..JubjubScalar::MODULUS_BIT_SIZE as usize)
         .map(|i| Boolean::new_witness(cs.clone(), || rho.map(|r| r.get_bit(i))))
         .collect()
+}
+
+/// `point + ρ·B`, ρ given by its little-endian bits (at most 252, see
+/// [`blinding_scalar_var`]). B is a constant, so its multiples are tabulated once and ρ·B
+/// costs two-bit lookups and additions only — no doublings in the circuit (8 constraints a
+/// pair of bits: 1,008 for 252 bits).
+pub fn blind_point_var(point: &JubjubVar, rho_bits: &[Boolean<Fr>]) -> Result<JubjubVar, SynthesisError> {
+    static TABLES: OnceLock<WindowTables> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        WindowTables::new(blinding_generator(), 2, (JubjubScalar::MODULUS_BIT_SIZE as usize).div_ceil(2))
+    });
+    add_two_bit_windows(point, rho_bits, tables)
 }
 
 /// A set digest in the circuit: the running sum of in-circuit H outputs.
@@ -281,19 +291,8 @@ impl SetDigestVar {
         &self.0
     }
 
-    /// `MH(S) + ρ·B` with ρ given by its little-endian bits (see [`blinding_scalar_var`]).
-    ///
-    /// B is a constant, so its multiples 2^i·B are precomputed and ρ·B costs two-bit
-    /// lookups and additions only — no doublings in the circuit.
+    /// `MH(S) + ρ·B` with ρ given by its little-endian bits ([`blind_point_var`]).
     pub fn blind(&self, rho_bits: &[Boolean<Fr>]) -> Result<JubjubVar, SynthesisError> {
-        let mut multiples = Vec::with_capacity(rho_bits.len());
-        let mut multiple = EdwardsProjective::from(blinding_generator());
-        for _ in rho_bits {
-            multiples.push(multiple);
-            multiple.double_in_place();
-        }
-        let mut blinded = self.0.clone();
-        blinded.precomputed_base_scalar_mul_le(rho_bits.iter().zip(&multiples))?;
-        Ok(blinded)
+        blind_point_var(&self.0, rho_bits)
     }
 }
