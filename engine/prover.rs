@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{UniformRand, Zero};
+use ark_ff::{AdditiveGroup, Field, UniformRand, Zero};
 use ark_groth16::{Proof, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::{ConstraintSynthesizer, Matrix};
 use ark_std::rand::Rng;
@@ -352,8 +352,19 @@ impl Prover {
         let n = shape.num_constraints();
         let size = self.domain_size;
         let order = self.backend.quotient_input_order();
+        // Most coefficients are ±1 (bits, sums of variables): an addition, not a product. The
+        // constants are compared as Montgomery limbs, with no conversion per term.
+        let minus_one = -Fr::ONE;
         let row = |m: &Matrix<Fr>, i: usize| -> Fr {
-            m[i].iter().map(|&(coeff, var)| if coeff == Fr::from(1u64) { z[var] } else { coeff * z[var] }).sum()
+            m[i].iter().fold(Fr::ZERO, |sum, &(coeff, var)| {
+                if coeff == Fr::ONE {
+                    sum + z[var]
+                } else if coeff == minus_one {
+                    sum - z[var]
+                } else {
+                    sum + coeff * z[var]
+                }
+            })
         };
         let (mut a, mut b, mut c) = (vec![Fr::zero(); size], vec![Fr::zero(); size], vec![Fr::zero(); size]);
         // Both orders are involutions, so the point held at position p is `order.position(p)`;
