@@ -58,9 +58,38 @@ mod cuda {
     #[cfg(feature = "bench-sppark")]
     const SPPARK_GENCODE: &[&str] = &["arch=compute_90,code=sm_90", "arch=compute_90,code=compute_90"];
 
+    /// `SPICE_CUDA_GENCODE` when set: nvcc `-gencode` values separated by `;` (e.g.
+    /// `arch=compute_90,code=sm_90` to build for one GPU only, in about half the time), else
+    /// [`GENCODE`]. Each value must have nvcc's `arch=compute_NN,code=sm_NN|compute_NN` form.
+    fn gencodes() -> Vec<String> {
+        let Ok(list) = env::var("SPICE_CUDA_GENCODE") else {
+            return GENCODE.iter().map(|g| g.to_string()).collect();
+        };
+        let gencodes: Vec<String> =
+            list.split(';').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect();
+        let well_formed = |g: &str| {
+            let Some((arch, code)) = g.split_once(',') else { return false };
+            let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+            arch.strip_prefix("arch=compute_").is_some_and(number)
+                && code
+                    .strip_prefix("code=")
+                    .and_then(|c| c.strip_prefix("sm_").or_else(|| c.strip_prefix("compute_")))
+                    .is_some_and(number)
+        };
+        if gencodes.is_empty() || !gencodes.iter().all(|g| well_formed(g)) {
+            panic!(
+                "SPICE_CUDA_GENCODE={list:?}: expected `;`-separated nvcc -gencode values such as \
+                 `arch=compute_90,code=sm_90;arch=compute_90,code=compute_90`"
+            );
+        }
+        gencodes
+    }
+
     pub fn build() {
         println!("cargo:rerun-if-env-changed=CUDA_PATH");
         println!("cargo:rerun-if-env-changed=NVCC_CCBIN");
+        println!("cargo:rerun-if-env-changed=SPICE_CUDA_GENCODE");
+        let gencodes = gencodes();
         let nvcc = find_nvcc().unwrap_or_else(|| {
             panic!("feature `cuda` needs nvcc: install the CUDA toolkit or set CUDA_PATH")
         });
@@ -87,7 +116,7 @@ mod cuda {
                     stem.to_ascii_uppercase(),
                     fatbin.display()
                 );
-                (src.clone(), spawn_fatbin(&nvcc, src, &fatbin))
+                (src.clone(), spawn_fatbin(&nvcc, src, &fatbin, &gencodes))
             })
             .collect();
         for (src, mut child) in jobs {
@@ -148,10 +177,10 @@ mod cuda {
         build.compile("spice_sppark_glue");
     }
 
-    fn spawn_fatbin(nvcc: &Path, src: &Path, fatbin: &Path) -> std::process::Child {
+    fn spawn_fatbin(nvcc: &Path, src: &Path, fatbin: &Path, gencodes: &[String]) -> std::process::Child {
         let mut cmd = Command::new(nvcc);
         cmd.args(["--fatbin", "-std=c++17", "-O3", "-Ikernels"]);
-        for g in GENCODE {
+        for g in gencodes {
             cmd.arg("-gencode").arg(g);
         }
         // The host compiler is only used for preprocessing here; let users pick one nvcc
