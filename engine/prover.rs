@@ -373,7 +373,9 @@ impl Prover {
             let i = order.position(p, size);
             if i < n {
                 *a = row(&shape.a, i);
-                *b = row(&shape.b, i);
+                // Squarings (x·x = x²: every S-box of a Poseidon hash) have B = A; comparing
+                // the rows costs far less than evaluating a dense one again.
+                *b = if shape.b[i] == shape.a[i] { *a } else { row(&shape.b, i) };
                 *c = row(&shape.c, i);
             } else if i < n + shape.num_instance {
                 *a = z[i - n];
