@@ -241,7 +241,7 @@ fn to_affine(chain: Vec<Fraction>) -> Result<Vec<Coordinates>, SynthesisError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::engine::R1csShape;
     use ark_ec::CurveGroup;
@@ -249,13 +249,24 @@ mod tests {
     use ark_std::UniformRand;
     use proptest::prelude::*;
 
-    fn proving_cs() -> ConstraintSystemRef<Fr> {
+    /// A constraint system in prove mode that also builds its matrices.
+    pub(crate) fn proving_cs() -> ConstraintSystemRef<Fr> {
         let cs = ConstraintSystem::new_ref();
         cs.set_mode(SynthesisMode::Prove {
             construct_matrices: true,
             generate_lc_assignments: false,
         });
         cs
+    }
+
+    /// Finalizes `cs` and returns its matrices and full assignment (one, inputs, witness):
+    /// what two gadgets must agree on to be the same circuit.
+    pub(crate) fn shape_and_assignment(cs: &ConstraintSystemRef<Fr>) -> (R1csShape, Vec<Fr>) {
+        cs.finalize();
+        let shape = R1csShape::from_constraint_system(cs).unwrap();
+        let mut z = cs.instance_assignment().unwrap();
+        z.extend(cs.witness_assignment().unwrap());
+        (shape, z)
     }
 
     fn random_point(seed: u64) -> EdwardsAffine {
@@ -295,10 +306,7 @@ mod tests {
             acc.double_in_place().unwrap();
             acc.double_in_place().unwrap();
         }
-        cs.finalize();
-        let shape = R1csShape::from_constraint_system(cs).unwrap();
-        let mut z = cs.instance_assignment().unwrap();
-        z.extend(cs.witness_assignment().unwrap());
+        let (shape, z) = shape_and_assignment(cs);
         (acc, shape, z)
     }
 
@@ -363,7 +371,7 @@ mod tests {
             let cs = proving_cs();
             let p_var = EdwardsVar::new_witness(cs.clone(), || Ok(p)).unwrap();
             let q_var = EdwardsVar::new_witness(cs.clone(), || Ok(q)).unwrap();
-            add_var(&p_var, &q_var, Ok(wrong)).unwrap();
+            let _sum = add_var(&p_var, &q_var, Ok(wrong)).unwrap();
             cs.finalize();
             assert!(!cs.is_satisfied().unwrap(), "sum {wrong:?} accepted");
         }
@@ -371,7 +379,7 @@ mod tests {
         for wrong in [(honest.0 + Fr::one(), honest.1), (honest.0, -honest.1)] {
             let cs = proving_cs();
             let p_var = EdwardsVar::new_witness(cs.clone(), || Ok(p)).unwrap();
-            double_var(&p_var, Ok(wrong)).unwrap();
+            let _double = double_var(&p_var, Ok(wrong)).unwrap();
             cs.finalize();
             assert!(!cs.is_satisfied().unwrap(), "double {wrong:?} accepted");
         }
@@ -380,7 +388,7 @@ mod tests {
         let p_var = EdwardsVar::new_witness(cs.clone(), || Ok(p)).unwrap();
         let q_var = EdwardsVar::new_witness(cs.clone(), || Ok(q)).unwrap();
         let sum = running_sums((p.x, p.y), &[(q.x, q.y)]).unwrap()[0];
-        add_var(&p_var, &q_var, Ok(sum)).unwrap();
+        let _sum = add_var(&p_var, &q_var, Ok(sum)).unwrap();
         cs.finalize();
         assert!(cs.is_satisfied().unwrap());
     }

@@ -62,17 +62,7 @@ impl WindowTables {
         }
     }
 
-    /// Bits a window.
-    pub fn window_bits(&self) -> usize {
-        self.bits
-    }
-
-    /// Windows covered.
-    pub fn windows(&self) -> usize {
-        self.tables.len()
-    }
-
-    /// The table of window `j`, checked against the bits it must serve.
+    /// The tables, checked against the window size and the number of bits they must serve.
     fn tables_for(
         &self,
         bits: usize,
@@ -131,8 +121,8 @@ pub fn add_two_bit_windows(
     let mut acc = start.clone();
     for (j, (window, table)) in bits.chunks(2).zip(tables).enumerate() {
         if let [b0, b1] = window {
-            let xs: Vec<Fr> = table.iter().map(|p| p.x).collect();
-            let ys: Vec<Fr> = table.iter().map(|p| p.y).collect();
+            let xs: [Fr; 4] = std::array::from_fn(|w| table[w].x);
+            let ys: [Fr; 4] = std::array::from_fn(|w| table[w].y);
             let pair = [b0.clone(), b1.clone()];
             let x = FpVar::two_bit_lookup(&pair, &xs)?;
             let y = FpVar::two_bit_lookup(&pair, &ys)?;
@@ -199,26 +189,17 @@ pub fn three_bit_windows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::R1csShape;
+    use crate::host::edwards_gadget::tests::{proving_cs, shape_and_assignment};
     use ark_ec::PrimeGroup;
     use ark_ed_on_bls12_381::Fr as JubjubScalar;
     use ark_ff::AdditiveGroup;
     use ark_r1cs_std::alloc::AllocVar;
-    use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisMode};
+    use ark_relations::gr1cs::ConstraintSystemRef;
     use ark_std::{
         rand::{rngs::StdRng, Rng, SeedableRng},
         UniformRand,
     };
     use proptest::prelude::*;
-
-    fn proving_cs() -> ConstraintSystemRef<Fr> {
-        let cs = ConstraintSystem::new_ref();
-        cs.set_mode(SynthesisMode::Prove {
-            construct_matrices: true,
-            generate_lc_assignments: false,
-        });
-        cs
-    }
 
     fn bits_of(cs: &ConstraintSystemRef<Fr>, bits: &[bool]) -> Vec<Boolean<Fr>> {
         bits.iter()
@@ -231,14 +212,6 @@ mod tests {
         bits.iter().rev().fold(JubjubScalar::from(0u64), |acc, &b| {
             acc.double() + JubjubScalar::from(b as u64)
         })
-    }
-
-    fn shape_and_assignment(cs: &ConstraintSystemRef<Fr>) -> (R1csShape, Vec<Fr>) {
-        cs.finalize();
-        let shape = R1csShape::from_constraint_system(cs).unwrap();
-        let mut z = cs.instance_assignment().unwrap();
-        z.extend(cs.witness_assignment().unwrap());
-        (shape, z)
     }
 
     proptest! {
