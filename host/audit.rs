@@ -146,7 +146,7 @@
 //! Every epoch audits the *whole* state. An audit over touched keys only would let a prover
 //! leave out keys it never touched and so delete tuples it never read (DESIGN §4).
 //!
-//! # Cost (measured by `constraint_counts_are_reported` in `tests/audit.rs`)
+//! # Cost (measured by `constraint_counts_are_reported` in `tests/integration/audit.rs`)
 //!
 //! | part                         | constraints |
 //! |------------------------------|-------------|

@@ -3,7 +3,7 @@
 //!
 //! The circuit twin is [`super::eddsa_gadget`]; both compute exactly the same predicate on
 //! every input (public key, message, signature as raw field elements), which
-//! `tests/eddsa.rs` checks on random valid and tampered inputs.
+//! `tests/integration/eddsa.rs` checks on random valid and tampered inputs.
 //!
 //! # Keys
 //!

@@ -50,7 +50,7 @@
 //! bound decides, and one 32-bit range check proves it is smaller there (54 constraints
 //! where arkworks' `enforce_in_field_le` costs about 310).
 //!
-//! # Cost (measured by `constraint_count_is_reported` in `tests/eddsa.rs`)
+//! # Cost (measured by `constraint_count_is_reported` in `tests/integration/eddsa.rs`)
 //!
 //! | part                                          | constraints |
 //! |-----------------------------------------------|-------------|

@@ -9,7 +9,7 @@
 //! their security margin (+2 full rounds, +7.5% partial rounds). The same entry
 //! `(rate 3, α 5, R_F 8, R_P 56, skip 0)` is the "optimised for constraints" default that
 //! arkworks' sponge tests use for this very modulus, so our constants coincide with the
-//! ones arkworks pins there (re-checked in `tests/set_digest.rs`).
+//! ones arkworks pins there (re-checked in `tests/integration/set_digest.rs`).
 //!
 //! Round constants and the MDS matrix come from the reference Grain LFSR
 //! ([`find_poseidon_ark_and_mds`]) seeded with (prime field, x^α S-box, n = 255 bits,
@@ -87,7 +87,7 @@ pub const WIDTH: usize = CAPACITY + RATE;
 /// Ours rather than arkworks' because every native hash of Spice goes through it (about
 /// ten per stored tuple, with the hash-to-curve counters): arkworks' sponge copies the whole
 /// configuration (round constants and MDS matrix) into every new sponge and allocates in
-/// every MDS step, which cost more than the permutation itself. `tests/set_digest.rs`
+/// every MDS step, which cost more than the permutation itself. `tests/integration/set_digest.rs`
 /// checks the two agree on random states.
 pub fn permute(state: &mut [Fr; WIDTH]) {
     let config = config();

@@ -10,7 +10,7 @@
 //! | [`SetDigest::insert`](super::set_digest::SetDigest::insert) | [`SetDigestVar::insert`] | hint + H + 6 = 546 |
 //! | [`SetDigest::blind`](super::set_digest::SetDigest::blind) | [`SetDigestVar::blind`]  | 252 (ρ bits) + 1,008 |
 //!
-//! Measured by `constraint_counts_are_reported` in `tests/set_digest.rs`. A read-modify-write
+//! Measured by `constraint_counts_are_reported` in `tests/integration/set_digest.rs`. A read-modify-write
 //! of one key (t_old range, `t_old < t_req`, two set elements) costs 1,221, plus 64 per
 //! request for t_req.
 //!

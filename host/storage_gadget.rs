@@ -37,7 +37,7 @@
 //!   [`App::execute_var`] depend on (the request commitment binds only the encoding).
 //! * `execute` (given `authorized = App::authorized(request)`) and `execute_var` agree: same
 //!   writes, same payload, `Ok` ⇔ valid bit 1, on every request and every old values the
-//!   circuit can satisfy (`tests/batch_circuit.rs`
+//!   circuit can satisfy (`tests/integration/batch_circuit.rs`
 //!   checks this on random inputs for [`transfer::TransferApp`]).
 //! * [`App::noop`] has no active key (it pads batches and never touches state).
 //! * Every value the app writes is one its own circuit accepts when read back (TransferApp

@@ -64,7 +64,7 @@
 //! signatures of one app instance (label, issuer) worthless in another; a clash needs a
 //! 96-bit second preimage of SHA-256.
 //!
-//! # Cost (constraints, measured in `tests/ledger.rs` and `tests/interbank.rs`)
+//! # Cost (constraints, measured in `tests/integration/ledger.rs` and `tests/integration/interbank.rs`)
 //!
 //! Request fields ([`RequestFieldsVar`]) 135: the op 7 (five bits, their sum, issue ∨
 //! transfer), amount 64, nonce 64. A record decomposition `130 + b`. [`transition_var`] 210

@@ -152,7 +152,7 @@
 //!   are range-checked once, when read.
 //!
 //! # Constraint counts (F = 2, 6 key slots; `constraint_counts_are_reported` in
-//! `tests/darkpool.rs`)
+//! `tests/integration/darkpool.rs`)
 //!
 //! | part                                                        | constraints |
 //! |-------------------------------------------------------------|-------------|

@@ -61,7 +61,7 @@
 //! 2^131·(A + 16·B)` (below 2^139; the signed word adds the app tag at 2^150). Payload: the
 //! payer record's `[balance, nonce]` afterwards.
 //!
-//! # Constraint counts (`interbank_constraint_counts_are_reported` in `tests/interbank.rs`)
+//! # Constraint counts (`interbank_constraint_counts_are_reported` in `tests/integration/interbank.rs`)
 //!
 //! | part                                                                  | constraints |
 //! |-----------------------------------------------------------------------|-------------|

@@ -45,7 +45,7 @@
 //! Poseidon permutations; a single payload field would cost the same, only a payload-free
 //! response would save one.
 //!
-//! # Constraint counts (`ledger_constraint_counts_are_reported` in `tests/ledger.rs`)
+//! # Constraint counts (`ledger_constraint_counts_are_reported` in `tests/integration/ledger.rs`)
 //!
 //! | part                                                   | constraints |
 //! |--------------------------------------------------------|-------------|

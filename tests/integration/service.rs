@@ -3,7 +3,7 @@
 //! doctored one does not; the final state and every response equal a sequential replay in
 //! `t_req` order; and the service refuses to close an epoch it could not audit.
 //!
-//! Run with `cargo test --release --test service`.
+//! Run with `cargo test --release --test integration service::`.
 
 use std::sync::{Arc, OnceLock};
 
@@ -23,9 +23,7 @@ use spice::{
     },
 };
 
-#[path = "support/temp_dir.rs"]
-mod temp_dir;
-use temp_dir::TempDir;
+use crate::temp_dir::TempDir;
 
 const CONFIG: ServiceConfig = ServiceConfig {
     batch_capacity: 4,

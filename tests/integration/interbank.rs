@@ -7,9 +7,7 @@
 //! rejected or unprovable; batches have one shape whatever the banks; a one-slot batch
 //! proves and verifies.
 //!
-//! Run with `cargo test --release --test interbank -- --nocapture` to see constraint counts.
-
-mod app_harness;
+//! Run with `cargo test --release --test integration interbank:: -- --nocapture` to see constraint counts.
 
 use std::{collections::HashSet, mem::discriminant, sync::Arc};
 
@@ -22,7 +20,7 @@ use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use proptest::prelude::*;
 
-use app_harness::{
+use crate::app_harness::{
     audit_balances, batches, claimed, lockstep, replay, run_streams, satisfied, synthesized,
     with_consistent_inputs,
 };

@@ -3,7 +3,7 @@
 //! batch proves and verifies with our Groth16 prover; and every cheat the batch circuit is
 //! responsible for makes it unsatisfiable (or, for a public input, the proof fail).
 //!
-//! Run with `cargo test --release --test batch_circuit -- --nocapture` to see constraint counts.
+//! Run with `cargo test --release --test integration batch_circuit:: -- --nocapture` to see constraint counts.
 
 use std::{sync::Arc, thread};
 
@@ -17,8 +17,6 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, ConstraintSy
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use proptest::prelude::*;
-
-mod app_harness;
 
 use spice::{
     engine::{CpuBackend, Prover},
@@ -111,7 +109,7 @@ fn audit_balances(
     closing: &EpochSnapshot,
     batches: &[&BatchCircuit<TransferApp>],
 ) -> bool {
-    app_harness::audit_balances(&previous.final_state, closing, batches)
+    crate::app_harness::audit_balances(&previous.final_state, closing, batches)
 }
 
 /// A single-threaded history with a known shape: epoch 1 runs two transfers from key 0 to
@@ -703,7 +701,7 @@ fn forged_blinding_is_rejected() {
     // The published RS is MH + ρ'·B for some ρ' ≠ ρ.
     let mut forged = honest.clone();
     let rho_prime = honest.witness.read_blinding + JubjubScalar::from(5u64);
-    let mh = app_harness::unblind(
+    let mh = crate::app_harness::unblind(
         &honest.public_inputs.read_set,
         &honest.witness.read_blinding,
     );

@@ -1,8 +1,6 @@
 //! Our prover's output is byte-identical to `ark_groth16`'s for the same key, circuit and
 //! randomness, on circuits of every awkward shape, and on a fresh random circuit each run.
 
-mod common;
-
 use std::sync::Arc;
 
 use ark_bls12_381::{Bls12_381, Fr};
@@ -11,7 +9,7 @@ use ark_groth16::{Groth16, ProvingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use common::{MixedCircuit, bytes};
+use crate::common::{MixedCircuit, bytes};
 use proptest::prelude::*;
 use spice::engine::{CpuBackend, Prover, R1csShape, SyntheticCircuit};
 

@@ -3,7 +3,7 @@
 //! `is_valid` gives `false` with the constraint system still satisfied, and `enforce_valid`
 //! leaves it unsatisfied.
 //!
-//! Run with `cargo test --release --test eddsa -- --nocapture` to see the constraint count.
+//! Run with `cargo test --release --test integration eddsa:: -- --nocapture` to see the constraint count.
 
 use ark_bls12_381::Fr;
 use ark_ec::{AffineRepr, CurveGroup};

@@ -5,9 +5,7 @@
 //! forged validity bit, a tampered stored record — are rejected or unprovable; a one-slot
 //! batch proves and verifies.
 //!
-//! Run with `cargo test --release --test ledger -- --nocapture` to see constraint counts.
-
-mod app_harness;
+//! Run with `cargo test --release --test integration ledger:: -- --nocapture` to see constraint counts.
 
 use std::{collections::HashSet, mem::discriminant, sync::Arc};
 
@@ -20,7 +18,7 @@ use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use proptest::prelude::*;
 
-use app_harness::{
+use crate::app_harness::{
     audit_balances, batches, claimed, lockstep, replay, run_streams, satisfied, synthesized,
     with_consistent_inputs,
 };

@@ -1,7 +1,7 @@
 //! `spice cost`: the table's numbers are the constraint counts of the circuits it names, and
 //! the audit's key-order gadget accepts exactly the increasing pairs of canonical keys.
 //!
-//! Run with `cargo test --release --test cost -- --nocapture` to see the table.
+//! Run with `cargo test --release --test integration cost:: -- --nocapture` to see the table.
 
 use ark_bls12_381::Fr;
 use ark_ff::{BigInteger, Field, PrimeField};
@@ -211,7 +211,7 @@ fn canonicity_check_accepts_below_r_and_rejects_r_and_above() {
     assert!(!canonical(r_hi + 1, 0));
 }
 
-/// The audit rows are the audit circuits' own figures (as `tests/audit.rs` measures them),
+/// The audit rows are the audit circuits' own figures (as `tests/integration/audit.rs` measures them),
 /// and every app's request costs at least its storage operations.
 #[test]
 fn audit_and_app_rows_are_the_real_circuits() {

@@ -3,7 +3,7 @@
 //! tails are refused on open and cut only by an explicit repair, and concurrent appends
 //! through a Mutex give a readable log.
 //!
-//! Run with `cargo test --release --test proof_log`.
+//! Run with `cargo test --release --test integration proof_log::`.
 
 use std::{
     fs,
@@ -21,9 +21,7 @@ use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
-#[path = "support/temp_dir.rs"]
-mod temp_dir;
-use temp_dir::TempDir;
+use crate::temp_dir::TempDir;
 
 use spice::host::proof_log::{
     read_entries, read_verifying_key, segment_path, verifying_key_path, write_verifying_key,

@@ -1,7 +1,7 @@
-//! What the tests of the account apps (`tests/ledger.rs`, `tests/interbank.rs`) share:
-//! running workload streams on a store with one thread each, replaying executed requests
-//! sequentially, checking batches against the circuit and the epoch audit, and building the
-//! batch a cheating prover would submit.
+//! What the tests of the apps (`ledger.rs`, `interbank.rs`, `darkpool.rs`, `batch_circuit.rs`)
+//! share: running workload streams on a store with one thread each, replaying executed
+//! requests sequentially, checking batches against the circuit and the epoch audit, and
+//! building the batch a cheating prover would submit.
 #![allow(dead_code)]
 
 use std::thread;

@@ -5,8 +5,6 @@
 //! constraint, so the prover's bit-reversed layout (constraints, public inputs, padding) is
 //! checked on every CI run, GPU or not.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +14,7 @@ use ark_groth16::{Groth16, ProvingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use common::{MixedCircuit, bytes};
+use crate::common::{MixedCircuit, bytes};
 use proptest::prelude::*;
 use spice::engine::gpu_ntt::host_simulation as sim;
 use spice::engine::gpu_ntt::TileShape;

@@ -4,7 +4,7 @@
 //! sign-flipped hash root, a chunk dropped, reordered or replayed from another epoch — makes a
 //! circuit unsatisfiable or `check_epoch` reject.
 //!
-//! Run with `cargo test --release --test audit -- --nocapture` to see constraint counts.
+//! Run with `cargo test --release --test integration audit:: -- --nocapture` to see constraint counts.
 
 use std::sync::Arc;
 

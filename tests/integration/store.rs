@@ -1,7 +1,7 @@
 //! The native multi-writer store: concurrent execution is a serial execution in `t_req`
 //! order, its records balance the native audit equation, and tampered record sets do not.
 //!
-//! Run with `cargo test --release --test store`.
+//! Run with `cargo test --release --test integration store::`.
 
 use std::{
     collections::HashMap,

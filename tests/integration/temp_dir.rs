@@ -1,5 +1,5 @@
 //! A fresh directory under the system's temporary directory, removed when dropped: for
-//! tests that write logs or keys. Included with `#[path = "support/temp_dir.rs"] mod temp_dir;`.
+//! tests that write logs or keys. A module of the integration test binary.
 #![allow(dead_code)]
 
 use std::fs;

@@ -7,7 +7,7 @@
 //! replayed twice, public inputs altered, proof bytes tampered, entries from another epoch or
 //! out of order — the verifier rejects it, naming the first failure.
 //!
-//! Run with `cargo test --release --test soundness`.
+//! Run with `cargo test --release --test integration soundness::`.
 
 use std::sync::{Arc, OnceLock};
 
@@ -37,9 +37,7 @@ use spice::{
     },
 };
 
-#[path = "support/temp_dir.rs"]
-mod temp_dir;
-use temp_dir::TempDir;
+use crate::temp_dir::TempDir;
 
 const APP: TransferApp = TransferApp;
 const CONFIG: ServiceConfig = ServiceConfig {

@@ -7,7 +7,7 @@
 //! forge a signature or the valid bit, replay, tamper a stored value) is rejected or
 //! unprovable; a one-slot batch proves and verifies; constraint counts are reported.
 //!
-//! Run with `cargo test --release --test darkpool -- --nocapture` to see constraint counts.
+//! Run with `cargo test --release --test integration darkpool:: -- --nocapture` to see constraint counts.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -26,8 +26,6 @@ use ark_relations::gr1cs::{
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use proptest::prelude::*;
-
-mod app_harness;
 
 use spice::{
     engine::{CpuBackend, Prover},
@@ -448,7 +446,7 @@ fn state_of(snapshot: &EpochSnapshot) -> HashMap<Fr, Fr> {
 
 /// `MH(init) + Σ(WS − ρ_W·B) = Σ(RS − ρ_R·B) + MH(final)` for an epoch starting empty.
 fn audit_balances<A: App>(closing: &EpochSnapshot, batches: &[&BatchCircuit<A>]) -> bool {
-    app_harness::audit_balances(&[], closing, batches)
+    crate::app_harness::audit_balances(&[], closing, batches)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Set digest: native H/MH properties, gadget ≡ native, and the soundness checks of the
 //! gadget (each negative test gives the circuit a cheating witness and expects rejection).
 //!
-//! Run with `cargo test --release --test set_digest -- --nocapture` to see constraint counts.
+//! Run with `cargo test --release --test integration set_digest:: -- --nocapture` to see constraint counts.
 
 use ark_bls12_381::Fr;
 use ark_ec::{AffineRepr, CurveGroup};
