@@ -19,6 +19,14 @@ fn main() {
     println!("cargo:rerun-if-changed=kernels");
     println!("cargo:rerun-if-changed=build.rs");
 
+    // Everything below is independent, so the slow parts start first and run side by side:
+    // nvcc on msm_g1.cu alone is the longest step of a `cuda` build (about two minutes of one
+    // core), and the sppark glue is the next longest. The host C++ and bindgen run meanwhile.
+    #[cfg(feature = "cuda")]
+    let kernels = cuda::spawn_kernels();
+    #[cfg(feature = "bench-sppark")]
+    let sppark_glue = std::thread::spawn(cuda::build_sppark_glue);
+
     cc::Build::new()
         .cpp(true)
         .std("c++17")
@@ -31,9 +39,15 @@ fn main() {
     // Cargo compiles the build script with the package's features, so this is the
     // CARGO_FEATURE_CUDA switch, and it also gates the optional `bindgen` build-dependency.
     #[cfg(feature = "cuda")]
-    cuda::build();
+    {
+        cuda::generate_layout_bindings();
+        cuda::wait_for(kernels);
+    }
     #[cfg(feature = "bench-sppark")]
-    cuda::build_sppark_glue();
+    if let Err(panic) = sppark_glue.join() {
+        // The glue's own message (cc names the failing command) was printed by its thread.
+        std::panic::resume_unwind(panic);
+    }
 }
 
 #[cfg(feature = "cuda")]
@@ -85,7 +99,9 @@ mod cuda {
         gencodes
     }
 
-    pub fn build() {
+    /// Starts one nvcc per `kernels/*.cu`, all at once (each is single-threaded), and tells
+    /// Rust where each fatbin will be. [`wait_for`] checks they all succeeded.
+    pub fn spawn_kernels() -> Vec<(PathBuf, std::process::Child)> {
         println!("cargo:rerun-if-env-changed=CUDA_PATH");
         println!("cargo:rerun-if-env-changed=NVCC_CCBIN");
         println!("cargo:rerun-if-env-changed=SPICE_CUDA_GENCODE");
@@ -101,9 +117,7 @@ mod cuda {
             .filter(|p| p.extension().is_some_and(|x| x == "cu"))
             .collect();
         sources.sort();
-        // One nvcc per file, all at once: each is single-threaded and takes a minute or more
-        // per architecture, so a machine with several cores builds them side by side.
-        let jobs: Vec<(PathBuf, std::process::Child)> = sources
+        sources
             .iter()
             .map(|src| {
                 let stem = src
@@ -118,14 +132,24 @@ mod cuda {
                 );
                 (src.clone(), spawn_fatbin(&nvcc, src, &fatbin, &gencodes))
             })
-            .collect();
+            .collect()
+    }
+
+    /// Waits for every nvcc of [`spawn_kernels`]; a failed one fails the build, naming its file
+    /// (nvcc's own diagnostics are above in the build output).
+    pub fn wait_for(jobs: Vec<(PathBuf, std::process::Child)>) {
         for (src, mut child) in jobs {
             let status = child
                 .wait()
                 .unwrap_or_else(|e| panic!("waiting for nvcc on {}: {e}", src.display()));
             assert!(status.success(), "nvcc failed on {} ({status})", src.display());
         }
+    }
 
+    /// bindgen's reading of `kernels/include/spice_layout.h`, the one definition of the limb and
+    /// point layouts that Rust and CUDA share, into OUT_DIR/spice_layout.rs.
+    pub fn generate_layout_bindings() {
+        let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
         bindgen::Builder::default()
             .header("kernels/include/spice_layout.h")
             .allowlist_type("spice_.*")
