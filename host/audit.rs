@@ -178,7 +178,7 @@ use ark_std::rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
 use super::{
-    poseidon,
+    poseidon, poseidon_gadget,
     set_digest::{
         blinding_generator, candidate_x, element_domain, hash_tuple_with_hint, BlindedDigest,
         HashHint, SetDigest, SetDigestError, Tuple, COFACTOR_DOUBLINGS, TIMESTAMP_BITS,
@@ -952,7 +952,7 @@ fn boundary_commitment_var(
     salt: &FpVar<Fr>,
     epoch: &FpVar<Fr>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    poseidon::hash_var(boundary_domain(), [key.clone(), salt.clone(), epoch.clone()])
+    poseidon_gadget::hash_var(boundary_domain(), [key.clone(), salt.clone(), epoch.clone()])
 }
 
 /// Adds `H(tuple)` to `digest` where `condition` holds, the identity otherwise (the hash is

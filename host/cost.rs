@@ -29,7 +29,7 @@ use super::{
     },
     audit::{ChunkCircuit, ClosingCircuit},
     batch::{storage_op_var, BatchCircuit, BatchDigestsVar, OpWitness},
-    poseidon,
+    poseidon, poseidon_gadget,
     set_digest::{hash_tuple_with_hint, SetDigestError, Tuple},
     set_digest_gadget::{HashHintVar, SetDigestVar, TimestampVar, TupleVar},
     storage_gadget::{transfer::TransferApp, App, KeySlotVar},
@@ -526,7 +526,7 @@ pub fn merkle_node(left: Fr, right: Fr) -> Fr {
 
 /// In-circuit twin of [`merkle_node`].
 pub fn merkle_node_var(left: FpVar<Fr>, right: FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
-    poseidon::hash_var(
+    poseidon_gadget::hash_var(
         poseidon::domain_tag(MERKLE_NODE_DOMAIN_LABEL),
         [left, right, FpVar::zero()],
     )

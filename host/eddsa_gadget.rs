@@ -74,9 +74,6 @@
 use std::{borrow::Borrow, sync::OnceLock};
 
 use ark_bls12_381::Fr;
-use ark_crypto_primitives::sponge::{
-    constraints::CryptographicSpongeVar, poseidon::constraints::PoseidonSpongeVar,
-};
 use ark_ec::{
     twisted_edwards::{MontCurveConfig, TECurveConfig},
     AdditiveGroup, CurveGroup,
@@ -102,7 +99,7 @@ use super::{
         self, account_domain, challenge_domain, cofactor_generator, generator, PublicKey,
         Signature, CHALLENGE_BITS, COFACTOR_DOUBLINGS,
     },
-    poseidon,
+    poseidon_gadget,
 };
 
 /// Bits of a limb in the limb-by-limb comparisons (see the module doc).
@@ -190,7 +187,7 @@ impl AllocVar<Signature, Fr> for SignatureVar {
 /// In-circuit [`account_id`](super::eddsa::account_id):
 /// `Poseidon(account tag, [A.x, A.y, 0])`.
 pub fn account_id_var(pk: &PublicKeyVar) -> Result<FpVar<Fr>, SynthesisError> {
-    poseidon::hash_var(
+    poseidon_gadget::hash_var(
         account_domain(),
         [pk.x.clone(), pk.y.clone(), FpVar::constant(Fr::from(0u64))],
     )
@@ -207,14 +204,7 @@ pub fn challenge_hash_var(
         .chain(msg)
         .cloned()
         .collect();
-    let cs = input
-        .iter()
-        .fold(ConstraintSystemRef::None, |cs, x| cs.or(x.cs()));
-    let mut sponge = PoseidonSpongeVar::new(cs, poseidon::config());
-    sponge.state[0] = FpVar::constant(challenge_domain(msg.len()));
-    sponge.absorb(&input)?;
-    let mut out = sponge.squeeze_field_elements(1)?;
-    out.pop().ok_or(SynthesisError::AssignmentMissing)
+    poseidon_gadget::sponge_hash_var(challenge_domain(msg.len()), &input)
 }
 
 /// Whether `sig` is a valid signature on `msg` under `pk`: the Boolean twin of

@@ -15,6 +15,7 @@ pub mod key_order_gadget;
 pub mod log_verifier;
 pub mod log_writer;
 pub mod poseidon;
+pub mod poseidon_gadget;
 pub mod proof_log;
 pub mod request_commitment;
 pub mod service;

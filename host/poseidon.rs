@@ -1,5 +1,6 @@
 //! Poseidon over BLS12-381's scalar field: the one parameter set Spice uses, and the
-//! single-permutation hash that the native code and the circuit gadgets both go through.
+//! single-permutation hash that the native code and the circuit gadgets
+//! ([`super::poseidon_gadget`]) both go through.
 //!
 //! # Parameters
 //!
@@ -29,16 +30,8 @@
 use std::sync::OnceLock;
 
 use ark_bls12_381::Fr;
-use ark_crypto_primitives::sponge::{
-    constraints::CryptographicSpongeVar,
-    poseidon::{constraints::PoseidonSpongeVar, find_poseidon_ark_and_mds, PoseidonConfig},
-};
+use ark_crypto_primitives::sponge::poseidon::{find_poseidon_ark_and_mds, PoseidonConfig};
 use ark_ff::{AdditiveGroup, Field, PrimeField};
-use ark_r1cs_std::{
-    fields::{fp::FpVar, FieldVar},
-    GR1CSVar,
-};
-use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use sha2::{Digest, Sha256};
 
 /// Number of field elements absorbed by one permutation.
@@ -147,22 +140,4 @@ pub fn sponge_hash(capacity: Fr, inputs: &[Fr]) -> Fr {
     }
     permute(&mut state);
     state[CAPACITY]
-}
-
-/// In-circuit twin of [`hash`]: the same lanes, the same permutation, the same output lane.
-///
-/// Costs 3 constraints per S-box (x², x⁴, x⁵): 4·8 + 56 = 88 S-boxes, 264 constraints,
-/// fewer when lanes are constant in the first round (the domain tag always is).
-pub fn hash_var(domain: Fr, inputs: [FpVar<Fr>; RATE]) -> Result<FpVar<Fr>, SynthesisError> {
-    let cs = inputs
-        .iter()
-        .fold(ConstraintSystemRef::None, |cs, input| cs.or(input.cs()));
-    let mut sponge = PoseidonSpongeVar::new(cs, config());
-    sponge.state[0] = FpVar::constant(domain);
-    for (lane, input) in sponge.state[CAPACITY..].iter_mut().zip(inputs) {
-        *lane = input;
-    }
-    // Squeezing one element always yields exactly one; `pop` just avoids an index panic.
-    let mut out = sponge.squeeze_field_elements(1)?;
-    out.pop().ok_or(SynthesisError::AssignmentMissing)
 }

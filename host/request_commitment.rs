@@ -30,17 +30,11 @@
 use std::sync::OnceLock;
 
 use ark_bls12_381::Fr;
-use ark_crypto_primitives::sponge::{
-    constraints::CryptographicSpongeVar, poseidon::constraints::PoseidonSpongeVar,
-};
 use ark_ff::Zero;
-use ark_r1cs_std::{
-    fields::{fp::FpVar, FieldVar},
-    GR1CSVar,
-};
-use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use ark_r1cs_std::fields::{fp::FpVar, FieldVar};
+use ark_relations::gr1cs::SynthesisError;
 
-use super::poseidon;
+use super::{poseidon, poseidon_gadget};
 
 /// Label of the leaf domain tag (combined with the field counts, see [`leaf_domain`]).
 pub const LEAF_DOMAIN_LABEL: &str = "spice/request-commitment/leaf/v1";
@@ -109,14 +103,7 @@ pub fn commit_var(
         .chain(response)
         .cloned()
         .collect();
-    let cs = input
-        .iter()
-        .fold(ConstraintSystemRef::None, |cs, x| cs.or(x.cs()));
-    let mut sponge = PoseidonSpongeVar::new(cs, poseidon::config());
-    sponge.state[0] = FpVar::constant(leaf_domain(request.len(), response.len()));
-    sponge.absorb(&input)?;
-    let mut out = sponge.squeeze_field_elements(1)?;
-    out.pop().ok_or(SynthesisError::AssignmentMissing)
+    poseidon_gadget::sponge_hash_var(leaf_domain(request.len(), response.len()), &input)
 }
 
 /// An internal node: `Poseidon(node tag, [left, right, 0])`.
@@ -129,7 +116,7 @@ pub fn hash_nodes_var(left: &FpVar<Fr>, right: &FpVar<Fr>) -> Result<FpVar<Fr>, 
     if let (FpVar::Constant(l), FpVar::Constant(r)) = (left, right) {
         return Ok(FpVar::constant(hash_nodes(*l, *r)));
     }
-    poseidon::hash_var(
+    poseidon_gadget::hash_var(
         node_domain(),
         [left.clone(), right.clone(), FpVar::constant(Fr::zero())],
     )

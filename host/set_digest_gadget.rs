@@ -41,7 +41,7 @@ use super::edwards_gadget::doublings_var;
 use super::field_encoding::u64_of;
 use super::fixed_base_gadget::{add_two_bit_windows, WindowTables};
 use super::{
-    poseidon,
+    poseidon_gadget,
     set_digest::{
         blinding_generator, element_domain, HashHint, Tuple, CANONICAL_ROOT_BITS,
         COFACTOR_DOUBLINGS, COUNTER_BITS, TIMESTAMP_BITS,
@@ -212,7 +212,7 @@ pub fn hash_var(
     // x = Poseidon(domain, [k, v, t·2^8 + c]). Binding: x is a function of the tuple and c;
     // a witness y for another tuple fails the curve equation below.
     let packed = pack_timestamp_counter_var(&tuple.timestamp, &hint.counter)?;
-    let x = poseidon::hash_var(domain, [tuple.key.clone(), tuple.value.clone(), packed])?;
+    let x = poseidon_gadget::hash_var(domain, [tuple.key.clone(), tuple.value.clone(), packed])?;
     let y = &hint.y;
 
     // (x, y) on Jubjub: a·x² + y² = 1 + d·x²·y², checked as (d·x² − 1)·y² = a·x² − 1

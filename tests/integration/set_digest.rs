@@ -15,7 +15,7 @@ use ark_crypto_primitives::sponge::{
 use proptest::prelude::*;
 
 use spice::host::{
-    poseidon,
+    poseidon, poseidon_gadget,
     set_digest::{
         blinding_domain, blinding_generator, candidate_x, element_domain, hash_at_counter,
         hash_tuple, hash_tuple_with_hint, HashHint, SetDigest, Tuple,
@@ -396,7 +396,7 @@ fn constraint_counts_are_reported() {
 
     let poseidon = constraints_added(
         |cs| [witness(cs, 1), witness(cs, 2), witness(cs, 3)],
-        |_, inputs| poseidon::hash_var(element_domain(), inputs).expect("poseidon"),
+        |_, inputs| poseidon_gadget::hash_var(element_domain(), inputs).expect("poseidon"),
     );
     let timestamp = constraints_added(
         |_| (),
