@@ -67,6 +67,22 @@ impl Basis {
         form
     }
 
+    /// Starts the basis over as the constant one and `variables`, the variable lanes' own
+    /// variables in lane order, and gives each variable lane the unit form of its own.
+    fn restart(&mut self, variables: impl IntoIterator<Item = Variable>, lanes: &mut [Lane]) {
+        self.variables.truncate(1);
+        self.variables.extend(variables);
+        let mut position = 0;
+        for lane in lanes.iter_mut() {
+            lane.form = if lane.variable {
+                position += 1;
+                self.unit(position)
+            } else {
+                Form::new()
+            };
+        }
+    }
+
     /// Appends `variable` to the basis (every lane's form gains a zero coefficient for it)
     /// and returns its position.
     fn push(&mut self, variable: Variable, lanes: &mut [Lane]) -> usize {
@@ -93,12 +109,6 @@ impl Basis {
     }
 }
 
-/// x ↦ x⁵ on a value.
-fn pow5(x: Fr) -> Fr {
-    let x2 = x.square();
-    x2.square() * x
-}
-
 /// The Poseidon permutation of [`config`] on in-circuit lanes: the constraints, witness
 /// variables and output values of arkworks' `PoseidonSpongeVar::permute` on the same lanes.
 pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], SynthesisError> {
@@ -119,21 +129,18 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
 
     // The basis starts as the constant one and the variable lanes' own variables.
     let mut basis = Basis { variables: vec![Variable::One], record };
-    let mut lanes: Vec<Lane> = Vec::with_capacity(WIDTH);
-    for fp in &state {
-        lanes.push(match fp {
+    let mut lanes: Vec<Lane> = state
+        .iter()
+        .map(|fp| match fp {
             FpVar::Constant(c) => Lane { variable: false, value: Some(*c), form: Form::new() },
-            FpVar::Var(v) => {
-                basis.variables.push(v.variable);
-                Lane { variable: true, value: v.value().ok(), form: Form::new() }
-            }
-        });
-    }
-    let mut position = 0;
-    for lane in lanes.iter_mut().filter(|lane| lane.variable) {
-        position += 1;
-        lane.form = basis.unit(position);
-    }
+            FpVar::Var(v) => Lane { variable: true, value: v.value().ok(), form: Form::new() },
+        })
+        .collect();
+    let inputs = state.iter().filter_map(|fp| match fp {
+        FpVar::Var(v) => Some(v.variable),
+        FpVar::Constant(_) => None,
+    });
+    basis.restart(inputs, &mut lanes);
 
     let config = config();
     let half = FULL_ROUNDS / 2;
@@ -151,18 +158,7 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
             let outputs: Vec<Option<Variable>> = (0..WIDTH)
                 .map(|i| sbox(&cs, &basis, &mut lanes[i]))
                 .collect::<Result<_, _>>()?;
-            basis.variables.truncate(1);
-            for lane in lanes.iter_mut() {
-                lane.form.clear();
-            }
-            for variable in outputs.iter().flatten() {
-                basis.variables.push(*variable);
-            }
-            let mut position = 0;
-            for lane in lanes.iter_mut().filter(|lane| lane.variable) {
-                position += 1;
-                lane.form = basis.unit(position);
-            }
+            basis.restart(outputs.into_iter().flatten(), &mut lanes);
         } else if let Some(variable) = sbox(&cs, &basis, &mut lanes[0])? {
             let position = basis.push(variable, &mut lanes);
             if record {
@@ -191,14 +187,13 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
 /// constraints `x·x = x²`, `x²·x² = x⁴`, `x⁴·x = x⁵`. Returns the x⁵ variable, whose unit
 /// form the caller gives the lane (the lane's form is left as `x`'s).
 fn sbox(cs: &ConstraintSystemRef<Fr>, basis: &Basis, lane: &mut Lane) -> Result<Option<Variable>, SynthesisError> {
-    let x = lane.value;
-    lane.value = x.map(pow5);
+    let x2_value = lane.value.map(|x| x.square());
+    let x4_value = x2_value.map(|x2| x2.square());
+    lane.value = x4_value.zip(lane.value).map(|(x4, x)| x4 * x);
     if !lane.variable {
         return Ok(None);
     }
     let missing = SynthesisError::AssignmentMissing;
-    let x2_value = x.map(|x| x.square());
-    let x4_value = x2_value.map(|x2| x2.square());
     let x2 = cs.new_witness_variable(|| x2_value.ok_or(missing))?;
     let x4 = cs.new_witness_variable(|| x4_value.ok_or(missing))?;
     // arkworks allocates x⁴ only after enforcing x², and x⁵ after x⁴; the witness indices
