@@ -5,11 +5,17 @@
 //! `1 / (synthesis time per request)` is the most requests one core can prepare a second: the
 //! ceiling this work puts on a service whose proofs run on a GPU.
 //!
+//! The third bench, `evaluate_constraints`, is the prover's first step on the batch's
+//! matrices (A·z, B·z, C·z and the satisfaction check, on all cores): with synthesis, the CPU
+//! work a GPU backend still waits on.
+//!
 //! `cargo bench --bench synthesis`.
 
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use criterion::{BenchmarkId, Criterion, Throughput};
-use spice::engine::synthesize_assignment;
+use ark_bls12_381::Fr;
+use ark_ff::{AdditiveGroup, Field};
+use spice::engine::{evaluate_constraints, synthesize_assignment, EvaluationOrder, R1csShape};
 use spice::host::{
     apps::{
         clients::Mix, darkpool::DarkPoolWorkload, interbank::InterbankWorkload, ledger::LedgerWorkload,
@@ -60,7 +66,40 @@ fn bench_app<W: Workload>(c: &mut Criterion, name: &str, mut workload: W, slots:
     group.bench_function(BenchmarkId::new("synthesize", name), |b| {
         b.iter_batched(|| batch.circuit.clone(), |circuit| synthesize_assignment(circuit).expect("synthesis"), criterion::BatchSize::LargeInput)
     });
+    // The first step of the prover's witness map on the batch's matrices: what a GPU
+    // backend still leaves to the CPU.
+    let (shape, z) = R1csShape::from_circuit(batch.circuit.clone()).expect("shape");
+    let domain = (shape.num_constraints() + shape.num_instance).next_power_of_two();
+    print_term_mix(name, &shape, &z);
+    // The CPU backend's quotient reads natural order, the CUDA backend's bit-reversed.
+    for (order, label) in [(EvaluationOrder::Natural, "natural"), (EvaluationOrder::BitReversed, "bit_reversed")] {
+        group.bench_function(BenchmarkId::new(format!("evaluate_constraints_{label}"), name), |b| {
+            b.iter(|| evaluate_constraints(&shape, &z, domain, order).expect("satisfied"))
+        });
+    }
     group.finish();
+}
+
+/// How the batch's matrix terms split: coefficient ±1, value 0 or 1 (the cases that need no
+/// product), and the rest.
+fn print_term_mix(name: &str, shape: &R1csShape, z: &[Fr]) {
+    let (mut terms, mut unit_coeff, mut bit_value, mut products) = (0usize, 0usize, 0usize, 0usize);
+    for m in [&shape.a, &shape.b, &shape.c] {
+        for &(coeff, var) in m.iter().flatten() {
+            terms += 1;
+            if z[var] == Fr::ZERO || z[var] == Fr::ONE {
+                bit_value += 1;
+            } else if coeff == Fr::ONE || coeff == -Fr::ONE {
+                unit_coeff += 1;
+            } else {
+                products += 1;
+            }
+        }
+    }
+    println!(
+        "terms: {name}, {} constraints, {terms} terms: {bit_value} on a 0/1 value, {unit_coeff} more with coefficient ±1, {products} products",
+        shape.num_constraints()
+    );
 }
 
 fn main() {

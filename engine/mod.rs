@@ -10,6 +10,7 @@
 extern crate sppark;
 
 pub mod backend;
+pub mod constraint_eval;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
@@ -27,6 +28,7 @@ pub mod transfer_times;
 pub mod verifier;
 
 pub use backend::{auto, select, Backend, BackendChoice, Bases, EvaluationOrder, NttDirection, MAX_NTT_LOG};
+pub use constraint_eval::{evaluate_constraints, ConstraintEvaluations};
 pub use cpu::CpuBackend;
 #[cfg(feature = "cuda")]
 pub use cuda::CudaBackend;

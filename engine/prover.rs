@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{AdditiveGroup, Field, UniformRand, Zero};
+use ark_ff::{UniformRand, Zero};
 use ark_groth16::{Proof, ProvingKey, VerifyingKey};
-use ark_relations::gr1cs::{ConstraintSynthesizer, Matrix};
+use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_std::rand::Rng;
-use rayon::prelude::*;
 
 use super::backend::{Backend, Bases, MAX_NTT_LOG};
+use super::constraint_eval::{evaluate_constraints, ConstraintEvaluations};
 use super::error::{EngineError, Result};
 use super::scalars::MsmScalars;
 use super::shape::{full_assignment, synthesize, R1csShape};
@@ -241,7 +241,8 @@ impl Prover {
         };
 
         // Witness map: A·z, B·z, C·z on the domain, then the quotient h.
-        let (a, b, c) = self.evaluate_constraints(shape, z)?;
+        let ConstraintEvaluations { a, b, c } =
+            evaluate_constraints(shape, z, self.domain_size, self.backend.quotient_input_order())?;
         lap(&mut times.constraint_eval);
         let mut h = self.backend.quotient(a, b, c)?;
         // h has degree at most n − 2 (h_query has n − 1 points); its top coefficient is zero.
@@ -338,56 +339,6 @@ impl Prover {
         if z.first() != Some(&Fr::from(1u64)) {
             return mismatch("assignment must start with the constant one".into());
         }
-        let out_of_range = |m: &Matrix<Fr>| m.iter().flatten().any(|&(_, i)| i >= z.len());
-        if out_of_range(&shape.a) || out_of_range(&shape.b) || out_of_range(&shape.c) {
-            return mismatch("a matrix refers to a variable beyond the assignment".into());
-        }
         Ok(())
-    }
-
-    /// Returns A·z, B·z, C·z extended to the domain (the public inputs are placed after the
-    /// constraints in A, libsnark's trick that makes their polynomials independent), laid out
-    /// in the order the backend's quotient takes, and checks that every constraint holds.
-    fn evaluate_constraints(&self, shape: &R1csShape, z: &[Fr]) -> Result<(Vec<Fr>, Vec<Fr>, Vec<Fr>)> {
-        let n = shape.num_constraints();
-        let size = self.domain_size;
-        let order = self.backend.quotient_input_order();
-        // Most coefficients are ±1 (bits, sums of variables): an addition, not a product. The
-        // constants are compared as Montgomery limbs, with no conversion per term.
-        let minus_one = -Fr::ONE;
-        let row = |m: &Matrix<Fr>, i: usize| -> Fr {
-            m[i].iter().fold(Fr::ZERO, |sum, &(coeff, var)| {
-                if coeff == Fr::ONE {
-                    sum + z[var]
-                } else if coeff == minus_one {
-                    sum - z[var]
-                } else {
-                    sum + coeff * z[var]
-                }
-            })
-        };
-        let (mut a, mut b, mut c) = (vec![Fr::zero(); size], vec![Fr::zero(); size], vec![Fr::zero(); size]);
-        // Both orders are involutions, so the point held at position p is `order.position(p)`;
-        // writing each value where the backend wants it costs nothing over a natural layout.
-        a.par_iter_mut().zip(&mut b).zip(&mut c).enumerate().for_each(|(p, ((a, b), c))| {
-            let i = order.position(p, size);
-            if i < n {
-                *a = row(&shape.a, i);
-                // Squarings (x·x = x²: every S-box of a Poseidon hash) have B = A; comparing
-                // the rows costs far less than evaluating a dense one again.
-                *b = if shape.b[i] == shape.a[i] { *a } else { row(&shape.b, i) };
-                *c = row(&shape.c, i);
-            } else if i < n + shape.num_instance {
-                *a = z[i - n];
-            }
-        });
-        let holds = |i: usize| {
-            let p = order.position(i, size);
-            a[p] * b[p] == c[p]
-        };
-        if let Some(index) = (0..n).into_par_iter().find_first(|&i| !holds(i)) {
-            return Err(EngineError::Unsatisfied { index, total: n, label: None });
-        }
-        Ok((a, b, c))
     }
 }
