@@ -126,6 +126,11 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
     }
     let record = cs.should_construct_matrices()
         || cs.borrow().is_some_and(|inner| inner.should_generate_lc_assignments());
+    if !record {
+        if let Some(values) = state.iter().map(|lane| lane.value().ok()).collect::<Option<Vec<Fr>>>() {
+            return permute_var_from_values(&cs, &state, values);
+        }
+    }
 
     // The basis starts as the constant one and the variable lanes' own variables.
     let mut basis = Basis { variables: vec![Variable::One], record };
@@ -178,6 +183,42 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
         } else {
             FpVar::Constant(lane.value.ok_or(SynthesisError::AssignmentMissing)?)
         };
+    }
+    Ok(out)
+}
+
+/// [`permute_var`] when no linear combination is recorded and every lane has a value (the
+/// prover's matrix-free synthesis): the S-box inputs come from one native permutation
+/// ([`super::poseidon::permute_observed`], sparse rounds), and the witnesses and
+/// constraints are allocated in arkworks' order without any per-lane bookkeeping. Round 0
+/// allocates for the variable lanes only; its MDS step makes every lane a variable.
+fn permute_var_from_values(
+    cs: &ConstraintSystemRef<Fr>,
+    state: &[FpVar<Fr>; WIDTH],
+    values: Vec<Fr>,
+) -> Result<[FpVar<Fr>; WIDTH], SynthesisError> {
+    let mut output = [Fr::ZERO; WIDTH];
+    output.copy_from_slice(&values);
+    let mut inputs = Vec::with_capacity(FULL_ROUNDS * WIDTH + PARTIAL_ROUNDS);
+    super::poseidon::permute_observed(&mut output, |x| inputs.push(x));
+    let variable_at_start: Vec<bool> = state.iter().map(|lane| matches!(lane, FpVar::Var(_))).collect();
+    for (k, x) in inputs.into_iter().enumerate() {
+        if k < WIDTH && !variable_at_start[k] {
+            continue;
+        }
+        let x2 = x.square();
+        let x4 = x2.square();
+        // x², x⁴, x⁵ in arkworks' order. Their three constraints are not enforced: a
+        // constraint system that records no matrices keeps nothing of a constraint (arkworks
+        // 0.6 does not even count it), so the prover's synthesis loses nothing.
+        for witness in [x2, x4, x4 * x] {
+            let _ = cs.new_witness_variable(|| Ok(witness))?;
+        }
+    }
+    let mut out = state.clone();
+    for (fp, value) in out.iter_mut().zip(output) {
+        let variable = cs.new_lc(LinearCombination::zero)?;
+        *fp = FpVar::Var(AllocatedFp::new(Some(value), variable, cs.clone()));
     }
     Ok(out)
 }
@@ -346,6 +387,26 @@ mod tests {
         sponge.squeeze_field_elements(1).unwrap().pop().unwrap()
     }
 
+    /// Ours in the prover's mode (no matrices, so no linear combinations written out, and the
+    /// S-box values from one native pass) against arkworks with matrices: the same output
+    /// and assignment.
+    fn matrix_free_matches(
+        theirs: &(R1csShape, Vec<Fr>, FpVar<Fr>),
+        kinds: &[Kind],
+        seed: u64,
+        ours: impl Fn(&[FpVar<Fr>]) -> FpVar<Fr>,
+    ) -> Result<(), TestCaseError> {
+        let cs = ConstraintSystem::new_ref();
+        cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+        let out = ours(&inputs(&cs, kinds, seed));
+        prop_assert_eq!(out.value().unwrap(), theirs.2.value().unwrap());
+        let _square = out.square().unwrap();
+        let mut z = cs.instance_assignment().unwrap();
+        z.extend(cs.witness_assignment().unwrap());
+        prop_assert_eq!(&z, &theirs.1);
+        Ok(())
+    }
+
     fn setup_cs() -> ConstraintSystemRef<Fr> {
         let cs = ConstraintSystem::new_ref();
         cs.set_mode(SynthesisMode::Setup);
@@ -412,15 +473,7 @@ mod tests {
             let our_setup = run(setup_cs(), &kinds, seed, |x| sponge_hash_var(capacity, x).unwrap());
             assert_same(&their_setup, &our_setup)?;
 
-            // The prover's mode: no matrices, and so no linear combinations written out.
-            let cs = ConstraintSystem::new_ref();
-            cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
-            let out = sponge_hash_var(capacity, &inputs(&cs, &kinds, seed)).unwrap();
-            prop_assert_eq!(out.value().unwrap(), theirs.2.value().unwrap());
-            let _square = out.square().unwrap();
-            let mut z = cs.instance_assignment().unwrap();
-            z.extend(cs.witness_assignment().unwrap());
-            prop_assert_eq!(z, theirs.1);
+            matrix_free_matches(&theirs, &kinds, seed, |x| sponge_hash_var(capacity, x).unwrap())?;
         }
 
         /// The single-permutation hash: the same circuit as arkworks' permutation on
@@ -433,6 +486,7 @@ mod tests {
             let ours = run(proving_cs(), &kinds, seed, ours_of);
             assert_same(&theirs, &ours)?;
             prop_assert_eq!(theirs.2.value().unwrap(), ours.2.value().unwrap());
+            matrix_free_matches(&theirs, &kinds, seed, ours_of)?;
             let theirs = run(setup_cs(), &kinds, seed, |x| arkworks_hash(domain, x));
             let ours = run(setup_cs(), &kinds, seed, ours_of);
             assert_same(&theirs, &ours)?;
