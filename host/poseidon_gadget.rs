@@ -189,9 +189,9 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
 
 /// [`permute_var`] when no linear combination is recorded and every lane has a value (the
 /// prover's matrix-free synthesis): the S-box inputs come from one native permutation
-/// ([`super::poseidon::permute_observed`], sparse rounds), and the witnesses and
-/// constraints are allocated in arkworks' order without any per-lane bookkeeping. Round 0
-/// allocates for the variable lanes only; its MDS step makes every lane a variable.
+/// ([`super::poseidon::permute_observed`], sparse rounds), and the witnesses are allocated
+/// in arkworks' order without any per-lane bookkeeping. Round 0 allocates for the variable
+/// lanes only; its MDS step makes every lane a variable.
 fn permute_var_from_values(
     cs: &ConstraintSystemRef<Fr>,
     state: &[FpVar<Fr>; WIDTH],
