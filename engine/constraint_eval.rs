@@ -100,35 +100,28 @@ fn row_value(row: &[(Fr, usize)], z: &[Fr], kinds: &ValueKinds) -> Option<Fr> {
 /// (`batch_cpu_work/evaluate_constraints_*` in `benches/synthesis.rs`).
 fn bit_reversed(values: &[Fr]) -> Vec<Fr> {
     const TILE_BITS: u32 = 4;
+    const SIDE: usize = 1 << TILE_BITS;
+    let reversed = EvaluationOrder::BitReversed;
     let n = values.len();
     let log = n.trailing_zeros();
     if log < 2 * TILE_BITS {
-        return (0..n).map(|p| values[reverse_bits(p, log)]).collect();
+        return (0..n).map(|p| values[reversed.position(p, n)]).collect();
     }
-    let mid_bits = log - 2 * TILE_BITS;
-    let side = 1usize << TILE_BITS;
+    let mids = 1usize << (log - 2 * TILE_BITS);
     let hi_shift = log - TILE_BITS;
+    let tile_rev: [usize; SIDE] = std::array::from_fn(|x| reversed.position(x, SIDE));
     let mut out = vec![Fr::ZERO; n];
-    for mid in 0..1usize << mid_bits {
-        let mid_rev = reverse_bits(mid, mid_bits) << TILE_BITS;
-        for hi in 0..side {
+    for mid in 0..mids {
+        let mid_rev = reversed.position(mid, mids) << TILE_BITS;
+        for (hi, hi_rev) in tile_rev.iter().enumerate() {
             let from = (hi << hi_shift) | (mid << TILE_BITS);
-            let to = mid_rev | reverse_bits(hi, TILE_BITS);
-            for lo in 0..side {
-                out[(reverse_bits(lo, TILE_BITS) << hi_shift) | to] = values[from | lo];
+            let to = mid_rev | hi_rev;
+            for (lo, lo_rev) in tile_rev.iter().enumerate() {
+                out[(lo_rev << hi_shift) | to] = values[from | lo];
             }
         }
     }
     out
-}
-
-/// The low `bits` bits of `x`, reversed.
-fn reverse_bits(x: usize, bits: u32) -> usize {
-    if bits == 0 {
-        0
-    } else {
-        x.reverse_bits() >> (usize::BITS - bits)
-    }
 }
 
 /// The three vectors the quotient starts from: A·z, B·z and C·z at every point of the domain.
