@@ -96,7 +96,7 @@ fn row_value(row: &[(Fr, usize)], z: &[Fr], kinds: &ValueKinds) -> Option<Fr> {
 /// `2^TILE_BITS × 2^TILE_BITS` tile is copied with both sides in runs of `2^TILE_BITS`
 /// contiguous elements, since `rev(hi, mid, lo) = (rev lo, rev mid, rev hi)`. Evaluating the
 /// rows in bit-reversed order instead would read them (each a separate allocation) at
-/// random: 2.6x slower on a ledger batch and 3.4x on a dark-pool batch, this copy included
+/// random: 2.7x slower on a ledger batch and 3.4x on a dark-pool batch, this copy included
 /// (`batch_cpu_work/evaluate_constraints_*` in `benches/synthesis.rs`).
 fn bit_reversed(values: &[Fr]) -> Vec<Fr> {
     const TILE_BITS: u32 = 4;

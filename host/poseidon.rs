@@ -108,10 +108,8 @@ pub fn permute_observed(state: &mut [Fr; WIDTH], mut on_sbox: impl FnMut(Fr)) {
             *lane += *w * s0;
         }
     }
-    let tail = [state[1], state[2], state[3]];
-    for (lane, row) in state[1..].iter_mut().zip(&sparse.deferred) {
-        *lane = row[0] * tail[0] + row[1] * tail[1] + row[2] * tail[2];
-    }
+    let tail = small_apply(&sparse.deferred, &[state[1], state[2], state[3]]);
+    state[1..].copy_from_slice(&tail);
     full_round(state, &sparse.first_full_after, &config.mds, &mut on_sbox);
     for constants in &config.ark[half + PARTIAL_ROUNDS + 1..FULL_ROUNDS + PARTIAL_ROUNDS] {
         full_round(state, constants, &config.mds, &mut on_sbox);
@@ -133,6 +131,9 @@ fn full_round(state: &mut [Fr; WIDTH], constants: &[Fr], mds: &[Vec<Fr>], on_sbo
     }
     *state = mixed;
 }
+
+/// A matrix on lanes 1–3.
+type Small = [[Fr; WIDTH - 1]; WIDTH - 1];
 
 /// One partial round's sparse matrix `[[m00, first_row], [first_column, I]]`.
 #[derive(Debug)]
@@ -163,12 +164,10 @@ struct SparseRounds {
     constants: Vec<Fr>,
     rounds: Vec<SparseRound>,
     /// `M̂^{R_P}`, applied to lanes 1–3 after the partial rounds.
-    deferred: [[Fr; WIDTH - 1]; WIDTH - 1],
+    deferred: Small,
     /// The constants of the first full round after the partial rounds, with the carry.
     first_full_after: [Fr; WIDTH],
 }
-
-type Small = [[Fr; WIDTH - 1]; WIDTH - 1];
 
 fn small_mul(a: &Small, b: &Small) -> Small {
     let mut out = [[Fr::ZERO; WIDTH - 1]; WIDTH - 1];
