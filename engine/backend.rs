@@ -38,7 +38,7 @@ pub enum EvaluationOrder {
     #[default]
     Natural,
     /// Element `i` belongs to point `ω^rev_k(i)` (the k-bit reversal of i): the order a
-    /// decimation-in-time transform reads, so a GPU quotient needs no permutation pass.
+    /// decimation-in-time transform reads without permuting.
     BitReversed,
 }
 
@@ -146,9 +146,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// In-place NTT of `data` (length a power of two, at most 2^[`MAX_NTT_LOG`]).
     fn ntt(&self, data: &mut [Fr], direction: NttDirection) -> Result<()>;
 
-    /// The order in which [`Backend::quotient`] takes its evaluations. A GPU backend asks for
-    /// bit-reversed order, which the prover produces at no cost (it writes each constraint's
-    /// value at that position), so its chain of transforms needs no permutation pass.
+    /// The order in which [`Backend::quotient`] takes its evaluations. Default: natural, the
+    /// order the prover computes them in. A backend whose chain of transforms would otherwise
+    /// need a permutation pass may ask for bit-reversed order instead; the prover then pays for
+    /// the permutation on the host (a tiled copy, see [`crate::engine::evaluate_constraints`]).
+    /// Both built-in backends take natural order: the CUDA backend folds the permutation into
+    /// the first pass of its first transform.
     fn quotient_input_order(&self) -> EvaluationOrder {
         EvaluationOrder::Natural
     }

@@ -20,8 +20,10 @@
 //!
 //! # Layout
 //!
-//! The rows are evaluated in their own order, and a bit-reversed layout (the CUDA backend's)
-//! is made by a tiled copy afterwards (`bit_reversed`).
+//! The rows are evaluated in their own order, the layout both built-in backends take. A
+//! bit-reversed layout, for a backend that asks for one, is made by a tiled copy afterwards
+//! (`bit_reversed`): about 30% on top of a ledger batch's evaluation on 2 cores, which is why
+//! the CUDA backend permutes on the device instead, inside a pass it runs anyway.
 
 use ark_bls12_381::Fr;
 use ark_ff::{AdditiveGroup, Field};

@@ -3,8 +3,10 @@
 //! What runs on the GPU: the NTT (all four transforms, natural order in and out) and the whole
 //! QAP quotient of the witness map, which keeps A·z, B·z, C·z resident on the device from
 //! upload to the download of h: seven transforms and the pointwise step queued back to back
-//! on one stream, with no permutation pass (the prover lays the evaluations out in
-//! bit-reversed order, see [`Backend::quotient_input_order`]).
+//! on one stream. The evaluations arrive in natural order, as the prover computes them; the
+//! chain's one permutation is done by the first pass of each vector's first transform, which
+//! reads its tiles at bit-reversed positions and writes them out of place (see
+//! [`QUOTIENT_INPUT_STEPS`](super::gpu_ntt::QUOTIENT_INPUT_STEPS)), so no pass is added for it, on the device or on the host.
 //!
 //! The MSMs: G1 always, G2 by default (or on the CPU, concurrently with the G1 MSMs, when
 //! [`MsmConfig`] says so). Bases are uploaded once per proving key ([`Backend::load_g1`]);
@@ -32,11 +34,11 @@ use ark_ec::short_weierstrass::Projective;
 use ark_ec::AdditiveGroup;
 use bytemuck::Zeroable;
 
-use super::backend::{check_ntt_size, Backend, Bases, EvaluationOrder, NttDirection};
+use super::backend::{check_ntt_size, Backend, Bases, NttDirection};
 use super::cpu::CpuBackend;
 use super::error::{EngineError, Result};
 use super::gpu_msm::{MsmCurve, MsmOptions, MsmPlan};
-use super::gpu_ntt::{NttPlan, Slot, TileShape, TransformSpec, QUOTIENT_INPUT_STEPS, QUOTIENT_OUTPUT_STEP};
+use super::gpu_ntt::{ChainLaunch, NttPlan, QuotientChain, Slot, TileShape, TransformSpec, QUOTIENT_BUFFERS};
 use super::scalars::MsmScalars;
 use super::transfer_times::TransferTimes;
 
@@ -442,36 +444,31 @@ impl Backend for CudaBackend {
         self.device.synchronize()
     }
 
-    fn quotient_input_order(&self) -> EvaluationOrder {
-        EvaluationOrder::BitReversed
-    }
-
     fn quotient(&self, mut a: Vec<Fr>, b: Vec<Fr>, c: Vec<Fr>) -> Result<Vec<Fr>> {
         let n = a.len();
         if b.len() != n || c.len() != n {
             return Err(EngineError::MsmLength { bases: n, scalars: b.len().min(c.len()) });
         }
         let log_n = check_ntt_size(n)?;
-        let input_plans = [
-            NttPlan::new(log_n, QUOTIENT_INPUT_STEPS[0], self.tile)?,
-            NttPlan::new(log_n, QUOTIENT_INPUT_STEPS[1], self.tile)?,
-        ];
-        let output_plan = NttPlan::new(log_n, QUOTIENT_OUTPUT_STEP, self.tile)?;
+        let chain = QuotientChain::new(log_n, self.tile)?;
         let mut state = self.lock()?;
         let domain = self.domain(&mut state, log_n)?;
         let z_inv = domain.coset_vanishing_inverse()?;
-        let buffers = self.workspace(&mut state, n, 3)?;
+        let buffers = self.workspace(&mut state, n, QUOTIENT_BUFFERS)?;
         for (buffer, host) in buffers.iter().zip([&a, &b, &c]) {
             buffer.upload(fr_as_limbs(host)?)?;
         }
-        for buffer in buffers {
-            for plan in &input_plans {
-                queue_plan(&self.device, &self.kernels, plan, &domain, buffer, None)?;
+        for launch in &chain.launches {
+            match *launch {
+                ChainLaunch::Transform { step, data, scratch } => {
+                    queue_plan(&self.device, &self.kernels, chain.plan(step), &domain, &buffers[data], Some(&buffers[scratch]))?;
+                }
+                ChainLaunch::Pointwise { a, b, c } => {
+                    queue_pointwise(&self.device, &self.kernels, &buffers[a], &buffers[b], &buffers[c], z_inv)?;
+                }
             }
         }
-        queue_pointwise(&self.device, &self.kernels, &buffers[0], &buffers[1], &buffers[2], z_inv)?;
-        queue_plan(&self.device, &self.kernels, &output_plan, &domain, &buffers[0], None)?;
-        buffers[0].download(fr_as_limbs_mut(&mut a)?)?;
+        buffers[chain.result].download(fr_as_limbs_mut(&mut a)?)?;
         // b and c are read by queued uploads until this returns.
         self.device.synchronize()?;
         drop((b, c));

@@ -14,7 +14,8 @@ use crate::engine::error::{EngineError, Result};
 use crate::engine::kernel_host::FrLimbs;
 
 use super::pass::{NttPassParams, PassArrays};
-use super::plan::{NttPlan, Slot, TileShape, TransformSpec, QUOTIENT_INPUT_STEPS, QUOTIENT_OUTPUT_STEP};
+use super::plan::{NttPlan, Slot, TileShape, TransformSpec};
+use super::quotient_chain::{ChainLaunch, QuotientChain, QUOTIENT_BUFFERS};
 use super::tables::DomainTables;
 
 extern "C" {
@@ -38,15 +39,24 @@ fn from_limbs(limbs: &[FrLimbs], out: &mut [Fr]) -> Result<()> {
     Ok(())
 }
 
-/// Runs the passes of `plan` over `data` (and a poisoned scratch buffer); returns the buffer
-/// holding the result.
-fn run_plan(plan: &NttPlan, tables: &DomainTables, data: Vec<FrLimbs>, order_seed: u64) -> Result<Vec<FrLimbs>> {
-    let mut buffers = [data, if plan.uses_scratch() { vec![POISON; 1 << plan.log_n] } else { Vec::new() }];
+/// Runs the passes of `plan` with `buffers[data]` as its data and `buffers[scratch]` as its
+/// scratch; returns the index of the buffer holding the result.
+fn run_plan(
+    plan: &NttPlan,
+    tables: &DomainTables,
+    buffers: &mut [Vec<FrLimbs>],
+    (data, scratch): (usize, usize),
+    order_seed: u64,
+) -> Result<usize> {
+    let n = 1usize << plan.log_n;
+    if buffers[data].len() != n || (plan.uses_scratch() && (data == scratch || buffers[scratch].len() != n)) {
+        return Err(EngineError::BadNttPlan(format!("buffers do not match a plan of 2^{} points", plan.log_n)));
+    }
     let roots = tables.roots(plan.spec.roots);
     let scale = tables.scale_tables(plan.spec.scale);
     let lambda = FrLimbs::from(tables.lambda(plan.spec.scale));
+    let index = |s: Slot| if s == Slot::Data { data } else { scratch };
     for (i, pass) in plan.passes.iter().enumerate() {
-        let index = |s: Slot| if s == Slot::Data { 0 } else { 1 };
         let (src, dst) = (index(pass.src), index(pass.dst));
         let output = buffers[dst].as_mut_ptr();
         let input = if src == dst { output as *const FrLimbs } else { buffers[src].as_ptr() };
@@ -61,15 +71,14 @@ fn run_plan(plan: &NttPlan, tables: &DomainTables, data: Vec<FrLimbs>, order_see
         };
         let params = NttPassParams::new(plan, pass, arrays, lambda);
         // SAFETY: every pointer addresses a live vector of the size the pass indexes (2^log_n
-        // for data and scratch, the table sizes documented in tables.rs); the C side only
-        // reads the inputs and tables and writes `output`.
+        // for data and scratch, checked above, and the table sizes documented in tables.rs);
+        // the C side only reads the inputs and tables and writes `output`.
         let ok = unsafe { spice_host_ntt_pass(&params, order_seed.wrapping_add(i as u64)) };
         if ok != 1 {
             return Err(EngineError::BadNttPlan(format!("the kernels reject pass {i} of {plan:?}")));
         }
     }
-    let [data, scratch] = buffers;
-    Ok(if plan.result == Slot::Data { data } else { scratch })
+    Ok(index(plan.result))
 }
 
 /// Runs `spec` over `data` (length `2^log_n`) exactly as the GPU would, with tiles of `tile`.
@@ -77,8 +86,9 @@ pub fn transform(data: &mut [Fr], spec: TransformSpec, tile: TileShape, order_se
     let log_n = check_ntt_size(data.len())?;
     let plan = NttPlan::new(log_n, spec, tile)?;
     let tables = DomainTables::new(log_n, plan.root_log, plan.split)?;
-    let out = run_plan(&plan, &tables, to_limbs(data), order_seed)?;
-    from_limbs(&out, data)
+    let mut buffers = [to_limbs(data), if plan.uses_scratch() { vec![POISON; data.len()] } else { Vec::new() }];
+    let at = run_plan(&plan, &tables, &mut buffers, (0, 1), order_seed)?;
+    from_limbs(&buffers[at], data)
 }
 
 /// One of the backend's natural-order transforms, as the GPU runs it.
@@ -87,33 +97,37 @@ pub fn ntt(data: &mut [Fr], direction: NttDirection, tile: TileShape, order_seed
 }
 
 /// The QAP quotient as the CUDA backend computes it: `a`, `b`, `c` are the evaluations of A·z,
-/// B·z, C·z on ⟨ω⟩ in **bit-reversed** order (as the prover lays them out for the GPU);
-/// returns the natural-order coefficients of h = (A·B − C)/Z.
+/// B·z, C·z on ⟨ω⟩ in natural order (as the prover lays them out); returns the natural-order
+/// coefficients of h = (A·B − C)/Z.
 pub fn quotient(a: &[Fr], b: &[Fr], c: &[Fr], tile: TileShape, order_seed: u64) -> Result<Vec<Fr>> {
     let log_n = check_ntt_size(a.len())?;
     if b.len() != a.len() || c.len() != a.len() {
         return Err(EngineError::MsmLength { bases: a.len(), scalars: b.len().min(c.len()) });
     }
-    let mut vectors = Vec::with_capacity(3);
-    for (v, input) in [a, b, c].into_iter().enumerate() {
-        let mut limbs = to_limbs(input);
-        for (s, spec) in QUOTIENT_INPUT_STEPS.iter().enumerate() {
-            let plan = NttPlan::new(log_n, *spec, tile)?;
-            let tables = DomainTables::new(log_n, plan.root_log, plan.split)?;
-            limbs = run_plan(&plan, &tables, limbs, order_seed ^ ((v as u64) << 32 | s as u64))?;
+    let chain = QuotientChain::new(log_n, tile)?;
+    // Every plan of the chain has the same stage split, hence the same tables.
+    let tables = DomainTables::new(log_n, chain.output.root_log, chain.output.split)?;
+    let z_inv = FrLimbs::from(coset_vanishing_inverse(log_n)?);
+    let mut buffers: [Vec<FrLimbs>; QUOTIENT_BUFFERS] = [to_limbs(a), to_limbs(b), to_limbs(c), vec![POISON; a.len()]];
+    for (i, launch) in chain.launches.iter().enumerate() {
+        match *launch {
+            ChainLaunch::Transform { step, data, scratch } => {
+                run_plan(chain.plan(step), &tables, &mut buffers, (data, scratch), order_seed ^ ((i as u64) << 32))?;
+            }
+            ChainLaunch::Pointwise { a, b, c } => {
+                if a == b || a == c || [a, b, c].iter().any(|&v| buffers[v].len() != buffers[a].len()) {
+                    return Err(EngineError::BadNttPlan(format!("pointwise step over buffers {a}, {b}, {c}")));
+                }
+                let (pb, pc) = (buffers[b].as_ptr(), buffers[c].as_ptr());
+                let va = &mut buffers[a];
+                // SAFETY: three vectors of 2^log_n elements; `a` differs from `b` and `c`, and
+                // the C side writes only `a`.
+                unsafe { spice_host_quotient_pointwise(va.as_mut_ptr(), pb, pc, &z_inv, va.len()) };
+            }
         }
-        vectors.push(limbs);
     }
-    let z_inv = coset_vanishing_inverse(log_n)?;
-    let (mut va, rest) = vectors.split_first_mut().map(|(a, r)| (std::mem::take(a), r)).unwrap_or_default();
-    let (vb, vc) = (&rest[0], &rest[1]);
-    // SAFETY: the three vectors have 2^log_n elements each; the C side writes only `va`.
-    unsafe { spice_host_quotient_pointwise(va.as_mut_ptr(), vb.as_ptr(), vc.as_ptr(), &FrLimbs::from(z_inv), va.len()) };
-    let plan = NttPlan::new(log_n, QUOTIENT_OUTPUT_STEP, tile)?;
-    let tables = DomainTables::new(log_n, plan.root_log, plan.split)?;
-    let out = run_plan(&plan, &tables, va, order_seed ^ 0xff)?;
-    let mut h = vec![Fr::one(); out.len()];
-    from_limbs(&out, &mut h)?;
+    let mut h = vec![Fr::one(); a.len()];
+    from_limbs(&buffers[chain.result], &mut h)?;
     Ok(h)
 }
 

@@ -5,8 +5,8 @@
 //! into as few passes as the tile allows, with the stages spread evenly. Decimation in
 //! frequency runs the passes top-down (the pass touching the highest bits first), decimation in
 //! time bottom-up. A transform that is natural-order on both sides does its bit reversal in the
-//! pass over bits `[0, k)`, out of place into the scratch buffer; the quotient's chain never
-//! needs one (see [`QUOTIENT_INPUT_STEPS`]).
+//! pass over bits `[0, k)`, out of place into the scratch buffer; the quotient's chain has one
+//! such transform, its first (see [`QUOTIENT_INPUT_STEPS`]).
 
 use crate::engine::backend::{NttDirection, MAX_NTT_LOG};
 use crate::engine::error::{EngineError, Result};
@@ -74,12 +74,17 @@ impl TransformSpec {
     }
 }
 
-/// The steps each of A·z, B·z, C·z goes through in the quotient: bit-reversed evaluations on
-/// ⟨ω⟩ → (DIT inverse, times `n⁻¹·g^i`) natural coefficients already shifted onto the coset →
-/// (DIF forward) bit-reversed evaluations on the coset. The pointwise step does not care about
-/// order, so no permutation is ever needed.
+/// The steps each of A·z, B·z, C·z goes through in the quotient: natural-order evaluations on
+/// ⟨ω⟩, the order the prover computes them in → (DIT inverse, times `n⁻¹·g^i`) natural
+/// coefficients already shifted onto the coset → (DIF forward) bit-reversed evaluations on the
+/// coset. The pointwise step does not care about order.
+///
+/// The one permutation of the chain is inside the first step's first pass: the DIT's bottom
+/// pass reads its tile from the natural-order input at bit-reversed positions (runs of
+/// `2^columns` consecutive elements, as every strided pass reads) and writes it out of place
+/// into a scratch buffer; no pass is added for it, on the device or on the host.
 pub const QUOTIENT_INPUT_STEPS: [TransformSpec; 2] = [
-    TransformSpec { network: Network::Dit, roots: Roots::Inverse, scale: Scale::InvNCoset, natural_both_sides: false },
+    TransformSpec { network: Network::Dit, roots: Roots::Inverse, scale: Scale::InvNCoset, natural_both_sides: true },
     TransformSpec { network: Network::Dif, roots: Roots::Forward, scale: Scale::None, natural_both_sides: false },
 ];
 

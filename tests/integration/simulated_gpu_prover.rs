@@ -1,9 +1,10 @@
 //! The prover with the GPU's witness map, run on the host: a backend whose quotient is the
-//! host simulation of the CUDA kernels (`engine/gpu_ntt/host_simulation.rs`) and which asks
-//! for bit-reversed evaluations, as the CUDA backend does. Its proofs are byte-identical to
+//! host simulation of the CUDA kernels (`engine/gpu_ntt/host_simulation.rs`), taking
+//! natural-order evaluations as the CUDA backend does. Its proofs are byte-identical to
 //! `ark_groth16`'s, and a witness that does not satisfy the circuit is caught at the same
-//! constraint, so the prover's bit-reversed layout (constraints, public inputs, padding) is
-//! checked on every CI run, GPU or not.
+//! constraint. The same backend asking for bit-reversed evaluations (and undoing the
+//! permutation before the simulated chain) checks the prover's other layout (constraints,
+//! public inputs, padding) the same way, on every CI run, GPU or not.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,14 +30,15 @@ use spice::engine::{
 struct SimulatedGpu {
     cpu: CpuBackend,
     tile: TileShape,
+    order: EvaluationOrder,
     copies: Mutex<TransferTimes>,
 }
 
 const MSM_RESULT_BYTES: u64 = 1000;
 
 impl SimulatedGpu {
-    fn new(tile: TileShape) -> Self {
-        Self { cpu: CpuBackend::new(), tile, copies: Mutex::default() }
+    fn new(tile: TileShape, order: EvaluationOrder) -> Self {
+        Self { cpu: CpuBackend::new(), tile, order, copies: Mutex::default() }
     }
 
     fn copy(&self, to_device: bool, bytes: u64) {
@@ -69,13 +71,18 @@ impl Backend for SimulatedGpu {
         sim::ntt(data, direction, self.tile, 1)
     }
     fn quotient_input_order(&self) -> EvaluationOrder {
-        EvaluationOrder::BitReversed
+        self.order
     }
     fn quotient(&self, a: Vec<Fr>, b: Vec<Fr>, c: Vec<Fr>) -> Result<Vec<Fr>> {
         let bytes = 32 * a.len() as u64;
         (0..3).for_each(|_| self.copy(true, bytes));
         self.copy(false, bytes);
-        sim::quotient(&a, &b, &c, self.tile, 2)
+        // Element i of the prover's vectors belongs to point position(i): put it back there.
+        let natural = |v: Vec<Fr>| -> Vec<Fr> {
+            let n = v.len();
+            (0..n).map(|i| v[self.order.position(i, n)]).collect()
+        };
+        sim::quotient(&natural(a), &natural(b), &natural(c), self.tile, 2)
     }
 }
 
@@ -83,8 +90,10 @@ fn setup<C: ConstraintSynthesizer<Fr>>(c: C, seed: u64) -> ProvingKey<Bls12_381>
     Groth16::<Bls12_381>::circuit_specific_setup(c, &mut StdRng::seed_from_u64(seed)).unwrap().0
 }
 
-fn simulated(tile: TileShape, pk: ProvingKey<Bls12_381>) -> Prover {
-    Prover::new(Arc::new(SimulatedGpu::new(tile)), pk).unwrap()
+const ORDERS: [EvaluationOrder; 2] = [EvaluationOrder::Natural, EvaluationOrder::BitReversed];
+
+fn simulated(tile: TileShape, order: EvaluationOrder, pk: ProvingKey<Bls12_381>) -> Prover {
+    Prover::new(Arc::new(SimulatedGpu::new(tile, order)), pk).unwrap()
 }
 
 fn assert_identical(c: MixedCircuit, tile: TileShape, seed: u64) {
@@ -92,16 +101,19 @@ fn assert_identical(c: MixedCircuit, tile: TileShape, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
     let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
     let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, r, s).unwrap();
-    let ours = simulated(tile, pk.clone()).prove_with_randomness(c.clone(), r, s).unwrap();
-    assert_eq!(bytes(&ours), bytes(&theirs), "{c:?} with {tile:?}");
     let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-    assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &ours, &c.public_inputs()).unwrap());
+    for order in ORDERS {
+        let ours = simulated(tile, order, pk.clone()).prove_with_randomness(c.clone(), r, s).unwrap();
+        assert_eq!(bytes(&ours), bytes(&theirs), "{c:?} with {tile:?}, {order:?} evaluations");
+        assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &ours, &c.public_inputs()).unwrap());
+    }
 }
 
 #[test]
 fn simulated_gpu_witness_map_gives_ark_groth16_proofs() {
     // Public inputs (placed after the constraints, so in the bit-reversed layout they land
-    // all over the vector), padding, 0/1 witnesses, and one to three NTT passes.
+    // all over the vector), padding, 0/1 witnesses, and one to three NTT passes, the first
+    // of which bit-reverses out of place.
     assert_identical(MixedCircuit::new(0, 5, 2, 9, 1), TileShape::default(), 1);
     assert_identical(MixedCircuit::new(37, 10, 3, 40, 3), TileShape::default(), 3);
     assert_identical(MixedCircuit::new(2, 301, 17, 679, 5), TileShape::default(), 5);
@@ -119,18 +131,18 @@ proptest! {
 }
 
 #[test]
-fn unsatisfied_witness_is_caught_at_the_same_constraint_in_bit_reversed_layout() {
+fn unsatisfied_witness_is_caught_at_the_same_constraint_in_either_layout() {
     let honest = MixedCircuit::new(1, 6, 2, 8, 9);
     let pk = setup(honest.clone(), 9);
     let tampered = MixedCircuit { tamper: true, ..honest };
     let (r, s) = (Fr::from(3u64), Fr::from(5u64));
     let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_randomness(tampered.clone(), r, s).unwrap_err();
-    let on_sim = simulated(TileShape::default(), pk).prove_with_randomness(tampered, r, s).unwrap_err();
-    match (on_cpu, on_sim) {
-        (EngineError::Unsatisfied { index: a, total: ta, .. }, EngineError::Unsatisfied { index: b, total: tb, .. }) => {
-            assert_eq!((a, ta), (b, tb));
+    let EngineError::Unsatisfied { index, total, .. } = on_cpu else { panic!("expected Unsatisfied on the CPU, got {on_cpu:?}") };
+    for order in ORDERS {
+        match simulated(TileShape::default(), order, pk.clone()).prove_with_randomness(tampered.clone(), r, s).unwrap_err() {
+            EngineError::Unsatisfied { index: i, total: t, .. } => assert_eq!((i, t), (index, total), "{order:?}"),
+            other => panic!("expected Unsatisfied with {order:?} evaluations, got {other:?}"),
         }
-        other => panic!("expected two Unsatisfied errors, got {other:?}"),
     }
 }
 
@@ -139,7 +151,7 @@ fn stage_times_report_the_copies_of_that_proof_only() {
     let c = MixedCircuit::new(2, 20, 3, 30, 11);
     let pk = setup(c.clone(), 11);
     let (r, s) = (Fr::from(7u64), Fr::from(9u64));
-    let prover = simulated(TileShape::default(), pk.clone());
+    let prover = simulated(TileShape::default(), EvaluationOrder::Natural, pk.clone());
     let n = 32 * prover.domain_size() as u64;
     // Five MSMs per proof: A, B in G1 (r ≠ 0), B in G2, L, H.
     let expected_from = n + 5 * MSM_RESULT_BYTES;
