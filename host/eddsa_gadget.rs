@@ -327,7 +327,7 @@ fn witness_bits(
 
 /// The [`LIMB_BITS`]-bit limbs of a little-endian bit string (free: linear combinations).
 fn limbs_var(bits: &[Boolean<Fr>]) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
-    bits.chunks(LIMB_BITS).map(Boolean::le_bits_to_fp).collect()
+    bits.chunks(LIMB_BITS).map(super::matrix_free::le_bits_to_fp).collect()
 }
 
 /// Σ limbⱼ·2^(32·j) (free). Not `Boolean::le_bits_to_fp` on all 255 bits: that would add
@@ -378,7 +378,7 @@ fn enforce_limbs_below(
         d = equal.select(&d, &here)?;
     }
     let bits = witness_bits(cs, d.value().ok(), LIMB_BITS)?;
-    Boolean::le_bits_to_fp(&bits)?.enforce_equal(&d)
+    super::matrix_free::le_bits_to_fp(&bits)?.enforce_equal(&d)
 }
 
 /// The canonical 255 little-endian bits of `x` (the bits of its integer in [0, p)):
@@ -626,13 +626,13 @@ fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> 
     let affine = normalize_serially(&points);
     // Montgomery u = (1 + y)/(1 − y), v = u/x, for all points and P at once.
     let base = base.into_affine();
-    let mut denominators: Vec<Fr> = affine.iter().chain([&base]).flat_map(|q| [Fr::from(1u64) - q.y, q.x]).collect();
+    let mut denominators: Vec<Fr> = affine.iter().chain([&base]).flat_map(|q| [Fr::ONE - q.y, q.x]).collect();
     if denominators.iter().any(|d| d.is_zero()) {
         return None; // not a point of order ℓ: the circuit's own divisions will report it
     }
     invert_serially(&mut denominators);
     let montgomery = |i: usize, q: &EdwardsAffine| {
-        let u = (Fr::from(1u64) + q.y) * denominators[2 * i];
+        let u = (Fr::ONE + q.y) * denominators[2 * i];
         (u, u * denominators[2 * i + 1])
     };
     let (p_u, p_v) = montgomery(affine.len(), &base);

@@ -53,7 +53,7 @@ pub fn bounded_bits_le(x: &FpVar<Fr>, bits: usize) -> Result<Vec<Boolean<Fr>>, S
         })
         .collect::<Result<Vec<_>, _>>()?;
     // Σ bᵢ·2^i < 2^bits < r: no wrap-around, so equality with x means x < 2^bits.
-    Boolean::le_bits_to_fp(&decomposition)?.enforce_equal(x)?;
+    super::matrix_free::le_bits_to_fp(&decomposition)?.enforce_equal(x)?;
     Ok(decomposition)
 }
 

@@ -124,8 +124,7 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
         super::poseidon::permute(&mut values);
         return Ok(values.map(FpVar::Constant));
     }
-    let record = cs.should_construct_matrices()
-        || cs.borrow().is_some_and(|inner| inner.should_generate_lc_assignments());
+    let record = super::matrix_free::records_linear_combinations(&cs);
     if !record {
         if let Some(values) = state.iter().map(|lane| lane.value().ok()).collect::<Option<Vec<Fr>>>() {
             return permute_var_from_values(&cs, &state, values);

@@ -81,7 +81,7 @@ impl TimestampVar {
             })
             .collect::<Result<Vec<_>, _>>()?;
         // Soundness: Σ bᵢ·2^i < 2^64 < r cannot wrap, so equality with t means t < 2^64.
-        Boolean::le_bits_to_fp(&bits)?.enforce_equal(t)?;
+        super::matrix_free::le_bits_to_fp(&bits)?.enforce_equal(t)?;
         Ok(Self(UInt64::from_bits_le(&bits)))
     }
 
@@ -183,7 +183,7 @@ impl AllocVar<HashHint, Fr> for HashHintVar {
             })
             .collect::<Result<Vec<_>, _>>()?;
         // 253 bits sum to less than 2^253 < r: no wrap-around, so y < 2^253 as an integer.
-        let y = Boolean::le_bits_to_fp(&y_bits)?;
+        let y = super::matrix_free::le_bits_to_fp(&y_bits)?;
         Ok(Self { counter, y })
     }
 }
@@ -198,7 +198,7 @@ pub fn pack_timestamp_counter_var(
     let mut bits = counter.to_bits_le()?;
     bits.extend(timestamp.0.to_bits_le()?);
     debug_assert_eq!(bits.len(), COUNTER_BITS + TIMESTAMP_BITS);
-    Boolean::le_bits_to_fp(&bits)
+    super::matrix_free::le_bits_to_fp(&bits)
 }
 
 /// In-circuit H under `domain`: the twin of
