@@ -79,7 +79,7 @@ use ark_ec::{
     AdditiveGroup, CurveGroup,
 };
 use ark_ed_on_bls12_381::{
-    constraints::EdwardsVar, EdwardsAffine, EdwardsConfig, Fr as JubjubScalar,
+    constraints::EdwardsVar, EdwardsAffine, EdwardsConfig, EdwardsProjective, Fr as JubjubScalar,
 };
 use ark_ff::{BigInteger, Field, PrimeField, Zero};
 use ark_r1cs_std::{
@@ -611,7 +611,10 @@ fn challenge_mul_var(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Result<EdwardsVar,
 /// solutions of the step's constraints, so a wrong one would leave the circuit unsatisfied,
 /// never change what it proves. `None` when `p` or a bit has no value yet.
 fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> {
-    let base = p.value().ok()?;
+    // The coordinates as they are. arkworks' `EdwardsVar::value` checks the point's subgroup
+    // with a scalar multiplication, 4% of a ledger batch's synthesis; P's order is the
+    // circuit's business (it is 8·A' or 8G), and these values are only the steps' hints.
+    let base = EdwardsProjective::from(EdwardsAffine::new_unchecked(p.x.value().ok()?, p.y.value().ok()?));
     let signs: Vec<bool> = bits.iter().rev().map(|b| b.value().ok()).collect::<Option<_>>()?;
     let steps = signs.len();
     // points[2j] = k_j·P, points[2j + 1] = (k_j ± 1)·P (the middle point), j < steps.
@@ -666,7 +669,6 @@ fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> 
 mod tests {
     use super::*;
     use ark_ec::PrimeGroup;
-    use ark_ed_on_bls12_381::EdwardsProjective;
     use ark_relations::gr1cs::ConstraintSystem;
     use ark_std::{
         rand::{rngs::StdRng, Rng, SeedableRng},
