@@ -88,10 +88,33 @@ pub fn permute(state: &mut [Fr; WIDTH]) {
     permute_observed(state, |_| {});
 }
 
-/// [`permute`], calling `on_sbox` with every S-box's input in the order arkworks' gadget
+/// An S-box's input and the powers the S-box computes, the three arkworks' gadget allocates
+/// as witnesses (in this order: x², x⁴, x⁵).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SboxPowers {
+    /// The input x.
+    pub x: Fr,
+    /// x².
+    pub x2: Fr,
+    /// x⁴.
+    pub x4: Fr,
+    /// x⁵, the output.
+    pub x5: Fr,
+}
+
+impl SboxPowers {
+    /// x ↦ x^5 (ALPHA): two squarings and a multiplication.
+    fn of(x: Fr) -> Self {
+        let x2 = x.square();
+        let x4 = x2.square();
+        Self { x, x2, x4, x5: x4 * x }
+    }
+}
+
+/// [`permute`], calling `on_sbox` with every S-box's powers in the order arkworks' gadget
 /// allocates their witnesses: each full round's lanes 0–3, each partial round's lane 0.
 /// The sparse rounds keep every S-box input what the dense rounds give.
-pub fn permute_observed(state: &mut [Fr; WIDTH], mut on_sbox: impl FnMut(Fr)) {
+pub fn permute_observed(state: &mut [Fr; WIDTH], mut on_sbox: impl FnMut(&SboxPowers)) {
     let config = config();
     let sparse = SparseRounds::get();
     let half = FULL_ROUNDS / 2;
@@ -100,9 +123,9 @@ pub fn permute_observed(state: &mut [Fr; WIDTH], mut on_sbox: impl FnMut(Fr)) {
     }
     for (constant, round) in sparse.constants.iter().zip(&sparse.rounds) {
         state[0] += constant;
-        on_sbox(state[0]);
-        sbox(&mut state[0]);
-        let s0 = state[0];
+        let powers = SboxPowers::of(state[0]);
+        on_sbox(&powers);
+        let s0 = powers.x5;
         state[0] = sparse.m00 * s0 + round.first_row[0] * state[1] + round.first_row[1] * state[2] + round.first_row[2] * state[3];
         for (lane, w) in state[1..].iter_mut().zip(&round.first_column) {
             *lane += *w * s0;
@@ -117,11 +140,12 @@ pub fn permute_observed(state: &mut [Fr; WIDTH], mut on_sbox: impl FnMut(Fr)) {
 }
 
 /// Round constants, S-box on every lane, MDS.
-fn full_round(state: &mut [Fr; WIDTH], constants: &[Fr], mds: &[Vec<Fr>], on_sbox: &mut impl FnMut(Fr)) {
+fn full_round(state: &mut [Fr; WIDTH], constants: &[Fr], mds: &[Vec<Fr>], on_sbox: &mut impl FnMut(&SboxPowers)) {
     for (lane, constant) in state.iter_mut().zip(constants) {
         *lane += constant;
-        on_sbox(*lane);
-        sbox(lane);
+        let powers = SboxPowers::of(*lane);
+        on_sbox(&powers);
+        *lane = powers.x5;
     }
     let mut mixed = [Fr::ZERO; WIDTH];
     for (out, row) in mixed.iter_mut().zip(mds) {
@@ -240,12 +264,6 @@ impl SparseRounds {
     }
 }
 
-/// x ↦ x^5 (ALPHA): two squarings and a multiplication.
-fn sbox(x: &mut Fr) {
-    let x2 = x.square();
-    *x *= x2.square();
-}
-
 /// One Poseidon permutation over `[domain, inputs[0], inputs[1], inputs[2]]`, returning
 /// the first rate lane of the output state.
 pub fn hash(domain: Fr, inputs: [Fr; RATE]) -> Fr {
@@ -299,7 +317,7 @@ mod tests {
             let lanes = if round < half || round >= half + PARTIAL_ROUNDS { WIDTH } else { 1 };
             for lane in &mut state[..lanes] {
                 on_sbox(*lane);
-                sbox(lane);
+                *lane = lane.pow([5]);
             }
             let mut mixed = [Fr::ZERO; WIDTH];
             for (out, row) in mixed.iter_mut().zip(&config.mds) {
@@ -320,11 +338,14 @@ mod tests {
             let mut expected = state;
             let (mut inputs, mut expected_inputs) = (Vec::new(), Vec::new());
             dense_permute_observed(&mut expected, |x| expected_inputs.push(x));
-            permute_observed(&mut state, |x| inputs.push(x));
+            permute_observed(&mut state, |p| inputs.push(*p));
             prop_assert_eq!(state, expected);
             // The gadget's witnesses come from these.
             prop_assert_eq!(inputs.len(), FULL_ROUNDS * WIDTH + PARTIAL_ROUNDS);
-            prop_assert_eq!(inputs, expected_inputs);
+            prop_assert_eq!(inputs.iter().map(|p| p.x).collect::<Vec<_>>(), expected_inputs);
+            for p in &inputs {
+                prop_assert_eq!([p.x2, p.x4, p.x5], [p.x.pow([2]), p.x.pow([4]), p.x.pow([5])]);
+            }
         }
     }
 

@@ -187,7 +187,7 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
 }
 
 /// [`permute_var`] when no linear combination is recorded and every lane has a value (the
-/// prover's matrix-free synthesis): the S-box inputs come from one native permutation
+/// prover's matrix-free synthesis): the S-box powers come from one native permutation
 /// ([`super::poseidon::permute_observed`], sparse rounds), and the witnesses are allocated
 /// in arkworks' order without any per-lane bookkeeping. Round 0 allocates for the variable
 /// lanes only; its MDS step makes every lane a variable.
@@ -198,19 +198,18 @@ fn permute_var_from_values(
 ) -> Result<[FpVar<Fr>; WIDTH], SynthesisError> {
     let mut output = [Fr::ZERO; WIDTH];
     output.copy_from_slice(&values);
-    let mut inputs = Vec::with_capacity(FULL_ROUNDS * WIDTH + PARTIAL_ROUNDS);
-    super::poseidon::permute_observed(&mut output, |x| inputs.push(x));
+    let mut sboxes = Vec::with_capacity(FULL_ROUNDS * WIDTH + PARTIAL_ROUNDS);
+    super::poseidon::permute_observed(&mut output, |powers| sboxes.push(*powers));
     let variable_at_start: Vec<bool> = state.iter().map(|lane| matches!(lane, FpVar::Var(_))).collect();
-    for (k, x) in inputs.into_iter().enumerate() {
+    for (k, powers) in sboxes.into_iter().enumerate() {
         if k < WIDTH && !variable_at_start[k] {
             continue;
         }
-        let x2 = x.square();
-        let x4 = x2.square();
-        // x², x⁴, x⁵ in arkworks' order. Their three constraints are not enforced: a
-        // constraint system that records no matrices keeps nothing of a constraint (arkworks
-        // 0.6 does not even count it), so the prover's synthesis loses nothing.
-        for witness in [x2, x4, x4 * x] {
+        // x², x⁴, x⁵ in arkworks' order, as the native S-box computed them. Their three
+        // constraints are not enforced: a constraint system that records no matrices keeps
+        // nothing of a constraint (arkworks 0.6 does not even count it), so the prover's
+        // synthesis loses nothing.
+        for witness in [powers.x2, powers.x4, powers.x5] {
             let _ = cs.new_witness_variable(|| Ok(witness))?;
         }
     }
