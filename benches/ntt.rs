@@ -7,7 +7,9 @@
 //! resident on the device at 2^16, 2^20, 2^24, 2^26 (override with SPICE_BENCH_GPU_LOGS=16,20),
 //! for several tile shapes, next to
 //! * the bandwidth floor: the bytes that must cross DRAM (read the input once, write the output
-//!   once: 64 bytes a point) over the device-to-device copy bandwidth measured in the same run;
+//!   once: 64 bytes a point) over the device-to-device copy bandwidth measured in the same run,
+//!   and the share of twice that floor (two round trips: the least an array several times the
+//!   chip's memory allows, see kernels/ntt/PERFORMANCE.md);
 //! * sppark's NTT on the same resident input (feature `bench-sppark`), whose output must equal
 //!   ours byte for byte before its time is printed;
 //! * the CPU backend on the same input (up to 2^24, where it is also the correctness check).
@@ -225,11 +227,12 @@ mod gpu {
                     .collect();
                 let ours = median(times);
                 rows.push(format!(
-                    "| 2^{log} | 2^{}/{}c/{}t | {ours:.3} | {floor_ms:.3} | {:.0}% | {} | {} | {} | {} | {checked} |",
+                    "| 2^{log} | 2^{}/{}c/{}t | {ours:.3} | {floor_ms:.3} | {:.0}% | {:.0}% | {} | {} | {} | {} | {checked} |",
                     tile.tile_log,
                     1 << tile.columns_log,
                     tile.max_threads,
                     100.0 * floor_ms / ours,
+                    200.0 * floor_ms / ours,
                     fmt_ms(sppark_ms),
                     sppark_ms.map_or_else(|| "-".into(), |s| format!("{:.2}", ours / s)),
                     fmt_ms(cpu_ms),
@@ -237,8 +240,10 @@ mod gpu {
                 ));
             }
         }
-        println!("\n| size | tile/columns/threads | ours ms | floor ms | floor/ours | sppark ms | ours/sppark | cpu ms | cpu/ours | checked |");
-        println!("|---|---|---|---|---|---|---|---|---|---|");
+        // "2 trips": the share of twice the floor, the least traffic a transform of an array
+        // several times the chip's memory can make (kernels/ntt/PERFORMANCE.md).
+        println!("\n| size | tile/columns/threads | ours ms | floor ms | floor/ours | 2 trips/ours | sppark ms | ours/sppark | cpu ms | cpu/ours | checked |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
         for r in rows {
             println!("{r}");
         }
