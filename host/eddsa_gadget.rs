@@ -76,7 +76,7 @@ use std::{borrow::Borrow, sync::OnceLock};
 use ark_bls12_381::Fr;
 use ark_ec::{
     twisted_edwards::{MontCurveConfig, TECurveConfig},
-    AdditiveGroup, CurveGroup,
+    AdditiveGroup,
 };
 use ark_ed_on_bls12_381::{
     constraints::EdwardsVar, EdwardsAffine, EdwardsConfig, EdwardsProjective, Fr as JubjubScalar,
@@ -93,7 +93,7 @@ use ark_r1cs_std::{
 use ark_relations::gr1cs::{ConstraintSystemRef, Namespace, SynthesisError};
 
 use super::{
-    edwards_gadget::{doublings_var, invert_serially, normalize_serially},
+    edwards_gadget::{doublings_var, invert_serially},
     fixed_base_gadget::{three_bit_windows, WindowTables},
     eddsa::{
         self, account_domain, challenge_domain, cofactor_generator, generator, PublicKey,
@@ -605,7 +605,7 @@ fn challenge_mul_var(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Result<EdwardsVar,
 
 /// The slopes (λ₁, λ₂) of each step of [`challenge_mul_var`]'s ladder, computed natively: the
 /// multiples `k_j·P` and middle points `(k_j ± 1)·P` in projective Edwards coordinates, all
-/// made affine and mapped to the Montgomery form together, and every slope's denominator
+/// mapped to the Montgomery form together (one batched inversion), and every slope's denominator
 /// inverted together, so the ladder needs a handful of field inversions instead of two a
 /// step (synthesis spent about a third of its time in them). The values are the unique
 /// solutions of the step's constraints, so a wrong one would leave the circuit unsatisfied,
@@ -617,8 +617,8 @@ fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> 
     let base = EdwardsProjective::from(EdwardsAffine::new_unchecked(p.x.value().ok()?, p.y.value().ok()?));
     let signs: Vec<bool> = bits.iter().rev().map(|b| b.value().ok()).collect::<Option<_>>()?;
     let steps = signs.len();
-    // points[2j] = k_j·P, points[2j + 1] = (k_j ± 1)·P (the middle point), j < steps.
-    let mut points = Vec::with_capacity(2 * steps);
+    // points[2j] = k_j·P, points[2j + 1] = (k_j ± 1)·P (the middle point), j < steps; then P.
+    let mut points = Vec::with_capacity(2 * steps + 1);
     let mut acc = base.double() + base;
     for &plus in &signs {
         let middle = if plus { acc + base } else { acc - base };
@@ -626,24 +626,28 @@ fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> 
         points.push(middle);
         acc = middle + acc;
     }
-    let affine = normalize_serially(&points);
-    // Montgomery u = (1 + y)/(1 − y), v = u/x, for all points and P at once.
-    let base = base.into_affine();
-    let mut denominators: Vec<Fr> = affine.iter().chain([&base]).flat_map(|q| [Fr::ONE - q.y, q.x]).collect();
+    points.push(base);
+    // Montgomery u = (1 + y)/(1 − y) and v = u/x, straight from extended coordinates:
+    // u = (Z + Y)/(Z − Y) and v = (Z + Y)·Z/((Z − Y)·X), so one inverse of (Z − Y)·X per point
+    // gives both, with no affine step in between (7 multiplications a point, where making it
+    // affine first and then mapping it took 13).
+    let mut denominators: Vec<Fr> = points.iter().map(|q| (q.z - q.y) * q.x).collect();
     if denominators.iter().any(|d| d.is_zero()) {
         return None; // not a point of order ℓ: the circuit's own divisions will report it
     }
     invert_serially(&mut denominators);
-    let montgomery = |i: usize, q: &EdwardsAffine| {
-        let u = (Fr::ONE + q.y) * denominators[2 * i];
-        (u, u * denominators[2 * i + 1])
+    let sum_over = |i: usize| (points[i].z + points[i].y) * denominators[i];
+    let montgomery = |i: usize| {
+        let s = sum_over(i);
+        (s * points[i].x, s * points[i].z)
     };
-    let (p_u, p_v) = montgomery(affine.len(), &base);
+    let montgomery_u = |i: usize| sum_over(i) * points[i].x;
+    let (p_u, p_v) = montgomery(2 * steps);
     let mut slope_denominators = Vec::with_capacity(2 * steps);
     let mut vs = Vec::with_capacity(steps);
     for j in 0..steps {
-        let (u, v) = montgomery(2 * j, &affine[2 * j]);
-        let (middle_u, _) = montgomery(2 * j + 1, &affine[2 * j + 1]);
+        let (u, v) = montgomery(2 * j);
+        let middle_u = montgomery_u(2 * j + 1);
         slope_denominators.push(p_u - u);
         slope_denominators.push(u - middle_u);
         vs.push(v);

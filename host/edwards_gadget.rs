@@ -20,9 +20,7 @@
 
 use ark_bls12_381::Fr;
 use ark_ec::twisted_edwards::TECurveConfig;
-use ark_ed_on_bls12_381::{
-    constraints::EdwardsVar, EdwardsAffine, EdwardsConfig, EdwardsProjective,
-};
+use ark_ed_on_bls12_381::{constraints::EdwardsVar, EdwardsConfig};
 use ark_ff::{AdditiveGroup, Field, One, Zero};
 use ark_r1cs_std::{
     alloc::AllocVar,
@@ -145,23 +143,10 @@ pub fn repeated_doublings(
     to_affine(chain)
 }
 
-/// `points` in affine form with one inversion, serially (arkworks' `normalize_batch` splits
-/// the inversion over the thread pool, which for the few hundred points of a synthesis step
-/// costs more in wake-ups than it saves, and competes with the other batches being
-/// synthesized at the same time).
-pub fn normalize_serially(points: &[EdwardsProjective]) -> Vec<EdwardsAffine> {
-    let mut inverses: Vec<Fr> = points.iter().map(|p| p.z).collect();
-    // Zeros stay zero (never on Jubjub's extended coordinates, where Z ≠ 0).
-    ark_ff::serial_batch_inversion_and_mul(&mut inverses, &Fr::one());
-    points
-        .iter()
-        .zip(inverses)
-        .map(|(p, z_inv)| EdwardsAffine::new_unchecked(p.x * z_inv, p.y * z_inv))
-        .collect()
-}
-
-/// Inverts every element of `values` in place with one inversion, serially (see
-/// [`normalize_serially`]); zeros stay zero.
+/// Inverts every element of `values` in place with one inversion, serially: arkworks'
+/// `batch_inversion` (and `normalize_batch`) split the work over the thread pool, which for
+/// the few hundred values of a synthesis step costs more in wake-ups than it saves, and
+/// competes with the other batches being synthesized at the same time. Zeros stay zero.
 pub fn invert_serially(values: &mut [Fr]) {
     ark_ff::serial_batch_inversion_and_mul(values, &Fr::one());
 }
@@ -245,6 +230,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::engine::R1csShape;
     use ark_ec::CurveGroup;
+    use ark_ed_on_bls12_381::{EdwardsAffine, EdwardsProjective};
     use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisMode};
     use ark_std::UniformRand;
     use proptest::prelude::*;
@@ -341,12 +327,6 @@ pub(crate) mod tests {
                 let expected = acc.into_affine();
                 prop_assert_eq!((expected.x, expected.y), *sum);
             }
-            let mut projective = vec![EdwardsProjective::from(start)];
-            for term in &terms {
-                let next = projective[projective.len() - 1] + term;
-                projective.push(next);
-            }
-            prop_assert_eq!(normalize_serially(&projective), EdwardsProjective::normalize_batch(&projective));
             let doublings = repeated_doublings((start.x, start.y), len).unwrap();
             let mut acc = EdwardsProjective::from(start);
             for doubled in doublings {
