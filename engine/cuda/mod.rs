@@ -6,7 +6,8 @@
 //! on one stream. The evaluations arrive in natural order, as the prover computes them; the
 //! chain's one permutation is done by the first pass of each vector's first transform, which
 //! reads its tiles at bit-reversed positions and writes them out of place (see
-//! [`QUOTIENT_INPUT_STEPS`](super::gpu_ntt::QUOTIENT_INPUT_STEPS)), so no pass is added for it, on the device or on the host.
+//! [`QUOTIENT_INPUT_STEPS`](super::gpu_ntt::QUOTIENT_INPUT_STEPS)), so no pass is added for
+//! it, on the device or on the host.
 //!
 //! The MSMs: G1 always, G2 by default (or on the CPU, concurrently with the G1 MSMs, when
 //! [`MsmConfig`] says so). Bases are uploaded once per proving key ([`Backend::load_g1`]);
