@@ -7,13 +7,13 @@
 //! else.
 
 use ark_bls12_381::Fr;
-use ark_ff::{AdditiveGroup, PrimeField};
+use ark_ff::PrimeField;
 use ark_r1cs_std::{
     boolean::Boolean,
     fields::fp::{AllocatedFp, FpVar},
     GR1CSVar,
 };
-use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use ark_relations::gr1cs::{ConstraintSystemRef, LinearCombination, SynthesisError};
 
 /// Whether `cs` writes linear combinations down (setup, or a prover asked for matrices or
 /// for the values of linear combinations). When it does not, nothing but the assignment
@@ -48,17 +48,9 @@ pub fn le_bits_to_fp(bits: &[Boolean<Fr>]) -> Result<FpVar<Fr>, SynthesisError> 
     }
     // Fewer than 255 bits: below 2^254 < r, so the integer is the field element.
     let value = Fr::from_bigint(value).ok_or(SynthesisError::Unsatisfiable)?;
-    // Not recorded in this mode (the closure never runs), but written out all the same so
-    // that the variable means what it says.
-    let variable = cs.new_lc(|| {
-        let mut power = Fr::from(1u64);
-        let mut lc = ark_relations::gr1cs::LinearCombination::zero();
-        for bit in bits {
-            lc = lc + (power, &bit.lc());
-            power.double_in_place();
-        }
-        lc
-    })?;
+    // This mode records no linear combination (arkworks never calls the closure), so, as in
+    // the Poseidon gadget's matrix-free path, the variable is a placeholder for one.
+    let variable = cs.new_lc(LinearCombination::zero)?;
     Ok(FpVar::Var(AllocatedFp::new(Some(value), variable, cs)))
 }
 

@@ -57,8 +57,6 @@ pub enum ChainLaunch {
 /// The plans and launches of a quotient over `2^log_n` points.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuotientChain {
-    /// log2 of the size.
-    pub log_n: u32,
     /// The plans of [`QUOTIENT_INPUT_STEPS`].
     pub input: [NttPlan; 2],
     /// The plan of [`QUOTIENT_OUTPUT_STEP`].
@@ -89,7 +87,7 @@ impl QuotientChain {
         launches.push(ChainLaunch::Pointwise { a, b, c });
         launches.push(ChainLaunch::Transform { step: ChainStep::Output, data: a, scratch: spare });
         let result = if output.result == Slot::Scratch { spare } else { a };
-        Ok(Self { log_n, input, output, launches, result })
+        Ok(Self { input, output, launches, result })
     }
 
     /// The plan a [`ChainLaunch::Transform`] runs.
