@@ -1,9 +1,10 @@
 //! Build script.
 //!
 //! Always: compiles the kernels' `__host__ __device__` code for the host (`kernels/host_arith.cpp`:
-//! arithmetic and NTT passes; `kernels/host_msm.cpp`: the MSM phases; C++17) into a static
-//! library, so `tests/kernel_arith.rs`, `kernel_ntt.rs` and `kernel_msm.rs` check it against
-//! arkworks on every CI run, GPU or not.
+//! arithmetic and NTT passes; `kernels/host_msm.cpp`: the MSM phases;
+//! `kernels/host_witness_map.cpp`: the witness map's rows; C++17) into a static library, so
+//! `tests/kernel_arith.rs`, `kernel_ntt.rs`, `kernel_msm.rs` and the engine's unit tests check
+//! it against arkworks and the CPU evaluator on every CI run, GPU or not.
 //!
 //! With the `cuda` feature: compiles every `kernels/*.cu` with nvcc into a fatbin in OUT_DIR
 //! (SASS for sm_80/90; PTX for sm_70/75 and for newer GPUs, JIT-compiled by the driver), exported to Rust as
@@ -34,6 +35,7 @@ fn main() {
         .include("kernels")
         .file("kernels/host_arith.cpp")
         .file("kernels/host_msm.cpp")
+        .file("kernels/host_witness_map.cpp")
         .compile("spice_host_arith");
 
     // Cargo compiles the build script with the package's features, so this is the

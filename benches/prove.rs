@@ -5,8 +5,10 @@
 //! 16).
 //!
 //! GPU (feature `cuda`, when a device is present; first, as a table): the fixed-shape prover
-//! on the CUDA backend (G2 on the GPU, and G2 on the CPU alongside the G1 MSMs) vs the CPU
-//! backend, for 2^16, 2^18, 2^20, 2^22 constraints (override with SPICE_BENCH_PROVE_LOGS=16,18).
+//! on the CUDA backend with the shape loaded (matrices resident, rows evaluated on the device;
+//! G2 on the GPU, and G2 on the CPU alongside the G1 MSMs), the same with the rows evaluated on
+//! the host, and the CPU backend, for 2^16, 2^18, 2^20, 2^22 constraints (override with
+//! SPICE_BENCH_PROVE_LOGS=16,18).
 //! Every backend's proof is compared byte for byte with the CPU backend's before any time is
 //! printed; medians of SPICE_BENCH_PROVE_RUNS (default 3) GPU proofs, one CPU proof; then the
 //! stage breakdown of one GPU proof per size. SPICE_BENCH_GPU_ONLY=1 skips the criterion part.
@@ -122,34 +124,50 @@ mod gpu {
             let reference = cpu.prove_with_shape(&shape, &z, r, s).expect("cpu proof");
             let cpu_ms = start.elapsed().as_secs_f32() * 1e3;
             let mut times = Vec::new();
+            let mut host_rows_ms = 0.0;
             for backend in [on_gpu.clone(), split.clone()] {
                 let load = Instant::now();
                 let prover = Prover::new(backend.clone() as Arc<dyn Backend>, pk.clone()).expect("gpu prover");
+                // The fixed-shape path: the matrices resident, the rows evaluated on the device.
+                let loaded = prover.load_shape(shape.clone()).expect("load the shape");
                 let load_ms = load.elapsed().as_secs_f32() * 1e3;
-                let proof = prover.prove_with_shape(&shape, &z, r, s).expect("gpu proof");
+                let proof = prover.prove_with_loaded_shape(&loaded, &z, r, s).expect("gpu proof");
                 assert!(bytes(&proof) == bytes(&reference), "2^{log}: the CUDA backend's proof differs from the CPU backend's");
-                let ms = median(
-                    (0..runs)
-                        .map(|_| {
-                            let start = Instant::now();
-                            prover.prove_with_shape(&shape, &z, r, s).expect("gpu proof");
-                            start.elapsed().as_secs_f32() * 1e3
-                        })
-                        .collect(),
-                );
+                let timed = |prove: &dyn Fn()| {
+                    median(
+                        (0..runs)
+                            .map(|_| {
+                                let start = Instant::now();
+                                prove();
+                                start.elapsed().as_secs_f32() * 1e3
+                            })
+                            .collect(),
+                    )
+                };
+                let ms = timed(&|| {
+                    prover.prove_with_loaded_shape(&loaded, &z, r, s).expect("gpu proof");
+                });
                 if !backend.overlaps_g2_msm() {
-                    stages.push((log, prover.prove_with_shape_timed(&shape, &z, r, s).expect("timed proof").1));
+                    // The same proof with the rows evaluated on the host and three vectors uploaded.
+                    let proof = prover.prove_with_shape(&shape, &z, r, s).expect("gpu proof, host rows");
+                    assert!(bytes(&proof) == bytes(&reference), "2^{log}: host rows changed the CUDA proof");
+                    host_rows_ms = timed(&|| {
+                        prover.prove_with_shape(&shape, &z, r, s).expect("gpu proof, host rows");
+                    });
+                    stages.push((log, prover.prove_with_loaded_shape_timed(&loaded, &z, r, s).expect("timed proof").1));
                 }
                 times.push((ms, load_ms));
             }
             let [(gpu_ms, load_ms), (split_ms, _)] = [times[0], times[1]];
             rows.push(format!(
-                "| 2^{log} | {gpu_ms:.1} | {split_ms:.1} | {cpu_ms:.0} | {:.1} | {load_ms:.0} | {key_s:.0} |",
+                "| 2^{log} | {gpu_ms:.1} | {split_ms:.1} | {host_rows_ms:.1} | {cpu_ms:.0} | {:.1} | {load_ms:.0} | {key_s:.0} |",
                 cpu_ms / gpu_ms.min(split_ms)
             ));
         }
-        println!("\n| constraints | gpu ms (G2 on GPU) | gpu ms (G2 on CPU alongside) | cpu ms | cpu/best gpu | key upload ms | key setup/load s |");
-        println!("|---|---|---|---|---|---|---|");
+        println!(
+            "\n| constraints | gpu ms (G2 on GPU) | gpu ms (G2 on CPU alongside) | gpu ms (G2 on GPU, rows on the host) | cpu ms | cpu/best gpu | key + shape upload ms | key setup/load s |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
         for row in rows {
             println!("{row}");
         }

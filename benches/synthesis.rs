@@ -7,7 +7,10 @@
 //!
 //! The third bench, `evaluate_constraints`, is the prover's first step on the batch's
 //! matrices (A·z, B·z, C·z and the satisfaction check, on all cores): with synthesis, the CPU
-//! work a GPU backend still waits on.
+//! work a GPU backend waits on when the rows are evaluated on the host. With the shape loaded
+//! into the CUDA backend the rows run on the device instead; `witness_map_layout` times
+//! building the device layout (once per shape), and the printed `layout:` line gives its size
+//! and what a proof uploads either way.
 //!
 //! `cargo bench --bench synthesis`.
 
@@ -15,6 +18,8 @@ use ark_std::rand::{rngs::StdRng, SeedableRng};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use ark_bls12_381::Fr;
 use ark_ff::{AdditiveGroup, Field};
+use spice::engine::gpu_witness::params::{COEFF_MINUS_ONE, COEFF_ONE};
+use spice::engine::gpu_witness::WitnessMapLayout;
 use spice::engine::{evaluate_constraints, synthesize_assignment, EvaluationOrder, R1csShape};
 use spice::host::{
     apps::{
@@ -77,7 +82,26 @@ fn bench_app<W: Workload>(c: &mut Criterion, name: &str, mut workload: W, slots:
             b.iter(|| evaluate_constraints(&shape, &z, domain, order).expect("satisfied"))
         });
     }
+    print_layout(name, &shape, domain);
+    group.bench_function(BenchmarkId::new("witness_map_layout", name), |b| b.iter(|| WitnessMapLayout::new(&shape).expect("layout")));
     group.finish();
+}
+
+/// The device layout of the batch's matrices: its size, its products, and the bytes a proof
+/// uploads with the shape loaded (z) against those it uploads with host rows (A·z, B·z, C·z).
+fn print_layout(name: &str, shape: &R1csShape, domain: usize) {
+    let layout = WitnessMapLayout::new(shape).expect("layout");
+    let products = layout.terms.iter().filter(|t| t.coeff != COEFF_ONE && t.coeff != COEFF_MINUS_ONE).count();
+    println!(
+        "layout: {name}, {} terms, {} distinct coefficients, {:.1} MB on a device ({:.1} MB with a coefficient per term); \
+         {products} products on the device; a proof uploads {:.2} MB of z, {:.2} MB of evaluations with host rows",
+        layout.terms.len(),
+        layout.coeff_table.len(),
+        layout.device_bytes() as f64 / 1e6,
+        (layout.terms.len() * 36 + layout.offsets.len() * 4) as f64 / 1e6,
+        32.0 * layout.dims.variables as f64 / 1e6,
+        3.0 * 32.0 * domain as f64 / 1e6,
+    );
 }
 
 /// How the batch's matrix terms split: coefficient ±1, value 0 or 1 (the cases that need no

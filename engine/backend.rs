@@ -11,7 +11,9 @@ use ark_ff::{FftField, Field, One};
 
 use super::error::{EngineError, Result};
 use super::scalars::MsmScalars;
+use super::shape::R1csShape;
 use super::transfer_times::TransferTimes;
+use super::witness_map::{evaluate_then_quotient, LoadedShape, WitnessMap};
 
 /// Largest NTT the engine supports (Fr has two-adicity 32; 2^28 elements is 8 GiB).
 pub const MAX_NTT_LOG: u32 = 28;
@@ -56,28 +58,27 @@ impl EvaluationOrder {
 /// Bases of one group loaded into a backend once, to be used by many MSMs (a proving key is
 /// uploaded once, then proves many times). Cheap to clone; the backend owns the storage.
 pub struct Bases<G> {
-    inner: Arc<dyn Any + Send + Sync>,
+    storage: BackendStorage,
     len: usize,
-    backend: &'static str,
     _group: PhantomData<fn() -> G>,
 }
 
 impl<G> Clone for Bases<G> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone(), len: self.len, backend: self.backend, _group: PhantomData }
+        Self { storage: self.storage.clone(), len: self.len, _group: PhantomData }
     }
 }
 
 impl<G> fmt::Debug for Bases<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Bases<{}>({} points on {})", std::any::type_name::<G>(), self.len, self.backend)
+        write!(f, "Bases<{}>({} points on {})", std::any::type_name::<G>(), self.len, self.storage.backend)
     }
 }
 
 impl<G: 'static> Bases<G> {
     /// Wraps backend-owned storage. Only backends call this.
     pub fn new(backend: &'static str, len: usize, storage: Arc<dyn Any + Send + Sync>) -> Self {
-        Self { inner: storage, len, backend, _group: PhantomData }
+        Self { storage: BackendStorage::new(backend, storage), len, _group: PhantomData }
     }
 
     /// Number of points.
@@ -92,13 +93,41 @@ impl<G: 'static> Bases<G> {
 
     /// The backend's storage, if this handle was loaded by backend `name` with storage type `T`.
     pub fn storage<T: Any + Send + Sync>(&self, name: &'static str) -> Result<&T> {
+        self.storage.get("bases", std::any::type_name::<G>(), name)
+    }
+}
+
+/// Data a backend keeps resident for a handle it gave out ([`Bases`], a
+/// [`LoadedShape`](super::loaded_shape::LoadedShape)): the storage and the name of the backend
+/// that made it, so that a handle used with another backend is an error, not a wrong cast.
+#[derive(Clone)]
+pub struct BackendStorage {
+    inner: Arc<dyn Any + Send + Sync>,
+    backend: &'static str,
+}
+
+impl BackendStorage {
+    /// Wraps storage made by backend `backend`.
+    pub fn new(backend: &'static str, inner: Arc<dyn Any + Send + Sync>) -> Self {
+        Self { inner, backend }
+    }
+
+    /// The backend that made it.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// The storage as a `T`, if backend `used_with` made it with that type; otherwise
+    /// [`EngineError::ForeignHandle`] naming the `handle` kind and what it holds (`group`).
+    pub fn get<T: Any + Send + Sync>(&self, handle: &'static str, group: &'static str, used_with: &'static str) -> Result<&T> {
         let foreign = || EngineError::ForeignHandle {
+            handle,
             loaded_by: self.backend,
-            group: std::any::type_name::<G>(),
-            used_with: name,
+            group,
+            used_with,
             expected: std::any::type_name::<T>(),
         };
-        if self.backend != name {
+        if self.backend != used_with {
             return Err(foreign());
         }
         self.inner.downcast_ref::<T>().ok_or_else(foreign)
@@ -141,6 +170,24 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// backend. Default: `None`.
     fn transfer_totals(&self) -> Option<TransferTimes> {
         None
+    }
+
+    /// Loads a circuit's shape for [`Backend::witness_map`], once for many proofs (for a GPU:
+    /// uploads its matrices). Default: keeps the host shape, which the default witness map
+    /// evaluates on the CPU.
+    fn load_shape(&self, shape: Arc<R1csShape>) -> Result<LoadedShape> {
+        Ok(LoadedShape::on_host(self.name(), shape))
+    }
+
+    /// Groth16's witness map over a loaded shape: evaluates A·z, B·z and C·z on the domain of
+    /// `domain_size` points, checks every constraint, and returns the `domain_size`
+    /// coefficients of the quotient h (see [`Backend::quotient`]).
+    /// [`EngineError::Unsatisfied`] names the first constraint `z` does not satisfy, as the CPU
+    /// evaluator does; an assignment or a domain that does not fit the shape is
+    /// [`EngineError::KeyMismatch`]. Default: [`evaluate_then_quotient`] over the host shape,
+    /// so a backend that keeps nothing resident accepts a shape loaded by any backend.
+    fn witness_map(&self, shape: &LoadedShape, z: &[Fr], domain_size: usize) -> Result<WitnessMap> {
+        evaluate_then_quotient(self, shape.shape(), z, domain_size)
     }
 
     /// In-place NTT of `data` (length a power of two, at most 2^[`MAX_NTT_LOG`]).

@@ -238,7 +238,7 @@ pub fn evaluate_constraints(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ark_ff::{UniformRand, Zero};
     use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
@@ -263,7 +263,7 @@ mod tests {
     /// A random shape over `vars` variables whose constraints all hold for `z`: each row of A
     /// and B is random (coefficients drawn like values, so ±1 and powers of two occur), and
     /// C is one fresh variable holding the product, as a synthesizer would allocate it.
-    fn satisfied_shape(rng: &mut StdRng, constraints: usize, inputs: usize) -> (R1csShape, Vec<Fr>) {
+    pub(crate) fn satisfied_shape(rng: &mut StdRng, constraints: usize, inputs: usize) -> (R1csShape, Vec<Fr>) {
         let base = 1 + inputs + 8;
         let mut z: Vec<Fr> = std::iter::once(Fr::ONE).chain((1..base).map(|_| value(rng))).collect();
         let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());

@@ -15,9 +15,16 @@ pub enum EngineError {
     /// An MSM was given bases and scalars of different lengths.
     #[error("MSM length mismatch: {bases} bases, {scalars} scalars")]
     MsmLength { bases: usize, scalars: usize },
-    /// A bases handle was used with a backend (or group) other than the one that loaded it.
-    #[error("bases handle was loaded by backend `{loaded_by}` for {group}, used with `{used_with}` for {expected}")]
-    ForeignHandle { loaded_by: &'static str, group: &'static str, used_with: &'static str, expected: &'static str },
+    /// A handle of resident data (bases, a loaded shape) was used with a backend (or group)
+    /// other than the one that loaded it.
+    #[error("{handle} handle was loaded by backend `{loaded_by}` for {group}, used with `{used_with}` for {expected}")]
+    ForeignHandle {
+        handle: &'static str,
+        loaded_by: &'static str,
+        group: &'static str,
+        used_with: &'static str,
+        expected: &'static str,
+    },
     /// The proving key does not fit the circuit being proved.
     #[error("proving key does not match the circuit: {0}")]
     KeyMismatch(String),

@@ -17,7 +17,7 @@ use bytemuck::{Pod, Zeroable};
 
 /// An `Fr` element as the kernels store it (`spice_fr`).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct FrLimbs {
     /// Montgomery form, little-endian limbs.
     pub l: [u64; 4],

@@ -17,6 +17,7 @@ pub mod cuda;
 pub mod error;
 pub mod gpu_msm;
 pub mod gpu_ntt;
+pub mod gpu_witness;
 #[doc(hidden)]
 pub mod kernel_host;
 pub mod key_file;
@@ -26,8 +27,9 @@ pub mod shape;
 pub mod synthetic_circuit;
 pub mod transfer_times;
 pub mod verifier;
+pub mod witness_map;
 
-pub use backend::{auto, select, Backend, BackendChoice, Bases, EvaluationOrder, NttDirection, MAX_NTT_LOG};
+pub use backend::{auto, select, Backend, BackendChoice, BackendStorage, Bases, EvaluationOrder, NttDirection, MAX_NTT_LOG};
 pub use constraint_eval::{evaluate_constraints, ConstraintEvaluations};
 pub use cpu::CpuBackend;
 #[cfg(feature = "cuda")]
@@ -40,3 +42,4 @@ pub use shape::{synthesize_assignment, R1csShape};
 pub use synthetic_circuit::SyntheticCircuit;
 pub use transfer_times::TransferTimes;
 pub use verifier::Verifier;
+pub use witness_map::{LoadedShape, WitnessMap};

@@ -19,22 +19,24 @@ use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_std::rand::Rng;
 
 use super::backend::{Backend, Bases, MAX_NTT_LOG};
-use super::constraint_eval::{evaluate_constraints, ConstraintEvaluations};
 use super::error::{EngineError, Result};
 use super::scalars::MsmScalars;
 use super::shape::{full_assignment, synthesize, R1csShape};
 use super::transfer_times::TransferTimes;
 use super::verifier::Verifier;
+use super::witness_map::{evaluate_then_quotient, LoadedShape, WitnessMap};
 
 /// Wall-clock time of each stage of one proof.
 #[derive(Clone, Debug, Default)]
 pub struct StageTimes {
     /// Running the circuit's `generate_constraints` (zero on the matrices fast path).
     pub synthesis: Duration,
-    /// Evaluating A·z, B·z, C·z and checking the witness satisfies every constraint.
+    /// Evaluating A·z, B·z, C·z and checking the witness satisfies every constraint (with the
+    /// matrices resident on a GPU, [`Prover::prove_with_loaded_shape`]: the kernel's device
+    /// time).
     pub constraint_eval: Duration,
-    /// The seven NTTs and pointwise steps of the QAP quotient (on a GPU backend: uploads,
-    /// transforms on the device, download of h).
+    /// The rest of the witness map: the seven NTTs and pointwise steps of the QAP quotient (on
+    /// a GPU backend also the uploads and the download of h).
     pub quotient: Duration,
     /// Converting and scheduling the assignment's scalars (shared by four MSMs).
     pub scalar_prep: Duration,
@@ -218,6 +220,8 @@ impl Prover {
     /// Fast path for circuits whose shape never changes: the matrices are computed once
     /// ([`R1csShape::from_circuit`]) and each proof needs only the full assignment
     /// `z = (1, public inputs, witness)` (e.g. from [`super::shape::synthesize_assignment`]).
+    /// The constraints are evaluated on the host; [`Self::load_shape`] and
+    /// [`Self::prove_with_loaded_shape`] also keep the matrices resident in the backend.
     pub fn prove_with_shape(&self, shape: &R1csShape, z: &[Fr], r: Fr, s: Fr) -> Result<Proof<Bls12_381>> {
         self.prove_with_shape_timed(shape, z, r, s).map(|(proof, _)| proof)
     }
@@ -230,7 +234,50 @@ impl Prover {
         r: Fr,
         s: Fr,
     ) -> Result<(Proof<Bls12_381>, StageTimes)> {
-        self.check_shape(shape, z)?;
+        self.check_shape(shape)?;
+        self.check_assignment(shape, z)?;
+        self.prove_from(z, r, s, || evaluate_then_quotient(self.backend.as_ref(), shape, z, self.domain_size))
+    }
+
+    /// Checks that `shape` fits this prover's key and loads it into the backend once
+    /// ([`Backend::load_shape`]: on a GPU its matrices are uploaded, and every proof's witness
+    /// map runs on the device). For circuits whose shape never changes.
+    pub fn load_shape(&self, shape: impl Into<Arc<R1csShape>>) -> Result<LoadedShape> {
+        let shape = shape.into();
+        self.check_shape(&shape)?;
+        self.backend.load_shape(shape)
+    }
+
+    /// Proves the assignment `z = (1, public inputs, witness)` of a shape loaded with
+    /// [`Self::load_shape`]: the fixed-shape fast path with the matrices resident in the
+    /// backend. Same proof as [`Self::prove_with_shape`] for the same z, r and s.
+    pub fn prove_with_loaded_shape(&self, shape: &LoadedShape, z: &[Fr], r: Fr, s: Fr) -> Result<Proof<Bls12_381>> {
+        self.prove_with_loaded_shape_timed(shape, z, r, s).map(|(proof, _)| proof)
+    }
+
+    /// Like [`Self::prove_with_loaded_shape`], also reporting the time of each stage.
+    pub fn prove_with_loaded_shape_timed(
+        &self,
+        shape: &LoadedShape,
+        z: &[Fr],
+        r: Fr,
+        s: Fr,
+    ) -> Result<(Proof<Bls12_381>, StageTimes)> {
+        // The shape was checked against the key when it was loaded, but a handle may come
+        // from another prover's `load_shape`.
+        self.check_shape(shape.shape())?;
+        self.check_assignment(shape.shape(), z)?;
+        self.prove_from(z, r, s, || self.backend.witness_map(shape, z, self.domain_size))
+    }
+
+    /// Everything after the checks: `witness_map` gives h, then the MSMs and the self-check.
+    fn prove_from(
+        &self,
+        z: &[Fr],
+        r: Fr,
+        s: Fr,
+        witness_map: impl FnOnce() -> Result<WitnessMap>,
+    ) -> Result<(Proof<Bls12_381>, StageTimes)> {
         let mut times = StageTimes::default();
         let copies_before = self.backend.transfer_totals();
         let mut clock = Instant::now();
@@ -241,13 +288,14 @@ impl Prover {
         };
 
         // Witness map: A·z, B·z, C·z on the domain, then the quotient h.
-        let ConstraintEvaluations { a, b, c } =
-            evaluate_constraints(shape, z, self.domain_size, self.backend.quotient_input_order())?;
-        lap(&mut times.constraint_eval);
-        let mut h = self.backend.quotient(a, b, c)?;
+        let WitnessMap { mut h, constraint_eval, .. } = witness_map()?;
+        let mut witness_map_time = Duration::ZERO;
+        lap(&mut witness_map_time);
+        // The backend's split of its own time; on a device the evaluation is its kernel time.
+        times.constraint_eval = constraint_eval.min(witness_map_time);
+        times.quotient = witness_map_time - times.constraint_eval;
         // h has degree at most n − 2 (h_query has n − 1 points); its top coefficient is zero.
         h.truncate(self.domain_size - 1);
-        lap(&mut times.quotient);
 
         let z_scalars = MsmScalars::new(z);
         self.backend.prepare_scalars(&z_scalars)?;
@@ -306,7 +354,8 @@ impl Prover {
         Ok((proof, times))
     }
 
-    fn check_shape(&self, shape: &R1csShape, z: &[Fr]) -> Result<()> {
+    /// Whether `shape` fits the key: variable counts and domain.
+    fn check_shape(&self, shape: &R1csShape) -> Result<()> {
         let mismatch = |what: String| Err(EngineError::KeyMismatch(what));
         if shape.num_instance != self.num_instance {
             return mismatch(format!(
@@ -333,11 +382,20 @@ impl Prover {
                 self.domain_size
             ));
         }
+        Ok(())
+    }
+
+    /// Whether `z` is a full assignment of `shape`, starting with the constant one.
+    fn check_assignment(&self, shape: &R1csShape, z: &[Fr]) -> Result<()> {
         if z.len() != shape.num_variables() {
-            return mismatch(format!("assignment has {} values for {} variables", z.len(), shape.num_variables()));
+            return Err(EngineError::KeyMismatch(format!(
+                "assignment has {} values for {} variables",
+                z.len(),
+                shape.num_variables()
+            )));
         }
         if z.first() != Some(&Fr::from(1u64)) {
-            return mismatch("assignment must start with the constant one".into());
+            return Err(EngineError::KeyMismatch("assignment must start with the constant one".into()));
         }
         Ok(())
     }

@@ -28,8 +28,8 @@ use ark_std::rand::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{
-    read_proving_key, synthesize_assignment, write_proving_key, Backend, EngineError, Prover,
-    R1csShape, StageTimes, Verifier,
+    read_proving_key, synthesize_assignment, write_proving_key, Backend, EngineError, LoadedShape,
+    Prover, R1csShape, StageTimes, Verifier,
 };
 
 /// A circuit's full assignment `z = (1, public inputs, witness)`, synthesized by
@@ -120,7 +120,8 @@ pub fn short_hex(fingerprint: &[u8; 32]) -> String {
 /// A prover for one fixed-shape circuit (see the module docs).
 pub struct CircuitProver {
     name: String,
-    shape: R1csShape,
+    /// The shape, loaded into the prover's backend once (on a GPU: its matrices resident).
+    shape: LoadedShape,
     fingerprint: [u8; 32],
     prover: Prover,
     origin: KeyOrigin,
@@ -131,7 +132,7 @@ impl std::fmt::Debug for CircuitProver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CircuitProver")
             .field("name", &self.name)
-            .field("constraints", &self.shape.num_constraints())
+            .field("constraints", &self.shape.shape().num_constraints())
             .field("fingerprint", &short_hex(&self.fingerprint))
             .field("origin", &self.origin)
             .finish()
@@ -236,10 +237,9 @@ impl CircuitProver {
         origin: KeyOrigin,
         started: Instant,
     ) -> Result<Self, CircuitProverError> {
-        let prover = Prover::new(backend, pk).map_err(|source| CircuitProverError::Engine {
-            circuit: name.to_string(),
-            source,
-        })?;
+        let engine = |source| CircuitProverError::Engine { circuit: name.to_string(), source };
+        let prover = Prover::new(backend, pk).map_err(engine)?;
+        let shape = prover.load_shape(shape).map_err(engine)?;
         Ok(Self {
             name: name.to_string(),
             shape,
@@ -257,7 +257,7 @@ impl CircuitProver {
 
     /// Constraints of the circuit.
     pub fn num_constraints(&self) -> usize {
-        self.shape.num_constraints()
+        self.shape.shape().num_constraints()
     }
 
     /// The shape's fingerprint ([`shape_fingerprint`]).
@@ -287,7 +287,7 @@ impl CircuitProver {
 
     /// Proves `circuit` (an instance of this prover's circuit) with fresh randomness from
     /// `rng`, on the fixed-shape fast path: only the assignment is synthesized, the matrices
-    /// are the ones computed at setup. The proof is verified before it is returned; an
+    /// are the ones computed and loaded into the backend at setup. The proof is verified before it is returned; an
     /// unsatisfied witness is an error naming the constraint.
     pub fn prove<C, R>(
         &self,
@@ -308,10 +308,10 @@ impl CircuitProver {
     pub fn synthesize<C: ConstraintSynthesizer<Fr>>(&self, circuit: C) -> Result<Assignment, CircuitProverError> {
         let started = Instant::now();
         let z = synthesize_assignment(circuit).map_err(|source| self.engine_error(source))?;
-        if z.len() != self.shape.num_variables() {
+        if z.len() != self.shape.shape().num_variables() {
             return Err(CircuitProverError::ShapeMismatch {
                 circuit: self.name.clone(),
-                expected: self.shape.num_variables(),
+                expected: self.shape.shape().num_variables(),
                 got: z.len(),
             });
         }
@@ -329,7 +329,7 @@ impl CircuitProver {
         let s = Fr::rand(rng);
         let (proof, mut times) = self
             .prover
-            .prove_with_shape_timed(&self.shape, &assignment.z, r, s)
+            .prove_with_loaded_shape_timed(&self.shape, &assignment.z, r, s)
             .map_err(|source| self.engine_error(source))?;
         times.synthesis = assignment.synthesis;
         Ok((proof, times))

@@ -1,5 +1,8 @@
 //! `spice prove-bench`: prove a synthetic circuit of N constraints on a backend, verify, and
-//! optionally compare with `ark_groth16` on the same key, circuit and randomness.
+//! optionally compare with `ark_groth16` on the same key, circuit and randomness. With
+//! `--fixed-shape`, the path of a service's fixed-shape circuits: the shape is loaded into the
+//! backend once and each proof synthesizes only the assignment (on the CUDA backend the rows
+//! are then evaluated on the device).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -14,7 +17,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::keys_dir;
 use spice::engine::transfer_times::describe_copies;
-use spice::engine::{read_proving_key, select, write_proving_key, BackendChoice, EngineError, Prover, SyntheticCircuit};
+use spice::engine::{
+    read_proving_key, select, synthesize_assignment, write_proving_key, BackendChoice, EngineError, Prover, R1csShape,
+    StageTimes, SyntheticCircuit,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -37,6 +43,10 @@ pub struct Args {
     /// Seed of the synthetic witness and of (r, s).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Load the circuit's shape into the backend once and prove only assignments (the
+    /// fixed-shape path; on CUDA the witness map's rows run on the device).
+    #[arg(long)]
+    fixed_shape: bool,
 }
 
 fn spinner(message: String) -> ProgressBar {
@@ -101,6 +111,23 @@ pub fn run(args: Args) -> Result<bool> {
     let started = Instant::now();
     let prover = Prover::new(backend, pk)?;
     println!("load key into backend: {:.2?}", started.elapsed());
+    let loaded = if args.fixed_shape {
+        let started = Instant::now();
+        let (shape, _) = R1csShape::from_circuit(circuit.clone())?;
+        let loaded = prover.load_shape(shape)?;
+        println!("load shape into backend: {:.2?} ({loaded:?})", started.elapsed());
+        Some(loaded)
+    } else {
+        None
+    };
+    let prove = |r: Fr, s: Fr| -> Result<_> {
+        let Some(loaded) = &loaded else { return Ok(prover.prove_timed(circuit.clone(), r, s)?) };
+        let started = Instant::now();
+        let z = synthesize_assignment(circuit.clone())?;
+        let synthesis = started.elapsed();
+        let (proof, times) = prover.prove_with_loaded_shape_timed(loaded, &z, r, s)?;
+        Ok((proof, StageTimes { synthesis, ..times }))
+    };
 
     let mut rng = StdRng::seed_from_u64(args.seed);
     let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
@@ -110,7 +137,7 @@ pub fn run(args: Args) -> Result<bool> {
     let mut last = None;
     for run in 0..args.runs {
         let started = Instant::now();
-        let (proof, times) = prover.prove_timed(circuit.clone(), r, s)?;
+        let (proof, times) = prove(r, s)?;
         let took = started.elapsed();
         bar.suspend(|| {
             println!("prove run {}: {:.1} ms", run + 1, took.as_secs_f64() * 1e3);

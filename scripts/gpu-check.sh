@@ -32,9 +32,10 @@ cat "$out/device.txt"
 status=0
 rows=()
 # gpu_arith: the field and curve arithmetic's PTX paths; gpu_ntt: the NTT and quotient;
+# gpu_witness_map: the rows of a loaded shape evaluated on the device, and its proofs;
 # gpu_msm: the MSMs and the whole proof on the GPU; kernel_ntt, kernel_msm: the host
 # simulation of the same kernels (cheap, and they tell a broken bundle from a broken GPU).
-tests="gpu_arith gpu_ntt gpu_msm kernel_ntt kernel_msm"
+tests="gpu_arith gpu_ntt gpu_witness_map gpu_msm kernel_ntt kernel_msm"
 [ "${SPICE_GPU_CHECK_TESTS:-1}" = 1 ] || tests=""
 for t in $tests; do
   exe="$bundle/tests/$t"

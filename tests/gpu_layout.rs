@@ -1,8 +1,8 @@
 //! bindgen's reading of `kernels/include/spice_layout.h` agrees with the hand-written Rust
 //! mirrors the engine passes to the kernels: limb and point layouts (`engine/kernel_host.rs`),
-//! the NTT pass parameters (`engine/gpu_ntt/pass.rs`) and the MSM launch parameters
-//! (`engine/gpu_msm/params.rs`), with their flags and limits. Needs the `cuda` feature (for
-//! bindgen's output), not a GPU.
+//! the NTT pass parameters (`engine/gpu_ntt/pass.rs`), the MSM launch parameters
+//! (`engine/gpu_msm/params.rs`) and the witness map's (`engine/gpu_witness/params.rs`), with
+//! their flags and limits. Needs the `cuda` feature (for bindgen's output), not a GPU.
 #![cfg(feature = "cuda")]
 
 #[allow(non_camel_case_types, non_upper_case_globals, dead_code, clippy::all)]
@@ -15,6 +15,8 @@ use std::mem::{align_of, offset_of, size_of};
 use spice::engine::gpu_msm::params::{
     LevelParams, ReduceParams, ScheduleParams, MAX_WINDOW_BITS, MIN_CHUNK, MIN_WINDOW_BITS, NEGATE,
 };
+use spice::engine::gpu_witness::params::{WitnessMapParams, COEFF_MINUS_ONE, COEFF_ONE, NO_FAILURE};
+use spice::engine::gpu_witness::WitnessTerm;
 use spice::engine::gpu_ntt::pass::{NttPassParams, FLAG_BITREV_IO, FLAG_DIT, FLAG_LAMBDA, FLAG_SCALE, MAX_TILE_LOG};
 use spice::engine::kernel_host::{
     Fq2Limbs, FqLimbs, FrLimbs, G1AffineLimbs, G1JacobianLimbs, G1XyzzLimbs, G2AffineLimbs, G2JacobianLimbs,
@@ -64,4 +66,13 @@ fn msm_parameters_match_the_rust_mirrors() {
     assert_eq!(generated::SPICE_MSM_MIN_WINDOW_BITS, MIN_WINDOW_BITS);
     assert_eq!(generated::SPICE_MSM_MAX_WINDOW_BITS, MAX_WINDOW_BITS);
     assert_eq!(generated::SPICE_MSM_MIN_CHUNK, MIN_CHUNK);
+}
+
+#[test]
+fn witness_map_parameters_match_the_rust_mirror() {
+    same_layout!(generated::spice_witness_term, WitnessTerm, var, coeff);
+    same_layout!(generated::spice_witness_map, WitnessMapParams, offsets, terms, coeff_table, z, a, b, c, first_failure, rows, instance, domain);
+    assert_eq!(generated::SPICE_WITNESS_COEFF_ONE, COEFF_ONE);
+    assert_eq!(generated::SPICE_WITNESS_COEFF_MINUS_ONE, COEFF_MINUS_ONE);
+    assert_eq!(generated::SPICE_WITNESS_NO_FAILURE, NO_FAILURE);
 }

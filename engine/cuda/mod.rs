@@ -3,7 +3,10 @@
 //! What runs on the GPU: the NTT (all four transforms, natural order in and out) and the whole
 //! QAP quotient of the witness map, which keeps A·z, B·z, C·z resident on the device from
 //! upload to the download of h: seven transforms and the pointwise step queued back to back
-//! on one stream. The evaluations arrive in natural order, as the prover computes them; the
+//! on one stream. For a shape loaded once ([`Backend::load_shape`]) the witness map starts on
+//! the device too: a proof uploads its assignment, a kernel evaluates the rows straight into
+//! the chain's first three buffers ([`witness_map`]), and the failing constraint, if any,
+//! comes back with h. The evaluations arrive in natural order, as the prover computes them; the
 //! chain's one permutation is done by the first pass of each vector's first transform, which
 //! reads its tiles at bit-reversed positions and writes them out of place (see
 //! [`QUOTIENT_INPUT_STEPS`](super::gpu_ntt::QUOTIENT_INPUT_STEPS)), so no pass is added for
@@ -15,9 +18,9 @@
 //! ([`Backend::prepare_scalars`]); an MSM downloads only its window sums.
 //!
 //! Files: [`device`] (driver, context, stream), [`module`] (embedded fatbins, launches),
-//! [`buffer`] (device arrays), [`ntt`] (tables and plan execution), [`msm`] (schedule and
-//! curve launches), [`msm_config`] (planner overrides, G2 placement), [`timer`] (events,
-//! copy bandwidth for benchmarks).
+//! [`buffer`] (device arrays), [`ntt`] (tables and plan execution), [`witness_map`] (resident
+//! shapes, the row kernel), [`msm`] (schedule and curve launches), [`msm_config`] (planner
+//! overrides, G2 placement), [`timer`] (events, copy bandwidth for benchmarks).
 
 pub mod buffer;
 pub mod device;
@@ -26,9 +29,11 @@ pub mod msm;
 pub mod msm_config;
 pub mod ntt;
 pub mod timer;
+pub mod witness_map;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use ark_bls12_381::{g1, g2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::short_weierstrass::Projective;
@@ -40,8 +45,12 @@ use super::cpu::CpuBackend;
 use super::error::{EngineError, Result};
 use super::gpu_msm::{MsmCurve, MsmOptions, MsmPlan};
 use super::gpu_ntt::{ChainLaunch, NttPlan, QuotientChain, Slot, TileShape, TransformSpec, QUOTIENT_BUFFERS};
+use super::gpu_witness::params::NO_FAILURE;
+use super::gpu_witness::WitnessMapLayout;
 use super::scalars::MsmScalars;
+use super::shape::R1csShape;
 use super::transfer_times::TransferTimes;
+use super::witness_map::{LoadedShape, WitnessMap};
 
 use buffer::{fr_as_limbs, fr_as_limbs_mut, DeviceBuffer};
 use device::Device;
@@ -49,6 +58,7 @@ use msm::{CurveKernels, CurveWorkspace, DeviceBases, MsmKernels, MsmWorkspace, S
 pub use msm_config::{G2Placement, MsmConfig};
 use ntt::{queue_plan, queue_pointwise, DeviceDomain, NttKernels};
 use timer::EventTimer;
+use witness_map::{queue_witness_map, DeviceShape, WitnessMapArrays, WitnessMapKernels};
 
 const NAME: &str = "cuda";
 
@@ -64,6 +74,9 @@ struct State {
     workspace_len: usize,
     /// MSM schedule and buffers, kept between calls.
     msm: MsmWorkspace,
+    /// The assignment of the witness map (the largest so far) and its failure slot.
+    assignment: Option<DeviceBuffer>,
+    first_failure: Option<DeviceBuffer<u32>>,
 }
 
 /// G2 bases: on the device, or on the host for the CPU backend ([`G2Placement::CpuConcurrent`]).
@@ -86,6 +99,7 @@ pub struct MsmDeviceTimes {
 pub struct CudaBackend {
     state: Mutex<State>,
     kernels: NttKernels,
+    witness_kernels: WitnessMapKernels,
     msm_kernels: MsmKernels,
     msm: MsmConfig,
     device: Arc<Device>,
@@ -144,6 +158,7 @@ impl CudaBackend {
             reason: format!("the {what} kernels cannot run on {}: {e}", device.name()),
         };
         let kernels = NttKernels::load(&device, tile).map_err(|e| unusable("NTT", e))?;
+        let witness_kernels = WitnessMapKernels::load(&device).map_err(|e| unusable("witness-map", e))?;
         let msm_kernels = MsmKernels::load(&device).map_err(|e| unusable("MSM", e))?;
         let msm = MsmConfig {
             options: MsmOptions { resident_threads: MsmOptions::for_device(device.multiprocessors()).resident_threads, ..msm.options },
@@ -153,8 +168,11 @@ impl CudaBackend {
             G2Placement::Gpu => "G2 on the GPU",
             G2Placement::CpuConcurrent => "G2 on the CPU backend, concurrently with the G1 MSMs",
         };
-        tracing::info!("CUDA backend on {device:?}: NTT, QAP quotient and MSMs on the GPU (G1; {g2}); MSM planner overrides {:?}", msm.options);
-        Ok(Self { state: Mutex::new(State::default()), kernels, msm_kernels, msm, device, tile, cpu: CpuBackend::new() })
+        tracing::info!(
+            "CUDA backend on {device:?}: witness map (loaded shapes), NTT, QAP quotient and MSMs on the GPU (G1; {g2}); MSM planner overrides {:?}",
+            msm.options
+        );
+        Ok(Self { state: Mutex::new(State::default()), kernels, witness_kernels, msm_kernels, msm, device, tile, cpu: CpuBackend::new() })
     }
 
     /// The MSM settings in use.
@@ -215,6 +233,36 @@ impl CudaBackend {
             state.workspace.push(DeviceBuffer::new(&self.device, len)?);
         }
         Ok(&state.workspace[..count])
+    }
+
+    /// The assignment buffer (at least `variables` elements) and the failure slot of the
+    /// witness map, allocated or grown on demand.
+    fn ensure_witness_buffers(&self, state: &mut State, variables: usize) -> Result<()> {
+        if state.assignment.as_ref().is_none_or(|z| z.len() < variables) {
+            state.assignment = None; // free the smaller one before allocating
+            state.assignment = Some(DeviceBuffer::new(&self.device, variables.max(1))?);
+        }
+        if state.first_failure.is_none() {
+            state.first_failure = Some(DeviceBuffer::new(&self.device, 1)?);
+        }
+        Ok(())
+    }
+
+    /// Queues the quotient chain's launches over `buffers` (A·z, B·z, C·z in the first three,
+    /// natural order); returns the buffer that will hold h. Nothing waits.
+    fn queue_chain(&self, chain: &QuotientChain, domain: &DeviceDomain, buffers: &[DeviceBuffer]) -> Result<usize> {
+        let z_inv = domain.coset_vanishing_inverse()?;
+        for launch in &chain.launches {
+            match *launch {
+                ChainLaunch::Transform { step, data, scratch } => {
+                    queue_plan(&self.device, &self.kernels, chain.plan(step), domain, &buffers[data], Some(&buffers[scratch]))?;
+                }
+                ChainLaunch::Pointwise { a, b, c } => {
+                    queue_pointwise(&self.device, &self.kernels, &buffers[a], &buffers[b], &buffers[c], z_inv)?;
+                }
+            }
+        }
+        Ok(chain.result)
     }
 
     /// Copies `values` (length a power of two) to the device and waits for the copy.
@@ -454,25 +502,70 @@ impl Backend for CudaBackend {
         let chain = QuotientChain::new(log_n, self.tile)?;
         let mut state = self.lock()?;
         let domain = self.domain(&mut state, log_n)?;
-        let z_inv = domain.coset_vanishing_inverse()?;
         let buffers = self.workspace(&mut state, n, QUOTIENT_BUFFERS)?;
         for (buffer, host) in buffers.iter().zip([&a, &b, &c]) {
             buffer.upload(fr_as_limbs(host)?)?;
         }
-        for launch in &chain.launches {
-            match *launch {
-                ChainLaunch::Transform { step, data, scratch } => {
-                    queue_plan(&self.device, &self.kernels, chain.plan(step), &domain, &buffers[data], Some(&buffers[scratch]))?;
-                }
-                ChainLaunch::Pointwise { a, b, c } => {
-                    queue_pointwise(&self.device, &self.kernels, &buffers[a], &buffers[b], &buffers[c], z_inv)?;
-                }
-            }
-        }
-        buffers[chain.result].download(fr_as_limbs_mut(&mut a)?)?;
+        let result = self.queue_chain(&chain, &domain, buffers)?;
+        buffers[result].download(fr_as_limbs_mut(&mut a)?)?;
         // b and c are read by queued uploads until this returns.
         self.device.synchronize()?;
         drop((b, c));
         Ok(a)
+    }
+
+    /// Uploads the shape's matrices in the kernel's layout ([`WitnessMapLayout`]), once; the
+    /// handle keeps them resident. A row naming a variable beyond the shape is
+    /// [`EngineError::KeyMismatch`] here, so the kernel needs no bounds checks.
+    fn load_shape(&self, shape: Arc<R1csShape>) -> Result<LoadedShape> {
+        let layout = WitnessMapLayout::new(&shape)?;
+        let _state = self.lock()?;
+        let resident = DeviceShape::upload(&self.device, &layout)?;
+        tracing::debug!(
+            "loaded a shape of {} constraints onto {}: {} bytes in the witness map's layout",
+            shape.num_constraints(),
+            self.device.name(),
+            layout.device_bytes()
+        );
+        Ok(LoadedShape::resident(NAME, shape, Arc::new(resident)))
+    }
+
+    /// The witness map on the device: uploads z, evaluates the rows into the quotient chain's
+    /// first three buffers, runs the chain and downloads h and the first failing row together,
+    /// with one wait at the end. The evaluation's time is its kernel's, measured with events.
+    fn witness_map(&self, shape: &LoadedShape, z: &[Fr], domain_size: usize) -> Result<WitnessMap> {
+        static NO_FAILURE_SLOT: [u32; 1] = [NO_FAILURE];
+        let start = Instant::now();
+        let resident = shape.storage::<DeviceShape>(NAME)?;
+        let domain_points = resident.dims.check_call(z.len(), domain_size)?;
+        let log_n = check_ntt_size(domain_size)?;
+        let chain = QuotientChain::new(log_n, self.tile)?;
+        let mut state = self.lock()?;
+        let domain = self.domain(&mut state, log_n)?;
+        self.ensure_witness_buffers(&mut state, z.len())?;
+        self.workspace(&mut state, domain_size, QUOTIENT_BUFFERS)?;
+        let state = &*state;
+        let (Some(assignment), Some(first_failure)) = (&state.assignment, &state.first_failure) else {
+            return Err(EngineError::Cuda { operation: "witness map".into(), reason: "buffers missing after allocation".into() });
+        };
+        let buffers = &state.workspace[..QUOTIENT_BUFFERS];
+        assignment.upload_prefix(fr_as_limbs(z)?)?;
+        first_failure.upload(&NO_FAILURE_SLOT)?;
+        let timer = EventTimer::new(&self.device)?;
+        let arrays = WitnessMapArrays { z: assignment, a: &buffers[0], b: &buffers[1], c: &buffers[2], first_failure };
+        let eval_ms = timer.time(|| queue_witness_map(&self.device, &self.witness_kernels, resident, arrays, domain_points))?;
+        let result = self.queue_chain(&chain, &domain, buffers)?;
+        let mut h = vec![Fr::from(0u64); domain_size];
+        let mut failure = [NO_FAILURE];
+        buffers[result].download(fr_as_limbs_mut(&mut h)?)?;
+        first_failure.download(&mut failure)?;
+        // z, h and the failure slot are read or written by queued copies until this returns.
+        self.device.synchronize()?;
+        if failure[0] != NO_FAILURE {
+            return Err(EngineError::Unsatisfied { index: failure[0] as usize, total: resident.dims.rows as usize, label: None });
+        }
+        let constraint_eval = Duration::from_secs_f64(f64::from(eval_ms) / 1e3);
+        let quotient = start.elapsed().saturating_sub(constraint_eval);
+        Ok(WitnessMap { h, constraint_eval, quotient })
     }
 }

@@ -31,6 +31,10 @@ pub static MSM_G1_IMAGE: KernelImage = KernelImage { source: "kernels/msm_g1.cu"
 /// `kernels/msm_g2.cu`: bucket accumulation and reduction over G2.
 pub static MSM_G2_IMAGE: KernelImage = KernelImage { source: "kernels/msm_g2.cu", bytes: include_bytes!(env!("SPICE_FATBIN_MSM_G2")) };
 
+/// `kernels/witness_map.cu`: A·z, B·z, C·z over the QAP domain and the constraint check.
+pub static WITNESS_MAP_IMAGE: KernelImage =
+    KernelImage { source: "kernels/witness_map.cu", bytes: include_bytes!(env!("SPICE_FATBIN_WITNESS_MAP")) };
+
 /// `kernels/arith_selftest.cu`: element-wise field and curve operations, so tests can compare
 /// the device build of the arithmetic (its PTX carry chains) with the host build.
 pub static ARITH_SELFTEST_IMAGE: KernelImage =

@@ -158,6 +158,45 @@ typedef struct spice_msm_reduce {
     uint32_t segment_log;     /* at most c - 1 */
 } spice_msm_reduce;
 
+/* ---- Witness map (kernels/witness_map/rows.cuh) ---- */
+
+/* Indices of the two coefficients a term needs no product for; every coefficient table
+ * starts with them. */
+#define SPICE_WITNESS_COEFF_ONE 0u
+#define SPICE_WITNESS_COEFF_MINUS_ONE 1u
+/* first_failure when every constraint holds. */
+#define SPICE_WITNESS_NO_FAILURE 0xffffffffu
+
+/* One term coeff * z[var] of a row of A, B or C. */
+typedef struct spice_witness_term {
+    uint32_t var;    /* below the assignment's length (checked when the shape is loaded) */
+    uint32_t coeff;  /* index into the coefficient table */
+} spice_witness_term;
+
+/*
+ * The first step of Groth16's witness map on the device: A*z, B*z and C*z at every point of
+ * the QAP domain, natural order, one thread per point, and the check that each constraint
+ * holds. Point i < rows is constraint i; the `instance` points after them hold z[0..instance)
+ * in a (libsnark's placement of the public inputs) and 0 in b and c; the rest are 0.
+ * The terms of matrix m (0: A, 1: B, 2: C) in row i are terms[offsets[m * rows + i] ..
+ * offsets[m * rows + i + 1]). A failing row lowers first_failure to its index (atomicMin), so
+ * the smallest failing row is reported whatever order the threads run in.
+ * Pointers are device addresses on the GPU and host addresses in the host simulation.
+ */
+typedef struct spice_witness_map {
+    const uint32_t* offsets;             /* 3 * rows + 1 */
+    const spice_witness_term* terms;
+    const spice_fr* coeff_table;         /* distinct coefficients, starting 1, -1 */
+    const spice_fr* z;                   /* the assignment: one, public inputs, witness */
+    spice_fr* a;                         /* domain elements each */
+    spice_fr* b;
+    spice_fr* c;
+    uint32_t* first_failure;             /* one; SPICE_WITNESS_NO_FAILURE before the launch */
+    uint32_t rows;                       /* constraints */
+    uint32_t instance;                   /* one + public inputs */
+    uint32_t domain;                     /* points: a power of two >= rows + instance */
+} spice_witness_map;
+
 #ifdef __cplusplus
 }
 #endif

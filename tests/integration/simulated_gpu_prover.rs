@@ -1,6 +1,8 @@
 //! The prover with the GPU's witness map, run on the host: a backend whose quotient is the
 //! host simulation of the CUDA kernels (`engine/gpu_ntt/host_simulation.rs`), taking
-//! natural-order evaluations as the CUDA backend does. Its proofs are byte-identical to
+//! natural-order evaluations as the CUDA backend does, and whose loaded shapes are evaluated
+//! by the witness-map kernel's body (`engine/gpu_witness/host_simulation.rs`), as the CUDA
+//! backend's are on the device. Its proofs are byte-identical to
 //! `ark_groth16`'s, and a witness that does not satisfy the circuit is caught at the same
 //! constraint. The same backend asking for bit-reversed evaluations (and undoing the
 //! permutation before the simulated chain) checks the prover's other layout (constraints,
@@ -19,8 +21,10 @@ use crate::common::{MixedCircuit, bytes};
 use proptest::prelude::*;
 use spice::engine::gpu_ntt::host_simulation as sim;
 use spice::engine::gpu_ntt::TileShape;
+use spice::engine::gpu_witness::{host_simulation as witness_sim, WitnessMapLayout};
 use spice::engine::{
-    Backend, Bases, CpuBackend, EngineError, EvaluationOrder, MsmScalars, NttDirection, Prover, Result, TransferTimes,
+    Backend, Bases, ConstraintEvaluations, CpuBackend, EngineError, EvaluationOrder, LoadedShape, MsmScalars, NttDirection,
+    Prover, R1csShape, Result, TransferTimes, WitnessMap,
 };
 
 /// The CUDA backend's algorithm without the device: NTT and quotient simulated, MSMs on the CPU.
@@ -84,6 +88,21 @@ impl Backend for SimulatedGpu {
         };
         sim::quotient(&natural(a), &natural(b), &natural(c), self.tile, 2)
     }
+    fn load_shape(&self, shape: Arc<R1csShape>) -> Result<LoadedShape> {
+        let layout = WitnessMapLayout::new(&shape)?;
+        self.copy(true, layout.device_bytes() as u64);
+        Ok(LoadedShape::resident(self.name(), shape, Arc::new(layout)))
+    }
+    /// As the CUDA backend: z goes up, the rows are evaluated where the quotient runs (in
+    /// natural order, whatever `order` says), h comes back.
+    fn witness_map(&self, shape: &LoadedShape, z: &[Fr], domain_size: usize) -> Result<WitnessMap> {
+        let layout = shape.storage::<WitnessMapLayout>(self.name())?;
+        self.copy(true, 32 * z.len() as u64);
+        let ConstraintEvaluations { a, b, c } = witness_sim::evaluate(layout, z, domain_size, 3)?;
+        let h = sim::quotient(&a, &b, &c, self.tile, 2)?;
+        self.copy(false, 32 * domain_size as u64);
+        Ok(WitnessMap { h, constraint_eval: Duration::ZERO, quotient: Duration::ZERO })
+    }
 }
 
 fn setup<C: ConstraintSynthesizer<Fr>>(c: C, seed: u64) -> ProvingKey<Bls12_381> {
@@ -96,6 +115,8 @@ fn simulated(tile: TileShape, order: EvaluationOrder, pk: ProvingKey<Bls12_381>)
     Prover::new(Arc::new(SimulatedGpu::new(tile, order)), pk).unwrap()
 }
 
+/// Proofs with host evaluation in either layout, and with the shape loaded (rows evaluated by
+/// the kernel's body), all equal `ark_groth16`'s.
 fn assert_identical(c: MixedCircuit, tile: TileShape, seed: u64) {
     let pk = setup(c.clone(), seed);
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
@@ -103,9 +124,14 @@ fn assert_identical(c: MixedCircuit, tile: TileShape, seed: u64) {
     let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, r, s).unwrap();
     let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
     for order in ORDERS {
-        let ours = simulated(tile, order, pk.clone()).prove_with_randomness(c.clone(), r, s).unwrap();
+        let prover = simulated(tile, order, pk.clone());
+        let ours = prover.prove_with_randomness(c.clone(), r, s).unwrap();
         assert_eq!(bytes(&ours), bytes(&theirs), "{c:?} with {tile:?}, {order:?} evaluations");
         assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &ours, &c.public_inputs()).unwrap());
+        let (shape, z) = R1csShape::from_circuit(c.clone()).unwrap();
+        let loaded = prover.load_shape(shape).unwrap();
+        let resident = prover.prove_with_loaded_shape(&loaded, &z, r, s).unwrap();
+        assert_eq!(bytes(&resident), bytes(&theirs), "{c:?} with {tile:?}, loaded shape");
     }
 }
 
@@ -143,6 +169,46 @@ fn unsatisfied_witness_is_caught_at_the_same_constraint_in_either_layout() {
             EngineError::Unsatisfied { index: i, total: t, .. } => assert_eq!((i, t), (index, total), "{order:?}"),
             other => panic!("expected Unsatisfied with {order:?} evaluations, got {other:?}"),
         }
+    }
+    // The same tampered assignment with the shape loaded (tampering changes values, not
+    // constraints): the kernel's body reports the same constraint, and no proof comes back.
+    let prover = simulated(TileShape::default(), EvaluationOrder::Natural, pk);
+    let (shape, z) = R1csShape::from_circuit(tampered).unwrap();
+    let loaded = prover.load_shape(shape).unwrap();
+    match prover.prove_with_loaded_shape(&loaded, &z, r, s).unwrap_err() {
+        EngineError::Unsatisfied { index: i, total: t, .. } => assert_eq!((i, t), (index, total), "loaded shape"),
+        other => panic!("expected Unsatisfied with a loaded shape, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_loaded_shape_moves_the_assignment_not_the_evaluations() {
+    let c = MixedCircuit::new(2, 20, 3, 30, 12);
+    let pk = setup(c.clone(), 12);
+    let (r, s) = (Fr::from(7u64), Fr::from(9u64));
+    let prover = simulated(TileShape::default(), EvaluationOrder::Natural, pk);
+    let (shape, z) = R1csShape::from_circuit(c).unwrap();
+    let loaded = prover.load_shape(shape).unwrap();
+    let n = 32 * prover.domain_size() as u64;
+    for _ in 0..2 {
+        let t = prover.prove_with_loaded_shape_timed(&loaded, &z, r, s).unwrap().1.transfers.expect("a backend with a copy log");
+        assert_eq!(t.to_device_bytes, 32 * z.len() as u64, "only z goes up");
+        assert_eq!(t.from_device_bytes, n + 5 * MSM_RESULT_BYTES);
+        assert_eq!(t.copies, 2 + 5);
+    }
+}
+
+#[test]
+fn a_shape_loaded_by_another_backend_is_refused() {
+    let c = MixedCircuit::new(1, 4, 1, 6, 13);
+    let pk = setup(c.clone(), 13);
+    let (shape, z) = R1csShape::from_circuit(c).unwrap();
+    let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap();
+    let gpu = simulated(TileShape::default(), EvaluationOrder::Natural, pk);
+    let cpu_shape = on_cpu.load_shape(shape).unwrap();
+    match gpu.prove_with_loaded_shape(&cpu_shape, &z, Fr::from(1u64), Fr::from(2u64)) {
+        Err(EngineError::ForeignHandle { handle: "shape", loaded_by: "cpu", used_with: "simulated-gpu", .. }) => {}
+        other => panic!("expected a foreign shape handle, got {other:?}"),
     }
 }
 

@@ -1,0 +1,163 @@
+//! The witness map on the device (a loaded shape's rows evaluated by
+//! `kernels/witness_map.cu`, then the quotient chain) gives exactly the CPU backend's h, reports
+//! the same first failing constraint, and a proof that uses it is byte-identical to the CPU's
+//! and to `ark_groth16`'s.
+//!
+//! Without a usable GPU every test prints `skipped: <reason>` and returns, unless
+//! `SPICE_REQUIRE_GPU=1` is set (the device script sets it), in which case it fails. Inputs
+//! are fresh random values each run; the seed is printed so a failure can be replayed with
+//! `SPICE_TEST_SEED=<seed>`.
+#![cfg(feature = "cuda")]
+
+mod common;
+#[path = "support/gpu_backend.rs"]
+mod gpu_backend;
+#[path = "support/test_seed.rs"]
+mod test_seed;
+
+use std::sync::Arc;
+
+use ark_bls12_381::{Bls12_381, Fr};
+use ark_ff::{AdditiveGroup, Field, UniformRand};
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
+use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+use common::{bytes, MixedCircuit};
+use gpu_backend::gpu;
+use spice::engine::{Backend, CpuBackend, EngineError, Prover, R1csShape, SyntheticCircuit};
+use test_seed::seed;
+
+/// A value that is 0, 1, −1, small or random, each about as often.
+fn value(rng: &mut StdRng) -> Fr {
+    match rng.gen_range(0..5) {
+        0 => Fr::ZERO,
+        1 => Fr::ONE,
+        2 => -Fr::ONE,
+        3 => Fr::from(rng.gen_range(2u64..1 << 20)),
+        _ => Fr::rand(rng),
+    }
+}
+
+/// A random shape of `constraints` rows whose assignment satisfies it: random A and B rows
+/// (up to 12 terms, coefficients drawn like values), C the fresh product variable.
+fn random_shape(rng: &mut StdRng, constraints: usize, inputs: usize) -> (R1csShape, Vec<Fr>) {
+    let mut z: Vec<Fr> = std::iter::once(Fr::ONE).chain((0..inputs + 8).map(|_| value(rng))).collect();
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..constraints {
+        let row = |rng: &mut StdRng, len: usize| -> Vec<(Fr, usize)> { (0..rng.gen_range(0..12)).map(|_| (value(rng), rng.gen_range(0..len))).collect() };
+        let (ra, rb) = (row(rng, z.len()), row(rng, z.len()));
+        let eval = |r: &[(Fr, usize)]| r.iter().map(|&(k, v)| k * z[v]).sum::<Fr>();
+        z.push(eval(&ra) * eval(&rb));
+        a.push(ra);
+        b.push(rb);
+        c.push(vec![(Fr::ONE, z.len() - 1)]);
+    }
+    let num_witness = z.len() - 1 - inputs;
+    (R1csShape { a, b, c, num_instance: 1 + inputs, num_witness }, z)
+}
+
+#[test]
+fn gpu_witness_map_matches_the_cpu_at_many_sizes() {
+    let Some(gpu) = gpu("gpu_witness_map_matches_the_cpu_at_many_sizes") else { return };
+    let s = seed("gpu_witness_map_matches_the_cpu_at_many_sizes");
+    let mut rng = StdRng::seed_from_u64(s);
+    let cpu = CpuBackend::new();
+    // Empty, tiny, odd, a domain filled exactly (2^k − inputs − 1 rows), one row past a power
+    // of two, and a few thousand rows over many blocks.
+    for (constraints, inputs) in [(0, 0), (1, 0), (2, 1), (3, 2), (1000, 3), (1021, 2), (1025, 0), (4093, 2), (20_000, 5)] {
+        let (shape, z) = random_shape(&mut rng, constraints, inputs);
+        let domain = (constraints + 1 + inputs).next_power_of_two();
+        let shape = Arc::new(shape);
+        let on_cpu = cpu.witness_map(&cpu.load_shape(shape.clone()).unwrap(), &z, domain).unwrap();
+        let loaded = gpu.load_shape(shape.clone()).unwrap();
+        for run in 0..2 {
+            let on_gpu = gpu.witness_map(&loaded, &z, domain).unwrap();
+            assert_eq!(on_gpu.h, on_cpu.h, "{constraints} constraints, {inputs} inputs, run {run}");
+        }
+        // A larger domain than needed pads with zeros on both.
+        let on_cpu = cpu.witness_map(&cpu.load_shape(shape).unwrap(), &z, 2 * domain).unwrap();
+        assert_eq!(gpu.witness_map(&loaded, &z, 2 * domain).unwrap().h, on_cpu.h, "{constraints} constraints, doubled domain");
+    }
+}
+
+#[test]
+fn gpu_witness_map_reports_the_first_failing_constraint() {
+    let Some(gpu) = gpu("gpu_witness_map_reports_the_first_failing_constraint") else { return };
+    let s = seed("gpu_witness_map_reports_the_first_failing_constraint");
+    let mut rng = StdRng::seed_from_u64(s);
+    let (shape, mut z) = random_shape(&mut rng, 5000, 2);
+    let domain = 8192;
+    // Break rows in different blocks, the later ones first: the smallest must be reported.
+    let broken: Vec<usize> = (0..4).map(|_| rng.gen_range(0..5000)).collect();
+    for &row in broken.iter().rev() {
+        z[shape.c[row][0].1] += Fr::ONE;
+    }
+    let cpu = CpuBackend::new();
+    let shape = Arc::new(shape);
+    let expected = cpu.witness_map(&cpu.load_shape(shape.clone()).unwrap(), &z, domain).unwrap_err();
+    let EngineError::Unsatisfied { index, total, .. } = expected else { panic!("expected Unsatisfied on the CPU, got {expected:?}") };
+    let loaded = gpu.load_shape(shape).unwrap();
+    match gpu.witness_map(&loaded, &z, domain) {
+        Err(EngineError::Unsatisfied { index: i, total: t, .. }) => assert_eq!((i, t), (index, total), "broken rows {broken:?}"),
+        other => panic!("expected Unsatisfied, got {:?}", other.map(|m| m.h.len())),
+    }
+    // The failure slot is reset for the next call: an honest assignment passes again.
+    let (honest_shape, honest_z) = random_shape(&mut rng, 100, 1);
+    let honest = gpu.load_shape(Arc::new(honest_shape)).unwrap();
+    assert!(gpu.witness_map(&honest, &honest_z, 128).is_ok());
+}
+
+#[test]
+fn gpu_witness_map_refuses_what_does_not_fit() {
+    let Some(gpu) = gpu("gpu_witness_map_refuses_what_does_not_fit") else { return };
+    let mut rng = StdRng::seed_from_u64(seed("gpu_witness_map_refuses_what_does_not_fit"));
+    let (mut shape, z) = random_shape(&mut rng, 30, 1);
+    let loaded = gpu.load_shape(Arc::new(shape.clone())).unwrap();
+    assert!(matches!(gpu.witness_map(&loaded, &z[..z.len() - 1], 32), Err(EngineError::KeyMismatch(_))));
+    assert!(matches!(gpu.witness_map(&loaded, &z, 16), Err(EngineError::KeyMismatch(_))));
+    let cpu = CpuBackend::new();
+    let foreign = cpu.load_shape(Arc::new(shape.clone())).unwrap();
+    assert!(matches!(gpu.witness_map(&foreign, &z, 32), Err(EngineError::ForeignHandle { handle: "shape", .. })));
+    shape.a[3].push((Fr::ONE, z.len()));
+    assert!(matches!(gpu.load_shape(Arc::new(shape)), Err(EngineError::KeyMismatch(_))));
+}
+
+#[test]
+fn proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof() {
+    let Some(gpu) = gpu("proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof") else { return };
+    let s = seed("proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof");
+    let mut rng = StdRng::seed_from_u64(s);
+    let (r, t) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    macro_rules! check {
+        ($c:expr, $inputs:expr) => {{
+            let c = $c;
+            let pk = Groth16::<Bls12_381>::circuit_specific_setup(c.clone(), &mut rng).unwrap().0;
+            let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, r, t).unwrap();
+            let (shape, z) = R1csShape::from_circuit(c.clone()).unwrap();
+            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_shape(&shape, &z, r, t).unwrap();
+            let prover = Prover::new(gpu.clone(), pk.clone()).unwrap();
+            let loaded = prover.load_shape(shape).unwrap();
+            let (on_gpu, times) = prover.prove_with_loaded_shape_timed(&loaded, &z, r, t).unwrap();
+            assert_eq!(bytes(&on_gpu), bytes(&on_cpu), "the device witness map changed the proof");
+            assert_eq!(bytes(&on_gpu), bytes(&theirs), "differs from ark_groth16");
+            let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
+            assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &on_gpu, &$inputs).unwrap());
+            // Only the assignment goes up for the witness map (plus the MSM scalars).
+            let copies = times.transfers.expect("the CUDA backend times its copies");
+            assert!(copies.to_device_bytes < 32 * (3 * prover.domain_size() as u64), "{copies:?}");
+        }};
+    }
+    let mixed = MixedCircuit::new(3, 40, 7, 300, s);
+    check!(mixed.clone(), mixed.public_inputs());
+    let synthetic = SyntheticCircuit::new(1 << 14, s).unwrap();
+    check!(synthetic.clone(), synthetic.public_inputs());
+    // A tampered witness: the device reports the CPU's constraint and no proof comes back.
+    let tampered = MixedCircuit { tamper: true, ..mixed.clone() };
+    let pk = Groth16::<Bls12_381>::circuit_specific_setup(mixed, &mut rng).unwrap().0;
+    let (shape, z) = R1csShape::from_circuit(tampered).unwrap();
+    let cpu_err = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_shape(&shape, &z, r, t).unwrap_err();
+    let prover = Prover::new(gpu.clone(), pk).unwrap();
+    let gpu_err = prover.prove_with_loaded_shape(&prover.load_shape(shape).unwrap(), &z, r, t).unwrap_err();
+    assert_eq!(gpu_err.to_string(), cpu_err.to_string());
+    assert!(matches!(gpu_err, EngineError::Unsatisfied { .. }), "{gpu_err:?}");
+}
