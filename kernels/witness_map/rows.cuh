@@ -8,8 +8,8 @@
 // the linear forms of a permutation's lanes) are an addition or a subtraction; every other
 // term is one Montgomery product. The CPU evaluator's other shortcuts (values 0 and 1, a B row
 // that repeats an earlier A row) save products that a GPU has to spare: an 8-slot ledger
-// batch is about 610k products, a few microseconds of an H100, far below the launch and the
-// upload of z. The shape is validated when it is loaded (every var below the assignment's
+// batch is 739k products this way (610k on the CPU), a few microseconds of an H100's integer
+// throughput, below the upload of its 2.2 MB of z. The shape is validated when it is loaded (every var below the assignment's
 // length), so the body does no bounds checks.
 #pragma once
 
