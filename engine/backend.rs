@@ -180,14 +180,18 @@ pub trait Backend: Send + Sync + fmt::Debug {
     }
 
     /// Groth16's witness map over a loaded shape: evaluates A·z, B·z and C·z on the domain of
-    /// `domain_size` points, checks every constraint, and returns the `domain_size`
-    /// coefficients of the quotient h (see [`Backend::quotient`]).
+    /// `domain_size` points, checks every constraint, and returns the quotient h (see
+    /// [`Backend::quotient`]) without its top coefficient, which is zero: the scalars of the
+    /// H-query MSM ([`WitnessMap::h`]).
     /// [`EngineError::Unsatisfied`] names the first constraint `z` does not satisfy, as the CPU
     /// evaluator does; an assignment or a domain that does not fit the shape is
-    /// [`EngineError::KeyMismatch`]. Default: [`evaluate_then_quotient`] over the host shape,
-    /// so a backend that keeps nothing resident accepts a shape loaded by any backend.
-    fn witness_map(&self, shape: &LoadedShape, z: &[Fr], domain_size: usize) -> Result<WitnessMap> {
-        evaluate_then_quotient(self, shape.shape(), z, domain_size)
+    /// [`EngineError::KeyMismatch`]. `z` comes as the scalars of the MSMs that follow, so a
+    /// backend may prepare them on the way (a GPU builds their schedule from the copy of z it
+    /// uploaded for the rows; [`Backend::prepare_scalars`] then finds it built). Default:
+    /// [`evaluate_then_quotient`] over the host shape, so a backend that keeps nothing resident
+    /// accepts a shape loaded by any backend.
+    fn witness_map(&self, shape: &LoadedShape, z: &MsmScalars, domain_size: usize) -> Result<WitnessMap> {
+        evaluate_then_quotient(self, shape.shape(), z.values(), domain_size)
     }
 
     /// In-place NTT of `data` (length a power of two, at most 2^[`MAX_NTT_LOG`]).

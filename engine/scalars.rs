@@ -75,7 +75,12 @@ pub struct MsmScalars {
 impl MsmScalars {
     /// Wraps field elements; nothing is converted until a backend asks.
     pub fn new(scalars: &[Fr]) -> Self {
-        Self { values: scalars.to_vec(), id: NEXT_ID.fetch_add(1, Ordering::Relaxed), limbs: OnceLock::new(), stats: OnceLock::new(), plan: OnceLock::new() }
+        Self::from_values(scalars.to_vec())
+    }
+
+    /// Like [`Self::new`], taking the vector without a copy.
+    pub fn from_values(values: Vec<Fr>) -> Self {
+        Self { values, id: NEXT_ID.fetch_add(1, Ordering::Relaxed), limbs: OnceLock::new(), stats: OnceLock::new(), plan: OnceLock::new() }
     }
 
     /// Wraps canonical integers; an integer not below the Fr modulus is reduced modulo it.

@@ -21,6 +21,7 @@ use ark_bls12_381::Fr;
 use super::backend::{Backend, BackendStorage};
 use super::constraint_eval::{evaluate_constraints, ConstraintEvaluations};
 use super::error::{EngineError, Result};
+use super::scalars::MsmScalars;
 use super::shape::R1csShape;
 
 /// A circuit's shape loaded into a backend ([`Backend::load_shape`]). Cheap to clone; the
@@ -86,10 +87,12 @@ impl LoadedShape {
 }
 
 /// What [`Backend::witness_map`] returns: h, and where its time went.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct WitnessMap {
-    /// The n coefficients of h = (A·B − C) / Z, natural order.
-    pub h: Vec<Fr>,
+    /// The coefficients of h = (A·B − C) / Z below the top one (n − 1 of them, natural order;
+    /// h has degree at most n − 2 when z satisfies the constraints), as the scalars of the
+    /// H-query MSM. A GPU backend may keep them resident for that MSM.
+    pub h: MsmScalars,
     /// Evaluating A·z, B·z, C·z and checking the constraints (on a device: the kernel's
     /// device time).
     pub constraint_eval: Duration,
@@ -104,6 +107,7 @@ pub fn evaluate_then_quotient<B: Backend + ?Sized>(backend: &B, shape: &R1csShap
     let start = Instant::now();
     let ConstraintEvaluations { a, b, c } = evaluate_constraints(shape, z, domain_size, backend.quotient_input_order())?;
     let constraint_eval = start.elapsed();
-    let h = backend.quotient(a, b, c)?;
-    Ok(WitnessMap { h, constraint_eval, quotient: start.elapsed() - constraint_eval })
+    let mut h = backend.quotient(a, b, c)?;
+    h.truncate(domain_size.saturating_sub(1));
+    Ok(WitnessMap { h: MsmScalars::from_values(h), constraint_eval, quotient: start.elapsed() - constraint_eval })
 }

@@ -17,14 +17,15 @@ mod test_seed;
 
 use std::sync::Arc;
 
-use ark_bls12_381::{Bls12_381, Fr};
+use ark_bls12_381::{Bls12_381, Fr, G1Affine};
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{AdditiveGroup, Field, UniformRand};
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use common::{bytes, MixedCircuit};
 use gpu_backend::gpu;
-use spice::engine::{Backend, CpuBackend, EngineError, Prover, R1csShape, SyntheticCircuit};
+use spice::engine::{Backend, CpuBackend, EngineError, MsmScalars, Prover, R1csShape, SyntheticCircuit};
 use test_seed::seed;
 
 /// A value that is 0, 1, −1, small or random, each about as often.
@@ -66,17 +67,27 @@ fn gpu_witness_map_matches_the_cpu_at_many_sizes() {
     // of two, and a few thousand rows over many blocks.
     for (constraints, inputs) in [(0, 0), (1, 0), (2, 1), (3, 2), (1000, 3), (1021, 2), (1025, 0), (4093, 2), (20_000, 5)] {
         let (shape, z) = random_shape(&mut rng, constraints, inputs);
+        let z = MsmScalars::new(&z);
         let domain = (constraints + 1 + inputs).next_power_of_two();
         let shape = Arc::new(shape);
         let on_cpu = cpu.witness_map(&cpu.load_shape(shape.clone()).unwrap(), &z, domain).unwrap();
         let loaded = gpu.load_shape(shape.clone()).unwrap();
         for run in 0..2 {
             let on_gpu = gpu.witness_map(&loaded, &z, domain).unwrap();
-            assert_eq!(on_gpu.h, on_cpu.h, "{constraints} constraints, {inputs} inputs, run {run}");
+            assert_eq!(on_gpu.h.values(), on_cpu.h.values(), "{constraints} constraints, {inputs} inputs, run {run}");
+        }
+        // The witness map built the schedule of the MSMs over z from its device copy of z: an
+        // MSM over z that follows uses it and must equal the CPU's.
+        if constraints == 1000 {
+            let points: Vec<G1Affine> =
+                (0..z.len()).map(|_| (G1Affine::generator() * Fr::rand(&mut rng)).into_affine()).collect();
+            let (gpu_bases, cpu_bases) = (gpu.load_g1(points.clone()).unwrap(), cpu.load_g1(points).unwrap());
+            gpu.witness_map(&loaded, &z, domain).unwrap();
+            assert_eq!(gpu.msm_g1(&gpu_bases, &z).unwrap().into_affine(), cpu.msm_g1(&cpu_bases, &z).unwrap().into_affine());
         }
         // A larger domain than needed pads with zeros on both.
         let on_cpu = cpu.witness_map(&cpu.load_shape(shape).unwrap(), &z, 2 * domain).unwrap();
-        assert_eq!(gpu.witness_map(&loaded, &z, 2 * domain).unwrap().h, on_cpu.h, "{constraints} constraints, doubled domain");
+        assert_eq!(gpu.witness_map(&loaded, &z, 2 * domain).unwrap().h.values(), on_cpu.h.values(), "{constraints} constraints, doubled domain");
     }
 }
 
@@ -92,6 +103,7 @@ fn gpu_witness_map_reports_the_first_failing_constraint() {
     for &row in broken.iter().rev() {
         z[shape.c[row][0].1] += Fr::ONE;
     }
+    let z = MsmScalars::new(&z);
     let cpu = CpuBackend::new();
     let shape = Arc::new(shape);
     let expected = cpu.witness_map(&cpu.load_shape(shape.clone()).unwrap(), &z, domain).unwrap_err();
@@ -104,21 +116,23 @@ fn gpu_witness_map_reports_the_first_failing_constraint() {
     // The failure slot is reset for the next call: an honest assignment passes again.
     let (honest_shape, honest_z) = random_shape(&mut rng, 100, 1);
     let honest = gpu.load_shape(Arc::new(honest_shape)).unwrap();
-    assert!(gpu.witness_map(&honest, &honest_z, 128).is_ok());
+    assert!(gpu.witness_map(&honest, &MsmScalars::new(&honest_z), 128).is_ok());
 }
 
 #[test]
 fn gpu_witness_map_refuses_what_does_not_fit() {
     let Some(gpu) = gpu("gpu_witness_map_refuses_what_does_not_fit") else { return };
     let mut rng = StdRng::seed_from_u64(seed("gpu_witness_map_refuses_what_does_not_fit"));
-    let (mut shape, z) = random_shape(&mut rng, 30, 1);
+    let (mut shape, values) = random_shape(&mut rng, 30, 1);
+    let z = MsmScalars::new(&values);
     let loaded = gpu.load_shape(Arc::new(shape.clone())).unwrap();
-    assert!(matches!(gpu.witness_map(&loaded, &z[..z.len() - 1], 32), Err(EngineError::KeyMismatch(_))));
+    let short = MsmScalars::new(&values[..values.len() - 1]);
+    assert!(matches!(gpu.witness_map(&loaded, &short, 32), Err(EngineError::KeyMismatch(_))));
     assert!(matches!(gpu.witness_map(&loaded, &z, 16), Err(EngineError::KeyMismatch(_))));
     let cpu = CpuBackend::new();
     let foreign = cpu.load_shape(Arc::new(shape.clone())).unwrap();
     assert!(matches!(gpu.witness_map(&foreign, &z, 32), Err(EngineError::ForeignHandle { handle: "shape", .. })));
-    shape.a[3].push((Fr::ONE, z.len()));
+    shape.a[3].push((Fr::ONE, values.len()));
     assert!(matches!(gpu.load_shape(Arc::new(shape)), Err(EngineError::KeyMismatch(_))));
 }
 
@@ -142,9 +156,12 @@ fn proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof() {
             assert_eq!(bytes(&on_gpu), bytes(&theirs), "differs from ark_groth16");
             let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
             assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &on_gpu, &$inputs).unwrap());
-            // Only the assignment goes up for the witness map (plus the MSM scalars).
+            // Up go z, once (the rows and the schedule of the A, B, L MSMs read the same device
+            // copy), the failure slot, and h's scalars for the H MSM: no evaluations, no second z.
             let copies = times.transfers.expect("the CUDA backend times its copies");
-            assert!(copies.to_device_bytes < 32 * (3 * prover.domain_size() as u64), "{copies:?}");
+            let (z_bytes, h_bytes) = (32 * z.len() as u64, 32 * (prover.domain_size() as u64 - 1));
+            assert!(copies.to_device_bytes >= z_bytes + h_bytes, "{copies:?}");
+            assert!(copies.to_device_bytes < 2 * z_bytes + h_bytes, "{copies:?}");
         }};
     }
     let mixed = MixedCircuit::new(3, 40, 7, 300, s);

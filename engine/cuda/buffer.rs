@@ -152,6 +152,20 @@ impl<T: Pod> DeviceBuffer<T> {
         Ok(())
     }
 
+    /// Queues a device-to-device copy of the first `len` elements of `src` into the first `len`
+    /// of the buffer (both at least that long).
+    pub fn copy_prefix_from(&self, src: &DeviceBuffer<T>, len: usize) -> Result<()> {
+        self.check_fits(len, "device copy")?;
+        src.check_fits(len, "device copy")?;
+        if len == 0 {
+            return Ok(());
+        }
+        self.device.bind()?;
+        // SAFETY: both allocations hold at least `len` elements on this context.
+        unsafe { result::memcpy_dtod_async(self.ptr, src.ptr, len * std::mem::size_of::<T>(), self.device.stream()) }
+            .map_err(|e| driver_error("cuMemcpyDtoDAsync", e))
+    }
+
     /// Queues a device-to-device copy of all of `src` into the buffer (same length).
     pub fn copy_from(&self, src: &DeviceBuffer<T>) -> Result<()> {
         self.check_len(src.len, "device copy")?;

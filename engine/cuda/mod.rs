@@ -77,6 +77,10 @@ struct State {
     /// The assignment of the witness map (the largest so far) and its failure slot.
     assignment: Option<DeviceBuffer>,
     first_failure: Option<DeviceBuffer<u32>>,
+    /// The last witness map's h: the id of the scalars it returned and the workspace array
+    /// that still holds them, so that the H MSM's schedule copies them on the device instead
+    /// of uploading them again. Cleared whenever the workspace is handed out for writing.
+    resident_h: Option<(u64, usize)>,
 }
 
 /// G2 bases: on the device, or on the host for the CPU backend ([`G2Placement::CpuConcurrent`]).
@@ -225,6 +229,7 @@ impl CudaBackend {
 
     /// At least `count` workspace arrays of `len` elements.
     fn workspace<'s>(&self, state: &'s mut State, len: usize, count: usize) -> Result<&'s [DeviceBuffer]> {
+        state.resident_h = None; // whatever a caller writes, h may no longer be there
         if state.workspace_len != len {
             state.workspace.clear();
             state.workspace_len = len;
@@ -233,19 +238,6 @@ impl CudaBackend {
             state.workspace.push(DeviceBuffer::new(&self.device, len)?);
         }
         Ok(&state.workspace[..count])
-    }
-
-    /// The assignment buffer (at least `variables` elements) and the failure slot of the
-    /// witness map, allocated or grown on demand.
-    fn ensure_witness_buffers(&self, state: &mut State, variables: usize) -> Result<()> {
-        if state.assignment.as_ref().is_none_or(|z| z.len() < variables) {
-            state.assignment = None; // free the smaller one before allocating
-            state.assignment = Some(DeviceBuffer::new(&self.device, variables.max(1))?);
-        }
-        if state.first_failure.is_none() {
-            state.first_failure = Some(DeviceBuffer::new(&self.device, 1)?);
-        }
-        Ok(())
     }
 
     /// Queues the quotient chain's launches over `buffers` (A·z, B·z, C·z in the first three,
@@ -349,7 +341,12 @@ impl CudaBackend {
             }
         }
         let plan = self.msm_plan(scalars)?;
-        state.msm.schedule.queue(&self.device, &self.msm_kernels, &plan, scalars.id(), scalars.values())?;
+        match state.resident_h {
+            Some((id, k)) if id == scalars.id() => {
+                state.msm.schedule.queue_from_device(&self.device, &self.msm_kernels, &plan, id, &state.workspace[k])?
+            }
+            _ => state.msm.schedule.queue(&self.device, &self.msm_kernels, &plan, scalars.id(), scalars.values())?,
+        }
         Ok(plan)
     }
 
@@ -531,39 +528,45 @@ impl Backend for CudaBackend {
     }
 
     /// The witness map on the device: uploads z, evaluates the rows into the quotient chain's
-    /// first three buffers, runs the chain and downloads h and the first failing row together,
-    /// with one wait at the end. The evaluation's time is its kernel's, measured with events.
-    fn witness_map(&self, shape: &LoadedShape, z: &[Fr], domain_size: usize) -> Result<WitnessMap> {
+    /// first three buffers, builds the schedule of the MSMs over z from that same copy, runs
+    /// the chain, and downloads h and the first failing row together, with one wait at the
+    /// end. The evaluation's time is its kernel's, measured with events.
+    fn witness_map(&self, shape: &LoadedShape, z: &MsmScalars, domain_size: usize) -> Result<WitnessMap> {
         static NO_FAILURE_SLOT: [u32; 1] = [NO_FAILURE];
         let start = Instant::now();
         let resident = shape.storage::<DeviceShape>(NAME)?;
         let domain_points = resident.dims.check_call(z.len(), domain_size)?;
         let log_n = check_ntt_size(domain_size)?;
         let chain = QuotientChain::new(log_n, self.tile)?;
+        let z_plan = (!z.is_empty()).then(|| self.msm_plan(z)).transpose()?;
         let mut state = self.lock()?;
         let domain = self.domain(&mut state, log_n)?;
-        self.ensure_witness_buffers(&mut state, z.len())?;
         self.workspace(&mut state, domain_size, QUOTIENT_BUFFERS)?;
-        let state = &*state;
-        let (Some(assignment), Some(first_failure)) = (&state.assignment, &state.first_failure) else {
-            return Err(EngineError::Cuda { operation: "witness map".into(), reason: "buffers missing after allocation".into() });
-        };
-        let buffers = &state.workspace[..QUOTIENT_BUFFERS];
-        assignment.upload_prefix(fr_as_limbs(z)?)?;
-        first_failure.upload(&NO_FAILURE_SLOT)?;
+        let State { workspace, assignment, first_failure, msm, .. } = &mut *state;
+        let assignment = msm::sized(assignment, &self.device, z.len())?;
+        let first_failure = msm::sized(first_failure, &self.device, 1)?;
+        let buffers = &workspace[..QUOTIENT_BUFFERS];
+        assignment.upload_prefix(fr_as_limbs(z.values())?)?;
+        first_failure.upload_prefix(&NO_FAILURE_SLOT)?;
         let timer = EventTimer::new(&self.device)?;
         let arrays = WitnessMapArrays { z: assignment, a: &buffers[0], b: &buffers[1], c: &buffers[2], first_failure };
         let eval_ms = timer.time(|| queue_witness_map(&self.device, &self.witness_kernels, resident, arrays, domain_points))?;
+        if let Some(plan) = &z_plan {
+            msm.schedule.queue_from_device(&self.device, &self.msm_kernels, plan, z.id(), assignment)?;
+        }
         let result = self.queue_chain(&chain, &domain, buffers)?;
-        let mut h = vec![Fr::from(0u64); domain_size];
+        // h without its top coefficient (zero when the constraints hold).
+        let mut h = vec![Fr::from(0u64); domain_size - 1];
         let mut failure = [NO_FAILURE];
-        buffers[result].download(fr_as_limbs_mut(&mut h)?)?;
-        first_failure.download(&mut failure)?;
+        buffers[result].download_prefix(fr_as_limbs_mut(&mut h)?)?;
+        first_failure.download_prefix(&mut failure)?;
         // z, h and the failure slot are read or written by queued copies until this returns.
         self.device.synchronize()?;
         if failure[0] != NO_FAILURE {
             return Err(EngineError::Unsatisfied { index: failure[0] as usize, total: resident.dims.rows as usize, label: None });
         }
+        let h = MsmScalars::from_values(h);
+        state.resident_h = Some((h.id(), result));
         let constraint_eval = Duration::from_secs_f64(f64::from(eval_ms) / 1e3);
         let quotient = start.elapsed().saturating_sub(constraint_eval);
         Ok(WitnessMap { h, constraint_eval, quotient })

@@ -106,7 +106,7 @@ unsafe fn launch<P>(device: &Device, kernel: &Kernel, shape: LaunchShape, params
 }
 
 /// A device array of at least `len` elements in `slot`, reallocated only to grow.
-fn sized<'a, T: Pod>(slot: &'a mut Option<DeviceBuffer<T>>, device: &Arc<Device>, len: usize) -> Result<&'a DeviceBuffer<T>> {
+pub(super) fn sized<'a, T: Pod>(slot: &'a mut Option<DeviceBuffer<T>>, device: &Arc<Device>, len: usize) -> Result<&'a DeviceBuffer<T>> {
     let len = len.max(1);
     if slot.as_ref().map_or(true, |b| b.len() < len) {
         *slot = None; // free the old one first: device memory may not hold both
@@ -167,9 +167,31 @@ impl ScheduleWorkspace {
             return Err(EngineError::MsmLength { bases: plan.len as usize, scalars: scalars.len() });
         }
         self.built_for = None; // until the launches are queued
+        sized(&mut self.scalars, device, scalars.len())?.upload_prefix(fr_as_limbs(scalars)?)?;
+        self.queue_launches(device, kernels, plan, scalars_id)
+    }
+
+    /// Like [`Self::queue`] for scalars already on the device: the first `plan.len` elements of
+    /// `source` (Montgomery form, left unchanged) are copied on the device, not uploaded. The
+    /// witness map builds the schedule of z this way from the copy its rows read.
+    pub fn queue_from_device(
+        &mut self,
+        device: &Arc<Device>,
+        kernels: &MsmKernels,
+        plan: &MsmPlan,
+        scalars_id: u64,
+        source: &DeviceBuffer<FrLimbs>,
+    ) -> Result<()> {
+        self.built_for = None; // until the launches are queued
+        let n = plan.len as usize;
+        sized(&mut self.scalars, device, n)?.copy_prefix_from(source, n)?;
+        self.queue_launches(device, kernels, plan, scalars_id)
+    }
+
+    /// The schedule launches of `plan` over the scalars in `self.scalars`.
+    fn queue_launches(&mut self, device: &Arc<Device>, kernels: &MsmKernels, plan: &MsmPlan, scalars_id: u64) -> Result<()> {
         let capacity = plan.entry_capacity as usize;
-        let d_scalars = sized(&mut self.scalars, device, scalars.len())?;
-        d_scalars.upload_prefix(fr_as_limbs(scalars)?)?;
+        let d_scalars = sized(&mut self.scalars, device, plan.len as usize)?;
         let counts = sized(&mut self.bucket_counts, device, plan.buckets as usize)?;
         counts.zero_prefix(plan.buckets as usize)?;
         let mut params = ScheduleParams {

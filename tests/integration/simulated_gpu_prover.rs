@@ -95,13 +95,14 @@ impl Backend for SimulatedGpu {
     }
     /// As the CUDA backend: z goes up, the rows are evaluated where the quotient runs (in
     /// natural order, whatever `order` says), h comes back.
-    fn witness_map(&self, shape: &LoadedShape, z: &[Fr], domain_size: usize) -> Result<WitnessMap> {
+    fn witness_map(&self, shape: &LoadedShape, z: &MsmScalars, domain_size: usize) -> Result<WitnessMap> {
         let layout = shape.storage::<WitnessMapLayout>(self.name())?;
         self.copy(true, 32 * z.len() as u64);
-        let ConstraintEvaluations { a, b, c } = witness_sim::evaluate(layout, z, domain_size, 3)?;
-        let h = sim::quotient(&a, &b, &c, self.tile, 2)?;
+        let ConstraintEvaluations { a, b, c } = witness_sim::evaluate(layout, z.values(), domain_size, 3)?;
+        let mut h = sim::quotient(&a, &b, &c, self.tile, 2)?;
         self.copy(false, 32 * domain_size as u64);
-        Ok(WitnessMap { h, constraint_eval: Duration::ZERO, quotient: Duration::ZERO })
+        h.truncate(domain_size - 1);
+        Ok(WitnessMap { h: MsmScalars::from_values(h), constraint_eval: Duration::ZERO, quotient: Duration::ZERO })
     }
 }
 
