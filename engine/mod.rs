@@ -22,6 +22,8 @@ pub mod gpu_witness;
 pub mod kernel_host;
 pub mod key_file;
 pub mod prover;
+#[doc(hidden)]
+pub mod random_shape;
 pub mod scalars;
 pub mod shape;
 pub mod synthetic_circuit;

@@ -19,43 +19,15 @@ use std::sync::Arc;
 
 use ark_bls12_381::{Bls12_381, Fr, G1Affine};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{AdditiveGroup, Field, UniformRand};
+use ark_ff::{Field, UniformRand};
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use common::{bytes, MixedCircuit};
 use gpu_backend::gpu;
+use spice::engine::random_shape::satisfied_shape;
 use spice::engine::{Backend, CpuBackend, EngineError, MsmScalars, Prover, R1csShape, SyntheticCircuit};
 use test_seed::seed;
-
-/// A value that is 0, 1, −1, small or random, each about as often.
-fn value(rng: &mut StdRng) -> Fr {
-    match rng.gen_range(0..5) {
-        0 => Fr::ZERO,
-        1 => Fr::ONE,
-        2 => -Fr::ONE,
-        3 => Fr::from(rng.gen_range(2u64..1 << 20)),
-        _ => Fr::rand(rng),
-    }
-}
-
-/// A random shape of `constraints` rows whose assignment satisfies it: random A and B rows
-/// (up to 12 terms, coefficients drawn like values), C the fresh product variable.
-fn random_shape(rng: &mut StdRng, constraints: usize, inputs: usize) -> (R1csShape, Vec<Fr>) {
-    let mut z: Vec<Fr> = std::iter::once(Fr::ONE).chain((0..inputs + 8).map(|_| value(rng))).collect();
-    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..constraints {
-        let row = |rng: &mut StdRng, len: usize| -> Vec<(Fr, usize)> { (0..rng.gen_range(0..12)).map(|_| (value(rng), rng.gen_range(0..len))).collect() };
-        let (ra, rb) = (row(rng, z.len()), row(rng, z.len()));
-        let eval = |r: &[(Fr, usize)]| r.iter().map(|&(k, v)| k * z[v]).sum::<Fr>();
-        z.push(eval(&ra) * eval(&rb));
-        a.push(ra);
-        b.push(rb);
-        c.push(vec![(Fr::ONE, z.len() - 1)]);
-    }
-    let num_witness = z.len() - 1 - inputs;
-    (R1csShape { a, b, c, num_instance: 1 + inputs, num_witness }, z)
-}
 
 #[test]
 fn gpu_witness_map_matches_the_cpu_at_many_sizes() {
@@ -66,7 +38,7 @@ fn gpu_witness_map_matches_the_cpu_at_many_sizes() {
     // Empty, tiny, odd, a domain filled exactly (2^k − inputs − 1 rows), one row past a power
     // of two, and a few thousand rows over many blocks.
     for (constraints, inputs) in [(0, 0), (1, 0), (2, 1), (3, 2), (1000, 3), (1021, 2), (1025, 0), (4093, 2), (20_000, 5)] {
-        let (shape, z) = random_shape(&mut rng, constraints, inputs);
+        let (shape, z) = satisfied_shape(&mut rng, constraints, inputs);
         let z = MsmScalars::new(&z);
         let domain = (constraints + 1 + inputs).next_power_of_two();
         let shape = Arc::new(shape);
@@ -96,7 +68,7 @@ fn gpu_witness_map_reports_the_first_failing_constraint() {
     let Some(gpu) = gpu("gpu_witness_map_reports_the_first_failing_constraint") else { return };
     let s = seed("gpu_witness_map_reports_the_first_failing_constraint");
     let mut rng = StdRng::seed_from_u64(s);
-    let (shape, mut z) = random_shape(&mut rng, 5000, 2);
+    let (shape, mut z) = satisfied_shape(&mut rng, 5000, 2);
     let domain = 8192;
     // Break rows in different blocks, the later ones first: the smallest must be reported.
     let broken: Vec<usize> = (0..4).map(|_| rng.gen_range(0..5000)).collect();
@@ -114,7 +86,7 @@ fn gpu_witness_map_reports_the_first_failing_constraint() {
         other => panic!("expected Unsatisfied, got {:?}", other.map(|m| m.h.len())),
     }
     // The failure slot is reset for the next call: an honest assignment passes again.
-    let (honest_shape, honest_z) = random_shape(&mut rng, 100, 1);
+    let (honest_shape, honest_z) = satisfied_shape(&mut rng, 100, 1);
     let honest = gpu.load_shape(Arc::new(honest_shape)).unwrap();
     assert!(gpu.witness_map(&honest, &MsmScalars::new(&honest_z), 128).is_ok());
 }
@@ -123,7 +95,7 @@ fn gpu_witness_map_reports_the_first_failing_constraint() {
 fn gpu_witness_map_refuses_what_does_not_fit() {
     let Some(gpu) = gpu("gpu_witness_map_refuses_what_does_not_fit") else { return };
     let mut rng = StdRng::seed_from_u64(seed("gpu_witness_map_refuses_what_does_not_fit"));
-    let (mut shape, values) = random_shape(&mut rng, 30, 1);
+    let (mut shape, values) = satisfied_shape(&mut rng, 30, 1);
     let z = MsmScalars::new(&values);
     let loaded = gpu.load_shape(Arc::new(shape.clone())).unwrap();
     let short = MsmScalars::new(&values[..values.len() - 1]);

@@ -58,7 +58,7 @@ mod tests {
     use super::*;
     use crate::engine::backend::EvaluationOrder;
     use crate::engine::constraint_eval::evaluate_constraints;
-    use crate::engine::constraint_eval::tests::satisfied_shape;
+    use crate::engine::random_shape::satisfied_shape;
     use crate::engine::gpu_witness::layout::WitnessMapLayout;
     use crate::engine::gpu_witness::params::{COEFF_MINUS_ONE, COEFF_ONE};
     use ark_ff::{Field, Zero};
