@@ -98,7 +98,7 @@ impl<G: 'static> Bases<G> {
 }
 
 /// Data a backend keeps resident for a handle it gave out ([`Bases`], a
-/// [`LoadedShape`](super::loaded_shape::LoadedShape)): the storage and the name of the backend
+/// [`LoadedShape`]): the storage and the name of the backend
 /// that made it, so that a handle used with another backend is an error, not a wrong cast.
 #[derive(Clone)]
 pub struct BackendStorage {

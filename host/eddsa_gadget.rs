@@ -45,7 +45,7 @@
 //! to be below p (else `h + p` would give the prover a second challenge to pick from). S is
 //! decomposed as `V = S − ℓ + lt·ℓ` with the claimed Boolean `lt` and `V < (lt ? ℓ : p − ℓ)`:
 //! with lt = 1 that proves S = V < ℓ, with lt = 0 it proves S = V + ℓ ≥ ℓ (V + ℓ < p, so no
-//! wrap-around); exactly one claim is satisfiable, so lt = [S < ℓ]. Both comparisons go limb
+//! wrap-around); exactly one claim is satisfiable, so lt = 1 exactly when S < ℓ. Both comparisons go limb
 //! by limb (32-bit limbs, [`LIMB_BITS`]): the highest limb where the value differs from the
 //! bound decides, and one 32-bit range check proves it is smaller there (54 constraints
 //! where arkworks' `enforce_in_field_le` costs about 310).

@@ -1,7 +1,7 @@
 //! `k·B` in the circuit for a constant Jubjub point B, k given by its little-endian bits:
 //! window tables computed once per base (not once per multiplication), one lookup per
 //! window, and the chain of additions evaluated natively in one pass
-//! ([`edwards_gadget::running_sums`]) before it is written into the circuit.
+//! ([`edwards_gadget::running_sums`](super::edwards_gadget::running_sums)) before it is written into the circuit.
 //!
 //! Two window shapes, each the one a circuit already used, with its constraints unchanged:
 //!

@@ -1,4 +1,4 @@
-//! Keys compared in the circuit, in the order of [`key_order`](super::store::key_order) (the
+//! Keys compared in the circuit, in the order of [`key_order`] (the
 //! integer order on `[0, r)`): the audit proves its final state strictly increasing with it.
 //!
 //! # Halves, not a canonical decomposition

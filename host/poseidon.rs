@@ -76,7 +76,7 @@ pub const WIDTH: usize = CAPACITY + RATE;
 /// The Poseidon permutation of [`config`] on a state: the function arkworks'
 /// `PoseidonSponge::permute` computes (R_F/2 full rounds, R_P partial rounds, R_F/2 full
 /// rounds; each: round constants, S-box, MDS), with the partial rounds in the sparse form of
-/// [`SparseRounds`] (793 multiplications a permutation instead of 1,288: 38% fewer).
+/// `SparseRounds` (793 multiplications a permutation instead of 1,288: 38% fewer).
 ///
 /// Ours rather than arkworks' because every native hash of Spice goes through it (about
 /// ten per stored tuple, with the hash-to-curve counters): arkworks' sponge copies the whole

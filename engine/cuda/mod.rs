@@ -15,7 +15,10 @@
 //! The MSMs: G1 always, G2 by default (or on the CPU, concurrently with the G1 MSMs, when
 //! [`MsmConfig`] says so). Bases are uploaded once per proving key ([`Backend::load_g1`]);
 //! a scalar vector's schedule is built on the device once and serves every MSM over it
-//! ([`Backend::prepare_scalars`]); an MSM downloads only its window sums.
+//! ([`Backend::prepare_scalars`]); an MSM downloads only its window sums. After a witness map
+//! on a loaded shape, the schedules of z and of h are built from the device's own copies (a
+//! device-to-device copy each), so a proof's host copies are z up, and h and the window sums
+//! down.
 //!
 //! Files: [`device`] (driver, context, stream), [`module`] (embedded fatbins, launches),
 //! [`buffer`] (device arrays), [`ntt`] (tables and plan execution), [`witness_map`] (resident

@@ -11,7 +11,7 @@ use crate::engine::error::{EngineError, Result};
 use super::curve::MsmCurve;
 
 /// `window_sums[w]` for w < W are the windows' Σ (j + 1)·B_j, `window_sums[W]` the ones
-/// bucket; returns Σ_w 2^(c·w)·window_sums[w] + window_sums[W].
+/// bucket; returns `Σ_w 2^(c·w)·window_sums[w] + window_sums[W]`.
 pub fn combine_windows<C: MsmCurve>(window_sums: &[C::XyzzLimbs], window_bits: u32) -> Result<Projective<C>> {
     let (ones, windows) = window_sums
         .split_last()

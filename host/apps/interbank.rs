@@ -25,7 +25,7 @@
 //! | `transfer` | payer     | `account_id(payer)` (A) | payee (at B)   | − amount if A ≠ B | + amount if A ≠ B |
 //! | `balance`  | —         | `account_id(owner)`     | —              | —               | —               |
 //!
-//! The account logic is [`account::transition`]; on top of it the app requires that `open`
+//! The account logic is [`account::transition`](super::account::transition); on top of it the app requires that `open`
 //! names a bank of the app (fewer than [`MAX_BANKS`] may be in use), that the payer's stored
 //! bank is the request's A and the payee's stored bank its B (else the wrong reserves would
 //! move), and that reserve A covers the amount and reserve B does not overflow.
@@ -36,7 +36,7 @@
 //! `reserve = Σ balances of its customers` in every reachable state. The reserve checks can
 //! then never fail; they are kept (138 constraints) for the same reason as the ledger's
 //! payee overflow check: each request is correct for any stored values, not only for states
-//! the invariant describes (see [`account`]).
+//! the invariant describes (see [`account`](super::account)).
 //!
 //! # Who signs, and why banks do not
 //!

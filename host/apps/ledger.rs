@@ -11,8 +11,8 @@
 //! | `transfer` | payer     | `account_id(payer)`         | payee account  |
 //! | `balance`  | —         | `account_id(owner)`         | —              |
 //!
-//! Their logic is [`account::transition`] (the table and the reason for every check are in
-//! [`account`]'s docs). Accounts are keyed by [`account_id`] — Poseidon under the EdDSA
+//! Their logic is [`account::transition`](super::account::transition) (the table and the reason for every check are in
+//! [`account`](super::account)'s docs). Accounts are keyed by [`account_id`] — Poseidon under the EdDSA
 //! account tag — and the mint by Poseidon under its own tag: distinct domains, so a mint is
 //! never an account. The issuer's key is a parameter of the app ([`LedgerApp::new`]) and a
 //! constant of its circuit. Issuing is modelled as a "transfer from the mint": the mint's
@@ -53,7 +53,7 @@
 //! | key slots (account id 258, mint select 1)              | 259         |
 //! | two record decompositions                              | 260         |
 //! | signature (signer select 2, is_valid on 2 elements)    | 3,463       |
-//! | transition ([`account::transition_var`]), validity     | 212         |
+//! | transition ([`account::transition_var`](super::account::transition_var)), validity     | 212         |
 //! | **app, total (request, key slots, [`App::execute_var`])** | **4,329** |
 //! | **one batch slot**                                     | **8,162**   |
 //! | fixed per batch                                        | 2,397       |
@@ -279,7 +279,7 @@ impl LedgerApp {
         LAYOUT.unpack(value)
     }
 
-    /// What the signer of `request` signs (see [`account`]'s docs).
+    /// What the signer of `request` signs (see [`account`](super::account)'s docs).
     pub fn message(&self, request: &LedgerRequest) -> [Fr; 2] {
         let fields = request.fields();
         message(self.tag, fields.to, fields.word())
