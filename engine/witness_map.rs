@@ -9,7 +9,8 @@
 //! is [`evaluate_constraints`] then [`Backend::quotient`]. The CUDA backend uploads the
 //! matrices in the kernel's layout ([`gpu_witness`](super::gpu_witness)) and evaluates the
 //! rows on the device, straight into the buffers its quotient chain starts from: a proof
-//! uploads z instead of three domain-sized vectors and leaves the host's cores to synthesis.
+//! uploads z instead of three domain-sized vectors and leaves the host's cores to synthesis,
+//! and the schedules of the MSMs over z and h are built from the device's own copies.
 
 use std::any::Any;
 use std::fmt;

@@ -10,7 +10,7 @@
 #   SPICE_GPU_CHECK_TESTS=0 bash scripts/gpu-check.sh       # benchmarks only
 #   SPICE_GPU_CHECK_BENCHES="msm prove" bash ...            # a subset of ntt msm prove
 #
-# One device call is at most 600 s: the tests take up to ~330 s and the three benchmarks up
+# One device call is at most 600 s: the tests take up to ~360 s and the three benchmarks up
 # to ~420 s, so a first call runs the tests and the NTT benchmark, a second the others.
 #
 # Exit status: 0 when every test passed and every benchmark ran.

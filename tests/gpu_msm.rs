@@ -13,6 +13,8 @@
 mod common;
 #[path = "support/gpu_backend.rs"]
 mod gpu_backend;
+#[path = "support/reference_proof.rs"]
+mod reference_proof;
 #[path = "support/test_seed.rs"]
 mod test_seed;
 
@@ -24,8 +26,9 @@ use ark_ff::{One, UniformRand, Zero};
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
-use common::{MixedCircuit, bytes};
+use common::MixedCircuit;
 use gpu_backend::gpu;
+use reference_proof::Reference;
 use test_seed::seed;
 #[path = "support/scalar_kinds.rs"]
 mod scalar_kinds;
@@ -223,26 +226,23 @@ fn proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof() {
     macro_rules! check {
         ($c:expr, $inputs:expr) => {{
             let c = $c;
-            let pk = Groth16::<Bls12_381>::circuit_specific_setup(c.clone(), &mut rng).unwrap().0;
-            let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, r, t).unwrap();
+            let reference = Reference::new(&c, $inputs, r, t, &mut rng);
+            let pk = &reference.pk;
             let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
             let on_gpu = Prover::new(gpu.clone(), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
             let split = Prover::new(g2_on_cpu.clone(), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
-            assert_eq!(bytes(&on_gpu), bytes(&on_cpu), "the CUDA backend changed the proof");
-            assert_eq!(bytes(&split), bytes(&on_cpu), "G2 on the CPU alongside changed the proof");
-            assert_eq!(bytes(&on_gpu), bytes(&theirs), "differs from ark_groth16");
-            let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-            assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &on_gpu, &$inputs).unwrap());
+            reference.assert_matches(&on_cpu, "the CPU backend");
+            reference.assert_matches(&on_gpu, "the CUDA backend");
+            reference.assert_matches(&split, "G2 on the CPU alongside");
         }};
     }
     check!(mixed.clone(), mixed.public_inputs());
     check!(synthetic.clone(), synthetic.public_inputs());
     // r = s = 0: the prover skips the B-in-G1 MSM; still identical.
     let zero = Fr::zero();
-    let pk = Groth16::<Bls12_381>::circuit_specific_setup(mixed.clone(), &mut rng).unwrap().0;
-    let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(mixed.clone(), &pk, zero, zero).unwrap();
-    let ours = Prover::new(gpu.clone(), pk).unwrap().prove_with_randomness(mixed, zero, zero).unwrap();
-    assert_eq!(bytes(&ours), bytes(&theirs));
+    let reference = Reference::new(&mixed, mixed.public_inputs(), zero, zero, &mut rng);
+    let ours = Prover::new(gpu.clone(), reference.pk.clone()).unwrap().prove_with_randomness(mixed, zero, zero).unwrap();
+    reference.assert_matches(&ours, "the CUDA backend with r = s = 0");
 }
 
 #[test]

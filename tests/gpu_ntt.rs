@@ -10,18 +10,19 @@
 mod common;
 #[path = "support/gpu_backend.rs"]
 mod gpu_backend;
+#[path = "support/reference_proof.rs"]
+mod reference_proof;
 #[path = "support/test_seed.rs"]
 mod test_seed;
 
 use std::sync::Arc;
 
-use ark_bls12_381::{Bls12_381, Fr};
+use ark_bls12_381::Fr;
 use ark_ff::{FftField, Field, One, UniformRand, Zero};
-use ark_groth16::Groth16;
-use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use common::{MixedCircuit, bytes};
+use common::MixedCircuit;
 use gpu_backend::gpu;
+use reference_proof::Reference;
 use test_seed::seed;
 use rayon::prelude::*;
 use spice::engine::{select, Backend, BackendChoice, CpuBackend, CudaBackend, EngineError, NttDirection, Prover, SyntheticCircuit};
@@ -194,14 +195,11 @@ fn proof_with_the_gpu_witness_map_is_byte_identical_to_the_cpu_proof() {
     macro_rules! check {
         ($c:expr, $inputs:expr) => {{
             let c = $c;
-            let pk = Groth16::<Bls12_381>::circuit_specific_setup(c.clone(), &mut rng).unwrap().0;
-            let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, r, t).unwrap();
-            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
-            let on_gpu = Prover::new(gpu.clone(), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
-            assert_eq!(bytes(&on_gpu), bytes(&on_cpu), "GPU witness map changed the proof");
-            assert_eq!(bytes(&on_gpu), bytes(&theirs), "differs from ark_groth16");
-            let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-            assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &on_gpu, &$inputs).unwrap());
+            let reference = Reference::new(&c, $inputs, r, t, &mut rng);
+            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), reference.pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
+            let on_gpu = Prover::new(gpu.clone(), reference.pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
+            reference.assert_matches(&on_cpu, "the CPU backend");
+            reference.assert_matches(&on_gpu, "the GPU quotient (host rows)");
         }};
     }
     check!(mixed.clone(), mixed.public_inputs());

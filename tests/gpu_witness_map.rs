@@ -12,18 +12,19 @@
 mod common;
 #[path = "support/gpu_backend.rs"]
 mod gpu_backend;
+#[path = "support/reference_proof.rs"]
+mod reference_proof;
 #[path = "support/test_seed.rs"]
 mod test_seed;
 
 use std::sync::Arc;
 
-use ark_bls12_381::{Bls12_381, Fr, G1Affine};
+use ark_bls12_381::{Fr, G1Affine};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{Field, UniformRand};
-use ark_groth16::Groth16;
-use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
-use common::{bytes, MixedCircuit};
+use common::MixedCircuit;
+use reference_proof::Reference;
 use gpu_backend::gpu;
 use spice::engine::random_shape::satisfied_shape;
 use spice::engine::{Backend, CpuBackend, EngineError, MsmScalars, Prover, R1csShape, SyntheticCircuit};
@@ -117,17 +118,14 @@ fn proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof() {
     macro_rules! check {
         ($c:expr, $inputs:expr) => {{
             let c = $c;
-            let pk = Groth16::<Bls12_381>::circuit_specific_setup(c.clone(), &mut rng).unwrap().0;
-            let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, r, t).unwrap();
+            let reference = Reference::new(&c, $inputs, r, t, &mut rng);
             let (shape, z) = R1csShape::from_circuit(c.clone()).unwrap();
-            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_shape(&shape, &z, r, t).unwrap();
-            let prover = Prover::new(gpu.clone(), pk.clone()).unwrap();
+            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), reference.pk.clone()).unwrap().prove_with_shape(&shape, &z, r, t).unwrap();
+            let prover = Prover::new(gpu.clone(), reference.pk.clone()).unwrap();
             let loaded = prover.load_shape(shape).unwrap();
             let (on_gpu, times) = prover.prove_with_loaded_shape_timed(&loaded, &z, r, t).unwrap();
-            assert_eq!(bytes(&on_gpu), bytes(&on_cpu), "the device witness map changed the proof");
-            assert_eq!(bytes(&on_gpu), bytes(&theirs), "differs from ark_groth16");
-            let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-            assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &on_gpu, &$inputs).unwrap());
+            reference.assert_matches(&on_cpu, "the CPU backend");
+            reference.assert_matches(&on_gpu, "the device witness map");
             // Up go z, once (the rows and the schedule of the A, B, L MSMs read the same device
             // copy), and the failure slot: no evaluations, no second z, and h's scalars are
             // copied on the device for the H MSM. Down come h and the failure slot, then
@@ -144,7 +142,7 @@ fn proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof() {
     check!(synthetic.clone(), synthetic.public_inputs());
     // A tampered witness: the device reports the CPU's constraint and no proof comes back.
     let tampered = MixedCircuit { tamper: true, ..mixed.clone() };
-    let pk = Groth16::<Bls12_381>::circuit_specific_setup(mixed, &mut rng).unwrap().0;
+    let pk = Reference::new(&mixed, mixed.public_inputs(), r, t, &mut rng).pk;
     let (shape, z) = R1csShape::from_circuit(tampered).unwrap();
     let cpu_err = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_shape(&shape, &z, r, t).unwrap_err();
     let prover = Prover::new(gpu.clone(), pk).unwrap();
