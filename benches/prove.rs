@@ -11,7 +11,10 @@
 //! SPICE_BENCH_PROVE_LOGS=16,18).
 //! Every backend's proof is compared byte for byte with the CPU backend's before any time is
 //! printed; medians of SPICE_BENCH_PROVE_RUNS (default 3) GPU proofs, one CPU proof; then the
-//! stage breakdown of one GPU proof per size. SPICE_BENCH_GPU_ONLY=1 skips the criterion part.
+//! stage breakdown of one GPU proof per size. Then throughput with several proofs in flight:
+//! backends of 1, 2 and 4 lanes, each proving from as many threads at once, at Spice's batch
+//! sizes 2^16 and 2^18 (SPICE_BENCH_THROUGHPUT_LOGS=16,18), every proof compared with the
+//! CPU's. SPICE_BENCH_GPU_ONLY=1 skips the criterion part.
 //!
 //! Keys are cached in target/spice-bench-keys (set up with arkworks on first use).
 
@@ -72,6 +75,7 @@ mod gpu {
     use ark_serialize::CanonicalSerialize;
     use ark_std::rand::{rngs::StdRng, SeedableRng};
     use spice::engine::cuda::{G2Placement, MsmConfig};
+    use spice::engine::LoadedShape;
     use spice::engine::gpu_ntt::TileShape;
     use spice::engine::transfer_times::describe_copies;
     use spice::engine::{synthesize_assignment, Backend, CpuBackend, CudaBackend, Prover, R1csShape, StageTimes, SyntheticCircuit};
@@ -85,6 +89,37 @@ mod gpu {
     fn median(mut v: Vec<f32>) -> f32 {
         v.sort_by(f32::total_cmp);
         v[v.len() / 2]
+    }
+
+    /// One circuit's proof: its key, shape, assignment, (r, s) and the CPU backend's proof.
+    struct Case {
+        pk: ark_groth16::ProvingKey<ark_bls12_381::Bls12_381>,
+        shape: R1csShape,
+        z: Vec<ark_bls12_381::Fr>,
+        r: ark_bls12_381::Fr,
+        s: ark_bls12_381::Fr,
+        reference: Vec<u8>,
+    }
+
+    /// Proofs per second with `lanes` proofs in flight (from as many threads) on a backend of
+    /// `lanes` lanes, every proof checked against the CPU's.
+    fn throughput(case: &Case, lanes: usize, per_lane: usize) -> f64 {
+        let backend = Arc::new(CudaBackend::with_lanes(TileShape::default(), MsmConfig::default(), lanes).expect("a CUDA backend"));
+        let prover = Prover::new(backend as Arc<dyn Backend>, case.pk.clone()).expect("gpu prover");
+        let loaded: LoadedShape = prover.load_shape(case.shape.clone()).expect("load the shape");
+        let prove = || {
+            let proof = prover.prove_with_loaded_shape(&loaded, &case.z, case.r, case.s).expect("gpu proof");
+            assert!(bytes(&proof) == case.reference, "a proof with {lanes} in flight differs from the CPU backend's");
+        };
+        // Warm every lane (workspaces, tables) before timing.
+        std::thread::scope(|scope| (0..lanes).for_each(|_| { scope.spawn(prove); }));
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..lanes {
+                scope.spawn(|| (0..per_lane).for_each(|_| prove()));
+            }
+        });
+        (lanes * per_lane) as f64 / start.elapsed().as_secs_f64()
     }
 
     /// Prints the GPU table; returns false when there is no GPU (after saying why).
@@ -170,6 +205,34 @@ mod gpu {
         println!("|---|---|---|---|---|---|---|---|");
         for row in rows {
             println!("{row}");
+        }
+        let throughput_logs: Vec<u32> = std::env::var("SPICE_BENCH_THROUGHPUT_LOGS")
+            .ok()
+            .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+            .unwrap_or_else(|| vec![16, 18]);
+        let mut throughput_rows = Vec::new();
+        for log in throughput_logs {
+            let n = 1usize << log;
+            let circuit = SyntheticCircuit::new(n, 1).expect("circuit");
+            let pk = super::key(n, &circuit);
+            let (shape, _) = R1csShape::from_circuit(circuit.clone()).expect("shape");
+            let z = synthesize_assignment(circuit.clone()).expect("assignment");
+            let cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).expect("cpu prover");
+            let reference = bytes(&cpu.prove_with_shape(&shape, &z, r, s).expect("cpu proof"));
+            let case = Case { pk, shape, z, r, s, reference };
+            let per_lane = (2 * runs).max(4);
+            let rates: Vec<f64> = [1, 2, 4].iter().map(|&lanes| throughput(&case, lanes, per_lane)).collect();
+            throughput_rows.push(format!(
+                "| 2^{log} | {:.1} | {:.1} ({:.2}x) | {:.1} ({:.2}x) |",
+                rates[0], rates[1], rates[1] / rates[0], rates[2], rates[2] / rates[0]
+            ));
+        }
+        if !throughput_rows.is_empty() {
+            println!("\n| constraints | proofs/s, 1 lane | proofs/s, 2 lanes, 2 in flight | proofs/s, 4 lanes, 4 in flight |");
+            println!("|---|---|---|---|");
+            for row in throughput_rows {
+                println!("{row}");
+            }
         }
         for (log, t) in stages {
             let breakdown: Vec<String> = t.rows().iter().map(|(name, d)| format!("{name} {:.1}", d.as_secs_f32() * 1e3)).collect();

@@ -172,6 +172,15 @@ pub trait Backend: Send + Sync + fmt::Debug {
         None
     }
 
+    /// How many independent proofs callers should keep in flight on this backend at once
+    /// (from as many threads): more than one where the hardware would otherwise sit idle
+    /// during one proof's narrower steps and copies (a GPU backend's lanes). The service
+    /// proves this many batches concurrently, still logging them in order. Results never
+    /// depend on it. Default: 1, every proof in turn (the CPU's MSMs already use every core).
+    fn proof_lanes(&self) -> usize {
+        1
+    }
+
     /// Loads a circuit's shape for [`Backend::witness_map`], once for many proofs (for a GPU:
     /// uploads its matrices). Default: keeps the host shape, which the default witness map
     /// evaluates on the CPU.

@@ -21,6 +21,7 @@ pub mod gpu_witness;
 #[doc(hidden)]
 pub mod kernel_host;
 pub mod key_file;
+pub mod lane_pool;
 pub mod prover;
 #[doc(hidden)]
 pub mod random_shape;

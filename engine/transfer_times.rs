@@ -32,6 +32,15 @@ impl TransferTimes {
         }
     }
 
+    /// Adds `other`'s copies to these (the totals of several streams).
+    pub fn accumulate(&mut self, other: &TransferTimes) {
+        self.to_device += other.to_device;
+        self.to_device_bytes += other.to_device_bytes;
+        self.from_device += other.from_device;
+        self.from_device_bytes += other.from_device_bytes;
+        self.copies += other.copies;
+    }
+
     /// Adds one copy of `bytes` that took `time`, in the direction given.
     pub fn add(&mut self, to_device: bool, bytes: u64, time: Duration) {
         if to_device {

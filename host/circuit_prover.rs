@@ -302,6 +302,11 @@ impl CircuitProver {
         self.prove_assignment(&assignment, rng)
     }
 
+    /// The backend this prover runs on.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        self.prover.backend()
+    }
+
     /// The first half of [`Self::prove`]: synthesizes `circuit`'s full assignment (single
     /// threaded, all CPU), checked to fit the shape. Independent of the backend, so a caller
     /// can synthesize the next circuits on other threads while one is proved.

@@ -14,6 +14,7 @@ pub mod integer_gadget;
 pub mod key_order_gadget;
 pub mod log_verifier;
 pub mod log_writer;
+pub mod ordered_proving;
 pub mod matrix_free;
 pub mod poseidon;
 pub mod poseidon_gadget;

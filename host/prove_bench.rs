@@ -47,6 +47,11 @@ pub struct Args {
     /// fixed-shape path; on CUDA the witness map's rows run on the device).
     #[arg(long)]
     fixed_shape: bool,
+    /// After the timed runs, also prove --runs proofs on each of this many threads at once
+    /// and report the throughput against one at a time (every proof is checked to be the
+    /// same as the first). A GPU backend runs concurrent proofs on its lanes.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    in_flight: u64,
 }
 
 fn spinner(message: String) -> ProgressBar {
@@ -161,6 +166,45 @@ pub fn run(args: Args) -> Result<bool> {
     println!("prove (spice, median of {}): {:.1} ms", args.runs, ours.as_secs_f64() * 1e3);
 
     let verified = prover.verifier().verify(&circuit.public_inputs(), &proof)?;
+
+    if args.in_flight > 1 {
+        let threads = args.in_flight as usize;
+        let total = threads * args.runs;
+        let expected = bytes(&proof)?;
+        let bar = ProgressBar::new(total as u64).with_message(format!("proving, {threads} at a time"));
+        bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}]").expect("static template"));
+        let started = Instant::now();
+        std::thread::scope(|scope| -> Result<()> {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| -> Result<()> {
+                        for _ in 0..args.runs {
+                            let (p, _) = prove(r, s)?;
+                            if bytes(&p)? != expected {
+                                bail!("a proof made alongside others differs from the one made alone");
+                            }
+                            bar.inc(1);
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for worker in workers {
+                worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            }
+            Ok(())
+        })?;
+        let wall = started.elapsed();
+        bar.finish_and_clear();
+        let concurrent = total as f64 / wall.as_secs_f64();
+        let alone = 1.0 / ours.as_secs_f64();
+        println!(
+            "throughput: {concurrent:.2} proofs/s with {threads} in flight ({total} proofs in {:.1} ms, all identical to the first), {alone:.2} proofs/s one at a time: {:.2}x (backend lanes: {})",
+            wall.as_secs_f64() * 1e3,
+            concurrent / alone,
+            prover.backend().proof_lanes()
+        );
+    }
 
     if let Some(ark_pk) = ark_pk {
         let mut theirs = Vec::new();

@@ -23,8 +23,12 @@
 //! A batch proof starts with CPU work that no backend does: building the witness (hashing
 //! every tuple, the commitment tree) and synthesizing the circuit's assignment, which is
 //! single-threaded. [`Service::prove_batches`] does that for the next batches on other
-//! threads while the backend proves the current one, and still proves and logs them in
-//! order, so a GPU is not left idle between proofs.
+//! threads while the backend proves the current ones, so a GPU is not left idle between
+//! proofs. Where the backend gains from several proofs at once ([`Backend::proof_lanes`]: a
+//! GPU's lanes), that many batches (and audit chunks) are proved concurrently
+//! ([`ServiceConfig::proofs_in_flight`]) and still logged strictly in order
+//! ([`super::ordered_proving`]); each proof's randomness is drawn in order before it starts,
+//! so the log does not depend on how many were in flight.
 //!
 //! The store and the service's secrets (the blinding sums the next audit needs) live in
 //! memory: a service that stops mid-epoch cannot resume that epoch (its log stays valid up
@@ -48,6 +52,7 @@ use super::{
     batch::{build_batch, BatchCircuit, BatchError, BatchPublicInputs},
     circuit_prover::{Assignment, CircuitProver, CircuitProverError},
     log_writer::{LogWriter, ServiceVerifyingKeys},
+    ordered_proving::prove_in_order,
     proof_log::LogError,
     request_commitment::Receipt,
     storage_gadget::{execute, App, AppError, Executed},
@@ -56,7 +61,8 @@ use super::{
 };
 
 /// The shape of a service: how many requests a batch proof holds, how many keys an audit
-/// chunk proof holds, how many worker threads execute requests.
+/// chunk proof holds, how many worker threads execute requests, how many proofs are in
+/// flight at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServiceConfig {
     /// Request slots per batch proof.
@@ -65,7 +71,15 @@ pub struct ServiceConfig {
     pub keys_per_chunk: usize,
     /// Worker threads that execute requests.
     pub workers: usize,
+    /// Batch (and audit chunk) proofs made concurrently, each on its own thread; `None`: as
+    /// many as the backend runs to advantage ([`Backend::proof_lanes`]: 1 on the CPU, the
+    /// lane count on a GPU). Proofs are still logged in order, and the log's contents do not
+    /// depend on this.
+    pub proofs_in_flight: Option<usize>,
 }
+
+/// Most proofs a service keeps in flight at once.
+pub const MAX_PROOFS_IN_FLIGHT: usize = 16;
 
 impl Default for ServiceConfig {
     fn default() -> Self {
@@ -73,21 +87,29 @@ impl Default for ServiceConfig {
             batch_capacity: 16,
             keys_per_chunk: 64,
             workers: 8,
+            proofs_in_flight: None,
         }
     }
 }
 
 impl ServiceConfig {
-    /// Checks every count is at least 1.
+    /// Checks every count is at least 1, and proofs in flight at most
+    /// [`MAX_PROOFS_IN_FLIGHT`].
     pub fn validate(&self) -> Result<(), ServiceError> {
         for (name, value) in [
             ("batch capacity", self.batch_capacity),
             ("keys per chunk", self.keys_per_chunk),
             ("workers", self.workers),
+            ("proofs in flight", self.proofs_in_flight.unwrap_or(1)),
         ] {
             if value == 0 {
                 return Err(ServiceError::Config(format!("{name} must be at least 1")));
             }
+        }
+        if let Some(n) = self.proofs_in_flight.filter(|&n| n > MAX_PROOFS_IN_FLIGHT) {
+            return Err(ServiceError::Config(format!(
+                "{n} proofs in flight asked for: at most {MAX_PROOFS_IN_FLIGHT}"
+            )));
         }
         Ok(())
     }
@@ -292,7 +314,7 @@ pub struct AuditReport {
     pub proving: Duration,
 }
 
-/// Most batches [`Service::prove_batches`] prepares ahead of the one being proved.
+/// Most batches [`Service::prove_batches`] prepares ahead of the ones being proved.
 pub const MAX_BATCHES_AHEAD: usize = 8;
 
 /// A batch whose witness is built and whose assignment is synthesized, waiting for its proof.
@@ -327,6 +349,31 @@ fn prepare_batch<A: App>(
     let blindings = built.blindings();
     let assignment = prover.synthesize(built.circuit)?;
     Ok(PreparedBatch { batch_id, public, blindings, receipts: built.receipts, assignment, witness, rng })
+}
+
+/// A prepared batch with its proof, waiting for its turn in the log.
+struct ProvedBatch {
+    batch_id: u64,
+    public: BatchPublicInputs,
+    blindings: (JubjubScalar, JubjubScalar),
+    receipts: Vec<Receipt>,
+    witness: Duration,
+    proof: ark_groth16::Proof<ark_bls12_381::Bls12_381>,
+    stages: StageTimes,
+}
+
+/// Proves a prepared batch: the backend's part, on any thread.
+fn prove_prepared(prover: &CircuitProver, mut prepared: PreparedBatch) -> Result<ProvedBatch, ServiceError> {
+    let (proof, stages) = prover.prove_assignment(&prepared.assignment, &mut prepared.rng)?;
+    Ok(ProvedBatch {
+        batch_id: prepared.batch_id,
+        public: prepared.public,
+        blindings: prepared.blindings,
+        receipts: prepared.receipts,
+        witness: prepared.witness,
+        proof,
+        stages,
+    })
 }
 
 /// A verifiable service (see the module docs).
@@ -382,6 +429,15 @@ impl<A: App> Service<A> {
             unproven: AtomicUsize::new(0),
             pending: None,
         })
+    }
+
+    /// Draws the service's randomness (salts, blindings, every proof's r and s) from `seed`
+    /// instead of the operating system's entropy, so that a run can be reproduced exactly.
+    /// For tests only: whoever knows the seed can open every blinded digest in the log.
+    #[doc(hidden)]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.rng = StdRng::seed_from_u64(seed);
+        self
     }
 
     /// The application.
@@ -475,15 +531,17 @@ impl<A: App> Service<A> {
     /// `on_batch` is told about each batch (and given its receipts) once it is in the log.
     /// Returns one receipt per request, in the order given.
     ///
-    /// Batches are pipelined: while one is proved, the next ones (up to one per thread, at
+    /// Batches are pipelined: while some are proved, the next ones (up to one per thread, at
     /// most [`MAX_BATCHES_AHEAD`]) have their witnesses built and their assignments
     /// synthesized on other threads. Synthesis is single-threaded CPU work that would
-    /// otherwise stall a GPU between proofs. Proofs are still made and logged one at a time,
-    /// in order. At most twice that many prepared batches are held in memory at once (one
-    /// assignment is 32 bytes per variable).
+    /// otherwise stall a GPU between proofs. [`Service::proofs_in_flight`] batches are proved
+    /// at once, each on its own thread, and logged strictly in order as they finish. At most
+    /// twice the look-ahead plus twice the proofs in flight of prepared batches are held in
+    /// memory at once (one assignment is 32 bytes per variable).
     ///
     /// On an error, the batches already in the log stay there (their requests count as
-    /// proved, and their receipts went to `on_batch`); the rest are not proved.
+    /// proved, and their receipts went to `on_batch`); the rest are not logged, including any
+    /// later batch whose proof was already made.
     pub fn prove_batches(
         &mut self,
         executed: &[Executed<A>],
@@ -492,8 +550,10 @@ impl<A: App> Service<A> {
         self.check_no_pending_audit()?;
         let chunks: Vec<&[Executed<A>]> = executed.chunks(self.config.batch_capacity).collect();
         let ahead = rayon::current_num_threads().clamp(1, MAX_BATCHES_AHEAD).min(chunks.len().max(1));
+        let in_flight = self.proofs_in_flight().min(chunks.len().max(1));
         // Each batch's randomness (salts, blindings, r and s) is drawn from its own generator,
-        // seeded in batch order from the service's, so batches can be built on any thread.
+        // seeded in batch order from the service's, so batches can be built and proved on any
+        // thread and the log does not depend on which.
         let jobs: Vec<(u64, &[Executed<A>], StdRng)> = chunks
             .iter()
             .enumerate()
@@ -501,6 +561,7 @@ impl<A: App> Service<A> {
             .collect();
         let (app, provers, epoch, capacity) = (self.app.clone(), self.provers.clone(), self.epoch(), self.config.batch_capacity);
         let mut receipts = Vec::with_capacity(executed.len());
+        let mut committed = 0;
         std::thread::scope(|scope| {
             let (ready, next) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, ServiceError>>(ahead);
             let (app, provers) = (&app, &provers);
@@ -517,22 +578,43 @@ impl<A: App> Service<A> {
                         .collect();
                     for batch in prepared {
                         let failed = batch.is_err();
-                        // A closed channel means the prover stopped at an error: stop too.
+                        // A closed channel means the committer stopped at an error: stop too.
                         if ready.send(batch).is_err() || failed {
                             return;
                         }
                     }
                 }
             });
-            for chunk in &chunks {
-                let prepared = next.recv().map_err(|_| ServiceError::Pipeline("the batch builder stopped early".into()))??;
-                let report = self.finish_batch(chunk, prepared)?;
-                on_batch(&report);
-                receipts.extend(report.receipts);
-            }
-            Ok::<(), ServiceError>(())
+            prove_in_order(
+                next,
+                in_flight,
+                |prepared| prove_prepared(&provers.batch, prepared),
+                |proved| {
+                    let chunk = chunks[committed];
+                    let report = self.log_batch(chunk, proved)?;
+                    committed += 1;
+                    on_batch(&report);
+                    receipts.extend(report.receipts);
+                    Ok(())
+                },
+            )
         })?;
+        if committed < chunks.len() {
+            return Err(ServiceError::Pipeline(format!(
+                "the batch builder stopped after {committed} of {} batches",
+                chunks.len()
+            )));
+        }
         Ok(receipts)
+    }
+
+    /// How many proofs this service makes at once: the configured number, or the backend's
+    /// [`Backend::proof_lanes`].
+    pub fn proofs_in_flight(&self) -> usize {
+        self.config
+            .proofs_in_flight
+            .unwrap_or_else(|| self.provers.batch.backend().proof_lanes())
+            .clamp(1, MAX_PROOFS_IN_FLIGHT)
     }
 
     /// Proves one batch of at most the configured capacity and appends it to the log; the
@@ -549,7 +631,8 @@ impl<A: App> Service<A> {
             executed,
             rng,
         )?;
-        self.finish_batch(executed, prepared)
+        let proved = prove_prepared(&self.provers.batch, prepared)?;
+        self.log_batch(executed, proved)
     }
 
     /// Batches cannot be proved while an epoch's audit is not all in the log.
@@ -560,25 +643,20 @@ impl<A: App> Service<A> {
         }
     }
 
-    /// Proves a prepared batch (the next one: its id is the next batch id) and appends it.
-    fn finish_batch(
-        &mut self,
-        executed: &[Executed<A>],
-        mut prepared: PreparedBatch,
-    ) -> Result<BatchReport, ServiceError> {
+    /// Appends a proved batch (the next one: its id is the next batch id) to the log.
+    fn log_batch(&mut self, executed: &[Executed<A>], proved: ProvedBatch) -> Result<BatchReport, ServiceError> {
         let batch_id = self.next_batch_id;
-        if prepared.batch_id != batch_id {
+        if proved.batch_id != batch_id {
             return Err(ServiceError::Pipeline(format!(
-                "batch {} prepared out of turn (next is {batch_id})",
-                prepared.batch_id
+                "batch {} proved out of turn (next is {batch_id})",
+                proved.batch_id
             )));
         }
         let epoch = self.epoch();
-        let (proof, stages) = self.provers.batch.prove_assignment(&prepared.assignment, &mut prepared.rng)?;
-        let public = prepared.public;
-        let (read_blinding, write_blinding) = prepared.blindings;
+        let public = proved.public;
+        let (read_blinding, write_blinding) = proved.blindings;
         let logged = Instant::now();
-        self.log.append_batch(&public, proof)?;
+        self.log.append_batch(&public, proved.proof)?;
         let log = logged.elapsed();
         // In the log: from here on the batch counts for the epoch.
         self.next_batch_id += 1;
@@ -590,7 +668,7 @@ impl<A: App> Service<A> {
         );
         let receipts = executed
             .iter()
-            .zip(prepared.receipts)
+            .zip(proved.receipts)
             .map(|(ex, receipt)| ClientReceipt {
                 epoch,
                 batch_id,
@@ -602,8 +680,8 @@ impl<A: App> Service<A> {
         Ok(BatchReport {
             batch_id,
             requests: executed.len(),
-            witness: prepared.witness,
-            stages,
+            witness: proved.witness,
+            stages: proved.stages,
             log,
             receipts,
         })
@@ -687,13 +765,28 @@ impl<A: App> Service<A> {
     ) -> Result<(), ServiceError> {
         let chunks = pending.audit.chunks.len();
         let total = chunks + 1;
-        while pending.logged < chunks {
-            let chunk = &pending.audit.chunks[pending.logged];
-            let (proof, _) = self.provers.chunk.prove(chunk.clone(), &mut self.rng)?;
-            self.log.append_chunk(&chunk.public, proof)?;
-            pending.logged += 1;
-            on_chunk(pending.logged, total);
-        }
+        // The chunks not in the log yet, each with its own randomness drawn in order, proved
+        // several at once and logged in order.
+        let from = pending.logged.min(chunks);
+        let rngs: Vec<StdRng> = (from..chunks).map(|_| StdRng::from_seed(self.rng.gen())).collect();
+        let in_flight = self.proofs_in_flight().min((chunks - from).max(1));
+        let provers = self.provers.clone();
+        let PendingAudit { audit, logged, .. } = pending;
+        let log = &mut self.log;
+        prove_in_order(
+            audit.chunks[from..].iter().zip(rngs).map(Ok),
+            in_flight,
+            |(chunk, mut rng)| {
+                let (proof, _) = provers.chunk.prove(chunk.clone(), &mut rng)?;
+                Ok::<_, ServiceError>((chunk, proof))
+            },
+            |(chunk, proof)| {
+                log.append_chunk(&chunk.public, proof)?;
+                *logged += 1;
+                on_chunk(*logged, total);
+                Ok(())
+            },
+        )?;
         if pending.logged == chunks {
             let closing = &pending.audit.closing;
             let (proof, _) = self.provers.closing.prove(closing.clone(), &mut self.rng)?;

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Result<bool> {
         bail!("give at least one app and one domain size");
     }
     let header = [
-        "app", "backend", "slots", "constraints/req", "batches", "tx/s proving", "tx/s end to end",
+        "app", "backend", "in flight", "slots", "constraints/req", "batches", "tx/s proving", "tx/s end to end",
         "witness ms", "quotient ms", "msm ms", "audit ms", "verified",
     ];
     if args.markdown {
@@ -63,9 +63,9 @@ pub fn run(args: Args) -> Result<bool> {
         println!("|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
     } else {
         println!(
-            "{:<10} {:<7} {:>5} {:>15} {:>7} {:>12} {:>15} {:>10} {:>11} {:>8} {:>8} {:>8}",
+            "{:<10} {:<7} {:>9} {:>5} {:>15} {:>7} {:>12} {:>15} {:>10} {:>11} {:>8} {:>8} {:>8}",
             header[0], header[1], header[2], header[3], header[4], header[5], header[6],
-            header[7], header[8], header[9], header[10], header[11]
+            header[7], header[8], header[9], header[10], header[11], header[12]
         );
     }
     let mut all_verified = true;
@@ -90,6 +90,7 @@ pub fn run(args: Args) -> Result<bool> {
             let cells = [
                 summary.app.to_string(),
                 summary.backend.to_string(),
+                summary.proofs_in_flight.to_string(),
                 summary.slots.to_string(),
                 format!("{:.0}", summary.constraints_per_request()),
                 summary.batches.to_string(),
@@ -105,9 +106,9 @@ pub fn run(args: Args) -> Result<bool> {
                 println!("| {} |", cells.join(" | "));
             } else {
                 println!(
-                    "{:<10} {:<7} {:>5} {:>15} {:>7} {:>12} {:>15} {:>10} {:>11} {:>8} {:>8} {:>8}",
+                    "{:<10} {:<7} {:>9} {:>5} {:>15} {:>7} {:>12} {:>15} {:>10} {:>11} {:>8} {:>8} {:>8}",
                     cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6],
-                    cells[7], cells[8], cells[9], cells[10], cells[11]
+                    cells[7], cells[8], cells[9], cells[10], cells[11], cells[12]
                 );
             }
         }

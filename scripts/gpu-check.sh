@@ -10,7 +10,7 @@
 #   SPICE_GPU_CHECK_TESTS=0 bash scripts/gpu-check.sh       # benchmarks only
 #   SPICE_GPU_CHECK_BENCHES="msm prove" bash ...            # a subset of ntt msm prove
 #
-# One device call is at most 600 s: the tests take up to ~360 s and the three benchmarks up
+# One device call is at most 600 s: the tests take up to ~400 s and the three benchmarks up
 # to ~420 s, so a first call runs the tests and the NTT benchmark, a second the others.
 #
 # Exit status: 0 when every test passed and every benchmark ran.
@@ -33,9 +33,10 @@ status=0
 rows=()
 # gpu_arith: the field and curve arithmetic's PTX paths; gpu_ntt: the NTT and quotient;
 # gpu_witness_map: the rows of a loaded shape evaluated on the device, and its proofs;
-# gpu_msm: the MSMs and the whole proof on the GPU; kernel_ntt, kernel_msm: the host
-# simulation of the same kernels (cheap, and they tell a broken bundle from a broken GPU).
-tests="gpu_arith gpu_ntt gpu_witness_map gpu_msm kernel_ntt kernel_msm"
+# gpu_msm: the MSMs and the whole proof on the GPU; gpu_lanes: several proofs in flight on
+# one device; kernel_ntt, kernel_msm: the host simulation of the same kernels (cheap, and
+# they tell a broken bundle from a broken GPU).
+tests="gpu_arith gpu_ntt gpu_witness_map gpu_msm gpu_lanes kernel_ntt kernel_msm"
 [ "${SPICE_GPU_CHECK_TESTS:-1}" = 1 ] || tests=""
 for t in $tests; do
   exe="$bundle/tests/$t"

@@ -27,7 +27,8 @@ use common::MixedCircuit;
 use reference_proof::Reference;
 use gpu_backend::gpu;
 use spice::engine::random_shape::satisfied_shape;
-use spice::engine::{Backend, CpuBackend, EngineError, MsmScalars, Prover, R1csShape, SyntheticCircuit};
+use spice::engine::gpu_ntt::TileShape;
+use spice::engine::{Backend, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, R1csShape, SyntheticCircuit};
 use test_seed::seed;
 
 #[test]
@@ -111,7 +112,10 @@ fn gpu_witness_map_refuses_what_does_not_fit() {
 
 #[test]
 fn proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof() {
-    let Some(gpu) = gpu("proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof") else { return };
+    let Some(shared) = gpu("proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof") else { return };
+    // A backend of its own: the copy counts below would include other tests' copies on the
+    // shared one, which run at the same time.
+    let gpu = Arc::new(CudaBackend::with_lanes(TileShape::default(), shared.msm_config(), 1).unwrap());
     let s = seed("proof_with_a_loaded_shape_on_the_gpu_is_byte_identical_to_the_cpu_proof");
     let mut rng = StdRng::seed_from_u64(s);
     let (r, t) = (Fr::rand(&mut rng), Fr::rand(&mut rng));

@@ -1,4 +1,4 @@
-//! The CUDA device: loading the driver, the primary context of device 0, one stream, and the
+//! The CUDA device: loading the driver, the primary context of device 0, a stream, and the
 //! properties the kernels are sized by.
 //!
 //! The driver (`libcuda.so`) is opened with `dlopen` at run time (cudarc's dynamic loading),
@@ -105,7 +105,8 @@ pub struct Device {
 }
 
 // SAFETY: driver API handles may be used from any thread once the context is current there
-// (`bind`, called at the start of every operation); the backend serialises use of the stream.
+// (`bind`, called at the start of every operation); the backend serialises use of each stream
+// (one caller per lane).
 unsafe impl Send for Device {}
 // SAFETY: as above.
 unsafe impl Sync for Device {}
@@ -180,13 +181,35 @@ impl Device {
         Ok(opened)
     }
 
+    /// Another handle on the same device and context with a stream of its own (a lane of the
+    /// backend, see [`super::lane`]). Its copies are logged separately.
+    pub fn another_stream(&self) -> Result<Self> {
+        // SAFETY: `self.device` came from cuDeviceGet; this retain is released in Drop.
+        let context = unsafe { result::primary_ctx::retain(self.device) }
+            .map_err(|e| driver_error("cuDevicePrimaryCtxRetain", e))?;
+        let mut opened = Self {
+            device: self.device,
+            context,
+            stream: std::ptr::null_mut(),
+            name: self.name.clone(),
+            compute_capability: self.compute_capability,
+            multiprocessors: self.multiprocessors,
+            shared_memory_optin: self.shared_memory_optin,
+            total_memory: self.total_memory,
+            copies: Mutex::default(),
+        };
+        opened.bind()?;
+        opened.stream = result::stream::create(result::stream::StreamKind::NonBlocking).map_err(|e| driver_error("cuStreamCreate", e))?;
+        Ok(opened)
+    }
+
     /// Makes the context current on the calling thread (driver calls act on the current one).
     pub fn bind(&self) -> Result<()> {
         // SAFETY: the context is retained for the lifetime of `self`.
         unsafe { result::ctx::set_current(self.context) }.map_err(|e| driver_error("cuCtxSetCurrent", e))
     }
 
-    /// The stream every operation of the backend is queued on.
+    /// The stream this handle's operations are queued on.
     pub fn stream(&self) -> sys::CUstream {
         self.stream
     }
@@ -256,8 +279,8 @@ impl Device {
                     log.totals.add(copy.direction == CopyDirection::ToDevice, copy.bytes, time);
                     destroy_events(&[copy.start, copy.stop]);
                 }
-                // Queued by another caller after our wait (callers hold the backend's lock,
-                // so this should not happen): counted at the next synchronisation.
+                // Queued by another caller after our wait (callers hold the stream's lane, so
+                // this should not happen): counted at the next synchronisation.
                 Err(DriverError(sys::CUresult::CUDA_ERROR_NOT_READY)) => log.queued.push(copy),
                 Err(e) => {
                     destroy_events(&[copy.start, copy.stop]);
@@ -268,7 +291,7 @@ impl Device {
         failure.map_or(Ok(()), Err)
     }
 
-    /// The copies settled so far (see [`CopyLog`]).
+    /// The copies settled so far (each is read at the synchronisation after it was queued).
     pub fn transfer_totals(&self) -> TransferTimes {
         self.copy_log().totals
     }

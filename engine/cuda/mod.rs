@@ -20,13 +20,22 @@
 //! device-to-device copy each), so a proof's host copies are z up, and h and the window sums
 //! down.
 //!
-//! Files: [`device`] (driver, context, stream), [`module`] (embedded fatbins, launches),
+//! Several proofs can be in flight at once: the backend has [lanes](lane) (a stream each, with
+//! its own workspace; two by default, `SPICE_CUDA_LANES` sets 1 to 8). A call over a scalar
+//! vector goes to the lane that holds its schedule, so one proof's calls stay on one lane;
+//! other calls take the first free lane that no proof is in the middle of ([`LanePool`]), so a
+//! caller proving one at a time uses the first lane only. [`Backend::proof_lanes`] tells
+//! callers how many proofs to keep in flight.
+//!
+//! Files: [`device`] (driver, context, stream), [`lane`] (a stream's workspace),
+//! [`module`] (embedded fatbins, launches),
 //! [`buffer`] (device arrays), [`ntt`] (tables and plan execution), [`witness_map`] (resident
 //! shapes, the row kernel), [`msm`] (schedule and curve launches), [`msm_config`] (planner
 //! overrides, G2 placement), [`timer`] (events, copy bandwidth for benchmarks).
 
 pub mod buffer;
 pub mod device;
+pub mod lane;
 pub mod module;
 pub mod msm;
 pub mod msm_config;
@@ -34,8 +43,7 @@ pub mod ntt;
 pub mod timer;
 pub mod witness_map;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ark_bls12_381::{g1, g2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
@@ -50,6 +58,7 @@ use super::gpu_msm::{MsmCurve, MsmOptions, MsmPlan};
 use super::gpu_ntt::{ChainLaunch, NttPlan, QuotientChain, Slot, TileShape, TransformSpec, QUOTIENT_BUFFERS};
 use super::gpu_witness::params::NO_FAILURE;
 use super::gpu_witness::WitnessMapLayout;
+use super::lane_pool::{LaneGuard, LanePool};
 use super::scalars::MsmScalars;
 use super::shape::R1csShape;
 use super::transfer_times::TransferTimes;
@@ -57,6 +66,7 @@ use super::witness_map::{LoadedShape, WitnessMap};
 
 use buffer::{fr_as_limbs, fr_as_limbs_mut, DeviceBuffer};
 use device::Device;
+use lane::Lane;
 use msm::{CurveKernels, CurveWorkspace, DeviceBases, MsmKernels, MsmWorkspace, ScheduleWorkspace};
 pub use msm_config::{G2Placement, MsmConfig};
 use ntt::{queue_plan, queue_pointwise, DeviceDomain, NttKernels};
@@ -64,27 +74,6 @@ use timer::EventTimer;
 use witness_map::{queue_witness_map, DeviceShape, WitnessMapArrays, WitnessMapKernels};
 
 const NAME: &str = "cuda";
-
-/// Device state behind one lock: the lock also serialises use of the stream, so concurrent
-/// callers (the backend is `Sync`) queue whole operations one after another.
-#[derive(Default)]
-struct State {
-    /// Tables per log2 size, uploaded on first use.
-    domains: HashMap<u32, Arc<DeviceDomain>>,
-    /// Reused device arrays of `workspace_len` elements (allocation waits for the device,
-    /// so proofs of one size reuse them).
-    workspace: Vec<DeviceBuffer>,
-    workspace_len: usize,
-    /// MSM schedule and buffers, kept between calls.
-    msm: MsmWorkspace,
-    /// The assignment of the witness map (the largest so far) and its failure slot.
-    assignment: Option<DeviceBuffer>,
-    first_failure: Option<DeviceBuffer<u32>>,
-    /// The last witness map's h: the id of the scalars it returned and the workspace array
-    /// that still holds them, so that the H MSM's schedule copies them on the device instead
-    /// of uploading them again. Cleared whenever the workspace is handed out for writing.
-    resident_h: Option<(u64, usize)>,
-}
 
 /// G2 bases: on the device, or on the host for the CPU backend ([`G2Placement::CpuConcurrent`]).
 enum G2Bases {
@@ -101,27 +90,36 @@ pub struct MsmDeviceTimes {
     pub curve_ms: f32,
 }
 
-/// The CUDA backend. Cheap to share (`Arc<dyn Backend>`); all device work goes through one
-/// stream.
+/// The CUDA backend. Cheap to share (`Arc<dyn Backend>`); device work is queued on its lanes'
+/// streams, one caller per lane.
 pub struct CudaBackend {
-    state: Mutex<State>,
+    lanes: LanePool<Lane>,
     kernels: NttKernels,
     witness_kernels: WitnessMapKernels,
     msm_kernels: MsmKernels,
     msm: MsmConfig,
+    /// The first lane's handle: the device's properties, and the stream resident vectors use.
     device: Arc<Device>,
+    /// Every lane's handle, in lane order, for reading their copy logs without the lanes.
+    lane_devices: Vec<Arc<Device>>,
     tile: TileShape,
     cpu: CpuBackend,
 }
 
 impl std::fmt::Debug for CudaBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CudaBackend").field("device", &self.device).field("tile", &self.tile).field("msm", &self.msm).finish()
+        f.debug_struct("CudaBackend")
+            .field("device", &self.device)
+            .field("lanes", &self.lanes.len())
+            .field("tile", &self.tile)
+            .field("msm", &self.msm)
+            .finish()
     }
 }
 
 /// A vector resident on the device, for chains of transforms that should not come back to the
-/// host in between (and for timing them).
+/// host in between (and for timing them). Resident vectors live on the first lane, whose
+/// stream [`CudaBackend::time_ms`] times.
 pub struct DeviceVector {
     data: DeviceBuffer,
     scratch: Option<DeviceBuffer>,
@@ -156,9 +154,22 @@ impl CudaBackend {
         Self::with_config(tile, msm)
     }
 
-    /// Opens device 0 with NTT tiles of `tile` and MSM settings `msm` (the planner's
-    /// `resident_threads` is replaced by the device's size).
+    /// Opens device 0 with NTT tiles of `tile`, MSM settings `msm` (the planner's
+    /// `resident_threads` is replaced by the device's size) and the environment's lane count
+    /// ([`lane::lanes_from_env`]).
     pub fn with_config(tile: TileShape, msm: MsmConfig) -> Result<Self> {
+        Self::with_lanes(tile, msm, lane::lanes_from_env()?)
+    }
+
+    /// Opens device 0 with `lanes` streams (1 to [`lane::MAX_LANES`]): that many proofs can
+    /// be in flight at once. Otherwise as [`CudaBackend::with_config`].
+    pub fn with_lanes(tile: TileShape, msm: MsmConfig, lanes: usize) -> Result<Self> {
+        if !(1..=lane::MAX_LANES).contains(&lanes) {
+            return Err(EngineError::BackendUnavailable {
+                name: NAME.into(),
+                reason: format!("{lanes} lanes asked for: from 1 to {} are supported", lane::MAX_LANES),
+            });
+        }
         let device = Arc::new(Device::open()?);
         let unusable = |what: &str, e: EngineError| EngineError::BackendUnavailable {
             name: NAME.into(),
@@ -175,11 +186,20 @@ impl CudaBackend {
             G2Placement::Gpu => "G2 on the GPU",
             G2Placement::CpuConcurrent => "G2 on the CPU backend, concurrently with the G1 MSMs",
         };
+        let mut streams = vec![Lane::new(device.clone())];
+        for _ in 1..lanes {
+            let another = device.another_stream().map_err(|e| EngineError::BackendUnavailable {
+                name: NAME.into(),
+                reason: format!("cannot open lane {} of {lanes}: {e}", streams.len() + 1),
+            })?;
+            streams.push(Lane::new(Arc::new(another)));
+        }
         tracing::info!(
-            "CUDA backend on {device:?}: witness map (loaded shapes), NTT, QAP quotient and MSMs on the GPU (G1; {g2}); MSM planner overrides {:?}",
+            "CUDA backend on {device:?}: witness map (loaded shapes), NTT, QAP quotient and MSMs on the GPU (G1; {g2}); {lanes} lane(s); MSM planner overrides {:?}",
             msm.options
         );
-        Ok(Self { state: Mutex::new(State::default()), kernels, witness_kernels, msm_kernels, msm, device, tile, cpu: CpuBackend::new() })
+        let lane_devices = streams.iter().map(|lane| lane.device.clone()).collect();
+        Ok(Self { lanes: LanePool::new(streams), lane_devices, kernels, witness_kernels, msm_kernels, msm, device, tile, cpu: CpuBackend::new() })
     }
 
     /// The MSM settings in use.
@@ -212,48 +232,77 @@ impl CudaBackend {
         Ok((self.device.total_memory(), self.device.free_memory()?))
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, State>> {
-        // A panic while holding the lock cannot leave device state half-updated in a way the
-        // next operation would trust (every operation re-uploads what it reads), so a
-        // poisoned lock is taken over rather than propagated as a panic.
-        let guard = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.device.bind()?;
-        Ok(guard)
+    /// Number of lanes (streams with their own workspace).
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
     }
 
-    fn domain(&self, state: &mut State, log_n: u32) -> Result<Arc<DeviceDomain>> {
-        if let Some(d) = state.domains.get(&log_n) {
+    /// How many lanes hold device arrays of their own: callers that prove one at a time use
+    /// one lane, and only concurrent proofs make the others allocate. A diagnostic; waits for
+    /// each lane in turn.
+    pub fn lanes_in_use(&self) -> usize {
+        let mut used = 0;
+        let _ = self.lanes.for_each(|lane| {
+            used += usize::from(lane.holds_arrays());
+            Ok::<(), ()>(())
+        });
+        used
+    }
+
+    /// A lane chosen by `take`, with the context current on this thread.
+    fn bound<'p>(&self, lane: LaneGuard<'p, Lane>) -> Result<LaneGuard<'p, Lane>> {
+        lane.device.bind()?;
+        Ok(lane)
+    }
+
+    /// A free lane, for work that finds nothing of its own on any lane.
+    fn any_lane(&self) -> Result<LaneGuard<'_, Lane>> {
+        self.bound(self.lanes.lock_any())
+    }
+
+    /// The lane holding the schedule or the h of `scalars`, if one does; else a free one.
+    fn lane_for(&self, scalars: &MsmScalars) -> Result<LaneGuard<'_, Lane>> {
+        self.bound(self.lanes.lock_holding(scalars.id()))
+    }
+
+    /// The first lane, where resident vectors live.
+    fn first_lane(&self) -> Result<LaneGuard<'_, Lane>> {
+        self.bound(self.lanes.lock(0))
+    }
+
+    fn domain(&self, lane: &mut Lane, log_n: u32) -> Result<Arc<DeviceDomain>> {
+        if let Some(d) = lane.domains.get(&log_n) {
             return Ok(d.clone());
         }
-        let d = Arc::new(DeviceDomain::new(&self.device, log_n, self.tile)?);
-        state.domains.insert(log_n, d.clone());
+        let d = Arc::new(DeviceDomain::new(&lane.device, log_n, self.tile)?);
+        lane.domains.insert(log_n, d.clone());
         Ok(d)
     }
 
     /// At least `count` workspace arrays of `len` elements.
-    fn workspace<'s>(&self, state: &'s mut State, len: usize, count: usize) -> Result<&'s [DeviceBuffer]> {
-        state.resident_h = None; // whatever a caller writes, h may no longer be there
-        if state.workspace_len != len {
-            state.workspace.clear();
-            state.workspace_len = len;
+    fn workspace<'s>(&self, lane: &'s mut Lane, len: usize, count: usize) -> Result<&'s [DeviceBuffer]> {
+        lane.resident_h = None; // whatever a caller writes, h may no longer be there
+        if lane.workspace_len != len {
+            lane.workspace.clear();
+            lane.workspace_len = len;
         }
-        while state.workspace.len() < count {
-            state.workspace.push(DeviceBuffer::new(&self.device, len)?);
+        while lane.workspace.len() < count {
+            lane.workspace.push(DeviceBuffer::new(&lane.device, len)?);
         }
-        Ok(&state.workspace[..count])
+        Ok(&lane.workspace[..count])
     }
 
     /// Queues the quotient chain's launches over `buffers` (A·z, B·z, C·z in the first three,
     /// natural order); returns the buffer that will hold h. Nothing waits.
-    fn queue_chain(&self, chain: &QuotientChain, domain: &DeviceDomain, buffers: &[DeviceBuffer]) -> Result<usize> {
+    fn queue_chain(&self, device: &Arc<Device>, chain: &QuotientChain, domain: &DeviceDomain, buffers: &[DeviceBuffer]) -> Result<usize> {
         let z_inv = domain.coset_vanishing_inverse()?;
         for launch in &chain.launches {
             match *launch {
                 ChainLaunch::Transform { step, data, scratch } => {
-                    queue_plan(&self.device, &self.kernels, chain.plan(step), domain, &buffers[data], Some(&buffers[scratch]))?;
+                    queue_plan(device, &self.kernels, chain.plan(step), domain, &buffers[data], Some(&buffers[scratch]))?;
                 }
                 ChainLaunch::Pointwise { a, b, c } => {
-                    queue_pointwise(&self.device, &self.kernels, &buffers[a], &buffers[b], &buffers[c], z_inv)?;
+                    queue_pointwise(device, &self.kernels, &buffers[a], &buffers[b], &buffers[c], z_inv)?;
                 }
             }
         }
@@ -263,21 +312,21 @@ impl CudaBackend {
     /// Copies `values` (length a power of two) to the device and waits for the copy.
     pub fn upload(&self, values: &[Fr]) -> Result<DeviceVector> {
         let log_n = check_ntt_size(values.len())?;
-        let _state = self.lock()?;
-        let data = DeviceBuffer::from_host(&self.device, fr_as_limbs(values)?)?;
-        self.device.synchronize()?;
+        let lane = self.first_lane()?;
+        let data = DeviceBuffer::from_host(&lane.device, fr_as_limbs(values)?)?;
+        lane.device.synchronize()?;
         Ok(DeviceVector { data, scratch: None, log_n })
     }
 
     /// Queues a transform of a resident vector; returns without waiting for the device.
     pub fn ntt_resident(&self, v: &mut DeviceVector, direction: NttDirection) -> Result<()> {
-        let mut state = self.lock()?;
+        let mut lane = self.first_lane()?;
         let plan = NttPlan::new(v.log_n, TransformSpec::natural(direction), self.tile)?;
-        let domain = self.domain(&mut state, v.log_n)?;
+        let domain = self.domain(&mut lane, v.log_n)?;
         if plan.uses_scratch() && v.scratch.is_none() {
-            v.scratch = Some(DeviceBuffer::new(&self.device, v.len())?);
+            v.scratch = Some(DeviceBuffer::new(&lane.device, v.len())?);
         }
-        if queue_plan(&self.device, &self.kernels, &plan, &domain, &v.data, v.scratch.as_ref())? == Slot::Scratch {
+        if queue_plan(&lane.device, &self.kernels, &plan, &domain, &v.data, v.scratch.as_ref())? == Slot::Scratch {
             if let Some(s) = v.scratch.as_mut() {
                 std::mem::swap(&mut v.data, s);
             }
@@ -287,20 +336,23 @@ impl CudaBackend {
 
     /// Copies a resident vector back, waiting for everything queued before.
     pub fn download(&self, v: &DeviceVector) -> Result<Vec<Fr>> {
-        let _state = self.lock()?;
+        let lane = self.first_lane()?;
         let mut out = vec![Fr::from(0u64); v.len()];
         v.data.download(fr_as_limbs_mut(&mut out)?)?;
-        self.device.synchronize()?;
+        lane.device.synchronize()?;
         Ok(out)
     }
 
-    /// Waits for all queued work; a failed kernel is reported here.
+    /// Waits for all queued work on every lane; a failed kernel is reported here.
     pub fn synchronize(&self) -> Result<()> {
-        let _state = self.lock()?;
-        self.device.synchronize()
+        self.lanes.for_each(|lane| {
+            lane.device.bind()?;
+            lane.device.synchronize()
+        })
     }
 
-    /// Milliseconds of device time spent on the work `work` queues (CUDA events around it).
+    /// Milliseconds of device time spent on the work `work` queues on the first lane, where
+    /// resident vectors live (CUDA events around it).
     pub fn time_ms(&self, work: impl FnOnce(&Self) -> Result<()>) -> Result<f32> {
         let timer = EventTimer::new(&self.device)?;
         timer.time(|| work(self))
@@ -309,8 +361,8 @@ impl CudaBackend {
     /// Measured device-to-device copy bandwidth (bytes read + written per second) over arrays
     /// of `elements` Fr elements, the median of `runs` copies.
     pub fn copy_bandwidth(&self, elements: usize, runs: usize) -> Result<f64> {
-        let _state = self.lock()?;
-        timer::copy_bandwidth(&self.device, elements, runs)
+        let lane = self.first_lane()?;
+        timer::copy_bandwidth(&lane.device, elements, runs)
     }
 }
 
@@ -337,18 +389,21 @@ fn maybe_time(timer: Option<&EventTimer<'_>>, work: impl FnOnce() -> Result<()>)
 impl CudaBackend {
     /// The plan of the schedule held for `scalars`, building it (upload and schedule
     /// launches, queued) unless it is held already or `rebuild` is set.
-    fn schedule(&self, state: &mut State, scalars: &MsmScalars, rebuild: bool) -> Result<MsmPlan> {
+    fn schedule(&self, lane: &mut Lane, scalars: &MsmScalars, rebuild: bool) -> Result<MsmPlan> {
         if !rebuild {
-            if let Some(plan) = state.msm.schedule.holds(scalars.id()) {
+            if let Some(plan) = lane.msm.schedule.holds(scalars.id()) {
                 return Ok(plan.clone());
             }
         }
         let plan = self.msm_plan(scalars)?;
-        match state.resident_h {
+        let Lane { device, msm, workspace, resident_h, .. } = lane;
+        match *resident_h {
             Some((id, k)) if id == scalars.id() => {
-                state.msm.schedule.queue_from_device(&self.device, &self.msm_kernels, &plan, id, &state.workspace[k])?
+                msm.schedule.queue_from_device(device, &self.msm_kernels, &plan, id, &workspace[k])?;
+                // The schedule holds h now: the proof that left it here needs the lane no more.
+                *resident_h = None;
             }
-            _ => state.msm.schedule.queue(&self.device, &self.msm_kernels, &plan, scalars.id(), scalars.values())?,
+            _ => msm.schedule.queue(device, &self.msm_kernels, &plan, scalars.id(), scalars.values())?,
         }
         Ok(plan)
     }
@@ -368,30 +423,31 @@ impl CudaBackend {
         if scalars.is_empty() {
             return Ok(Projective::<C>::ZERO);
         }
-        let mut state = self.lock()?;
+        let mut lane = self.lane_for(scalars)?;
+        let device = lane.device.clone();
         // Timing measures the schedule too, so it is rebuilt rather than reused.
         let rebuild = times.is_some();
-        let timer = times.is_some().then(|| EventTimer::new(&self.device)).transpose()?;
+        let timer = times.is_some().then(|| EventTimer::new(&device)).transpose()?;
         let mut plan = None;
         let schedule_ms = maybe_time(timer.as_ref(), || {
-            plan = Some(self.schedule(&mut state, scalars, rebuild)?);
+            plan = Some(self.schedule(&mut lane, scalars, rebuild)?);
             Ok(())
         })?;
         let plan = plan.ok_or_else(|| EngineError::Cuda { operation: "MSM".into(), reason: "no plan".into() })?;
         let mut sums = vec![C::XyzzLimbs::zeroed(); plan.windows as usize + 1];
         let mut count = [0u32];
         let curve_ms = maybe_time(timer.as_ref(), || {
-            let (schedule, workspace) = split(&mut state.msm);
-            workspace.queue(&self.device, kernels, &plan, schedule, bases, &mut sums, &mut count)
+            let (schedule, workspace) = split(&mut lane.msm);
+            workspace.queue(&device, kernels, &plan, schedule, bases, &mut sums, &mut count)
         })?;
-        self.device.synchronize()?;
+        device.synchronize()?;
         drop(timer);
         if let Some(times) = times {
             times.schedule_ms = schedule_ms;
             times.curve_ms = curve_ms;
         }
         let count = count[0];
-        drop(state);
+        drop(lane);
         msm::finish::<C>(&plan, &sums, count)
     }
 
@@ -431,16 +487,17 @@ impl Backend for CudaBackend {
 
     fn load_g1(&self, bases: Vec<G1Affine>) -> Result<Bases<G1Affine>> {
         let len = bases.len();
-        let _state = self.lock()?;
-        Ok(Bases::new(NAME, len, Arc::new(DeviceBases::<g1::Config>::upload(&self.device, &bases)?)))
+        let lane = self.any_lane()?;
+        // The upload waits for its copy, so every lane may read the bases from here on.
+        Ok(Bases::new(NAME, len, Arc::new(DeviceBases::<g1::Config>::upload(&lane.device, &bases)?)))
     }
 
     fn load_g2(&self, bases: Vec<G2Affine>) -> Result<Bases<G2Affine>> {
         let len = bases.len();
         let storage = match self.msm.g2 {
             G2Placement::Gpu => {
-                let _state = self.lock()?;
-                G2Bases::Device(DeviceBases::<g2::Config>::upload(&self.device, &bases)?)
+                let lane = self.any_lane()?;
+                G2Bases::Device(DeviceBases::<g2::Config>::upload(&lane.device, &bases)?)
             }
             G2Placement::CpuConcurrent => G2Bases::Host(self.cpu.load_g2(bases)?),
         };
@@ -462,8 +519,19 @@ impl Backend for CudaBackend {
         self.msm.g2 == G2Placement::CpuConcurrent
     }
 
+    /// The copies of every lane: with several proofs in flight, a proof's share of the
+    /// difference between two readings includes the others' copies.
     fn transfer_totals(&self) -> Option<TransferTimes> {
-        Some(self.device.transfer_totals())
+        let mut total = TransferTimes::default();
+        // Reading a lane's copy log does not need the lane: the log has its own lock.
+        for device in &self.lane_devices {
+            total.accumulate(&device.transfer_totals());
+        }
+        Some(total)
+    }
+
+    fn proof_lanes(&self) -> usize {
+        self.lanes.len()
     }
 
     /// Builds the device schedule of `scalars` (upload and schedule launches) and waits for
@@ -472,9 +540,9 @@ impl Backend for CudaBackend {
         if scalars.is_empty() {
             return Ok(());
         }
-        let mut state = self.lock()?;
-        self.schedule(&mut state, scalars, false)?;
-        self.device.synchronize()
+        let mut lane = self.lane_for(scalars)?;
+        self.schedule(&mut lane, scalars, false)?;
+        lane.device.synchronize()
     }
 
     fn ntt(&self, data: &mut [Fr], direction: NttDirection) -> Result<()> {
@@ -483,14 +551,15 @@ impl Backend for CudaBackend {
             return Ok(()); // every transform of one point is the identity
         }
         let plan = NttPlan::new(log_n, TransformSpec::natural(direction), self.tile)?;
-        let mut state = self.lock()?;
-        let domain = self.domain(&mut state, log_n)?;
-        let buffers = self.workspace(&mut state, data.len(), 2)?;
+        let mut lane = self.any_lane()?;
+        let device = lane.device.clone();
+        let domain = self.domain(&mut lane, log_n)?;
+        let buffers = self.workspace(&mut lane, data.len(), 2)?;
         buffers[0].upload(fr_as_limbs(data)?)?;
-        let at = queue_plan(&self.device, &self.kernels, &plan, &domain, &buffers[0], Some(&buffers[1]))?;
+        let at = queue_plan(&device, &self.kernels, &plan, &domain, &buffers[0], Some(&buffers[1]))?;
         let result = if at == Slot::Data { &buffers[0] } else { &buffers[1] };
         result.download(fr_as_limbs_mut(data)?)?;
-        self.device.synchronize()
+        device.synchronize()
     }
 
     fn quotient(&self, mut a: Vec<Fr>, b: Vec<Fr>, c: Vec<Fr>) -> Result<Vec<Fr>> {
@@ -500,16 +569,17 @@ impl Backend for CudaBackend {
         }
         let log_n = check_ntt_size(n)?;
         let chain = QuotientChain::new(log_n, self.tile)?;
-        let mut state = self.lock()?;
-        let domain = self.domain(&mut state, log_n)?;
-        let buffers = self.workspace(&mut state, n, QUOTIENT_BUFFERS)?;
+        let mut lane = self.any_lane()?;
+        let device = lane.device.clone();
+        let domain = self.domain(&mut lane, log_n)?;
+        let buffers = self.workspace(&mut lane, n, QUOTIENT_BUFFERS)?;
         for (buffer, host) in buffers.iter().zip([&a, &b, &c]) {
             buffer.upload(fr_as_limbs(host)?)?;
         }
-        let result = self.queue_chain(&chain, &domain, buffers)?;
+        let result = self.queue_chain(&device, &chain, &domain, buffers)?;
         buffers[result].download(fr_as_limbs_mut(&mut a)?)?;
         // b and c are read by queued uploads until this returns.
-        self.device.synchronize()?;
+        device.synchronize()?;
         drop((b, c));
         Ok(a)
     }
@@ -519,8 +589,9 @@ impl Backend for CudaBackend {
     /// [`EngineError::KeyMismatch`] here, so the kernel needs no bounds checks.
     fn load_shape(&self, shape: Arc<R1csShape>) -> Result<LoadedShape> {
         let layout = WitnessMapLayout::new(&shape)?;
-        let _state = self.lock()?;
-        let resident = DeviceShape::upload(&self.device, &layout)?;
+        let lane = self.any_lane()?;
+        // The upload waits for its copies, so every lane may read the shape from here on.
+        let resident = DeviceShape::upload(&lane.device, &layout)?;
         tracing::debug!(
             "loaded a shape of {} constraints onto {}: {} bytes in the witness map's layout",
             shape.num_constraints(),
@@ -542,34 +613,35 @@ impl Backend for CudaBackend {
         let log_n = check_ntt_size(domain_size)?;
         let chain = QuotientChain::new(log_n, self.tile)?;
         let z_plan = (!z.is_empty()).then(|| self.msm_plan(z)).transpose()?;
-        let mut state = self.lock()?;
-        let domain = self.domain(&mut state, log_n)?;
-        self.workspace(&mut state, domain_size, QUOTIENT_BUFFERS)?;
-        let State { workspace, assignment, first_failure, msm, .. } = &mut *state;
-        let assignment = msm::sized(assignment, &self.device, z.len())?;
-        let first_failure = msm::sized(first_failure, &self.device, 1)?;
+        let mut lane = self.any_lane()?;
+        let device = lane.device.clone();
+        let domain = self.domain(&mut lane, log_n)?;
+        self.workspace(&mut lane, domain_size, QUOTIENT_BUFFERS)?;
+        let Lane { workspace, assignment, first_failure, msm, .. } = &mut *lane;
+        let assignment = msm::sized(assignment, &device, z.len())?;
+        let first_failure = msm::sized(first_failure, &device, 1)?;
         let buffers = &workspace[..QUOTIENT_BUFFERS];
         assignment.upload_prefix(fr_as_limbs(z.values())?)?;
         first_failure.upload_prefix(&NO_FAILURE_SLOT)?;
-        let timer = EventTimer::new(&self.device)?;
+        let timer = EventTimer::new(&device)?;
         let arrays = WitnessMapArrays { z: assignment, a: &buffers[0], b: &buffers[1], c: &buffers[2], first_failure };
-        let eval_ms = timer.time(|| queue_witness_map(&self.device, &self.witness_kernels, resident, arrays, domain_points))?;
+        let eval_ms = timer.time(|| queue_witness_map(&device, &self.witness_kernels, resident, arrays, domain_points))?;
         if let Some(plan) = &z_plan {
-            msm.schedule.queue_from_device(&self.device, &self.msm_kernels, plan, z.id(), assignment)?;
+            msm.schedule.queue_from_device(&device, &self.msm_kernels, plan, z.id(), assignment)?;
         }
-        let result = self.queue_chain(&chain, &domain, buffers)?;
+        let result = self.queue_chain(&device, &chain, &domain, buffers)?;
         // h without its top coefficient (zero when the constraints hold).
         let mut h = vec![Fr::from(0u64); domain_size - 1];
         let mut failure = [NO_FAILURE];
         buffers[result].download_prefix(fr_as_limbs_mut(&mut h)?)?;
         first_failure.download_prefix(&mut failure)?;
         // z, h and the failure slot are read or written by queued copies until this returns.
-        self.device.synchronize()?;
+        device.synchronize()?;
         if failure[0] != NO_FAILURE {
             return Err(EngineError::Unsatisfied { index: failure[0] as usize, total: resident.dims.rows as usize, label: None });
         }
         let h = MsmScalars::from_values(h);
-        state.resident_h = Some((h.id(), result));
+        lane.resident_h = Some((h.id(), result));
         let constraint_eval = Duration::from_secs_f64(f64::from(eval_ms) / 1e3);
         let quotient = start.elapsed().saturating_sub(constraint_eval);
         Ok(WitnessMap { h, constraint_eval, quotient })

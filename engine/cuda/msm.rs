@@ -155,6 +155,11 @@ pub struct ScheduleWorkspace {
 }
 
 impl ScheduleWorkspace {
+    /// The id of the scalars whose schedule is held, if any.
+    pub fn held_id(&self) -> Option<u64> {
+        self.built_for.as_ref().map(|(id, _)| *id)
+    }
+
     /// The plan of the schedule built for the scalars with this id, if that is the one held.
     pub fn holds(&self, scalars_id: u64) -> Option<&MsmPlan> {
         self.built_for.as_ref().filter(|(id, _)| *id == scalars_id).map(|(_, plan)| plan)

@@ -29,6 +29,7 @@ const CONFIG: ServiceConfig = ServiceConfig {
     batch_capacity: 4,
     keys_per_chunk: 8,
     workers: 8,
+    proofs_in_flight: None,
 };
 
 /// The provers of every test here (one setup per test binary; keys cached under cargo's
@@ -54,6 +55,22 @@ fn provers() -> Arc<ServiceProvers> {
 
 fn service(dir: &TempDir) -> Service<TransferApp> {
     Service::new(TransferApp, CONFIG, provers(), dir.path()).expect("service")
+}
+
+fn service_in_flight(dir: &TempDir, proofs_in_flight: usize) -> Service<TransferApp> {
+    let config = ServiceConfig { proofs_in_flight: Some(proofs_in_flight), ..CONFIG };
+    Service::new(TransferApp, config, provers(), dir.path()).expect("service")
+}
+
+/// Every file of a log directory, by name, with its bytes.
+fn log_files(dir: &TempDir) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir.path())
+        .expect("log dir")
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            (path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).expect("log file"))
+        })
+        .collect()
 }
 
 /// Runs `epochs` epochs of `per_epoch` requests (the first epoch also runs the setup);
@@ -128,6 +145,68 @@ proptest! {
         }
         prop_assert_eq!(replay.snapshot().final_state, service.store().snapshot().final_state);
     }
+}
+
+proptest! {
+    // Each case proves ~10 batches and 2 audits twice.
+    #![proptest_config(ProptestConfig::with_cases(1))]
+
+    /// The same seed and the same requests give the same log byte for byte, whether the
+    /// batches and audit chunks were proved one at a time or several at once: proofs are
+    /// logged in order, and each one's randomness was drawn before any started.
+    #[test]
+    fn the_log_does_not_depend_on_how_many_proofs_are_in_flight(
+        seed in any::<u64>(),
+        accounts in 10u64..16,
+        in_flight in 2usize..5,
+    ) {
+        let mut logs = Vec::new();
+        let mut all_receipts = Vec::new();
+        for proofs in [1, in_flight] {
+            let dir = TempDir::new("service-in-flight");
+            let mut service = service_in_flight(&dir, proofs).with_seed(seed);
+            prop_assert_eq!(service.proofs_in_flight(), proofs);
+            // One stream: execution order, and so every timestamp, is the same in both runs.
+            let mut workload = TransferWorkload::new(accounts, seed);
+            let mut receipts = Vec::new();
+            let mut order = Vec::new();
+            let setup = service.execute(workload.setup());
+            receipts.extend(service.prove_batches(&setup.executed, |b| order.push(b.batch_id)).expect("setup proves"));
+            let mut chunks = 0;
+            for _ in 0..2 {
+                let report = service.execute(workload.streams(12, 1));
+                prop_assert!(report.refused.is_empty(), "{:?}", report.refused);
+                receipts.extend(service.prove_batches(&report.executed, |b| order.push(b.batch_id)).expect("batches prove"));
+                chunks = chunks.max(service.close_epoch(|_, _| {}).expect("audit proves").chunks);
+            }
+            prop_assert!(chunks >= 2, "the audits should have several chunks to prove at once");
+            prop_assert_eq!(&order, &(0..order.len() as u64).collect::<Vec<_>>(), "reported in order");
+            let log = LogVerifier::from_dir(dir.path()).expect("keys").verify_dir(dir.path(), |_| {}).expect("the log is accepted");
+            for receipt in &receipts {
+                prop_assert_eq!(log.check_receipt(receipt), Ok(()));
+            }
+            logs.push(log_files(&dir));
+            all_receipts.push(receipts);
+        }
+        prop_assert_eq!(logs[0].keys().collect::<Vec<_>>(), logs[1].keys().collect::<Vec<_>>());
+        for (name, bytes) in &logs[0] {
+            prop_assert!(&logs[1][name] == bytes, "log file {} differs with {} proofs in flight", name, in_flight);
+        }
+        prop_assert_eq!(&all_receipts[0], &all_receipts[1]);
+    }
+}
+
+#[test]
+fn a_service_refuses_zero_or_too_many_proofs_in_flight() {
+    for bad in [0, spice::host::service::MAX_PROOFS_IN_FLIGHT + 1] {
+        let config = ServiceConfig { proofs_in_flight: Some(bad), ..CONFIG };
+        let dir = TempDir::new("service-bad-in-flight");
+        let error = Service::new(TransferApp, config, provers(), dir.path()).expect_err("refused");
+        assert!(matches!(error, ServiceError::Config(_)), "{error}");
+    }
+    // Unset: the backend's choice, 1 on the CPU.
+    let dir = TempDir::new("service-default-in-flight");
+    assert_eq!(service(&dir).proofs_in_flight(), 1);
 }
 
 #[test]
@@ -218,8 +297,17 @@ fn a_second_service_cannot_take_over_an_existing_log() {
 
 #[test]
 fn a_failing_batch_stops_the_pipeline_and_keeps_the_batches_before_it() {
+    a_failing_batch_keeps_the_batches_before_it(1);
+}
+
+#[test]
+fn a_failing_batch_keeps_the_batches_before_it_with_several_proofs_in_flight() {
+    a_failing_batch_keeps_the_batches_before_it(3);
+}
+
+fn a_failing_batch_keeps_the_batches_before_it(proofs_in_flight: usize) {
     let dir = TempDir::new("service-pipeline");
-    let mut service = service(&dir);
+    let mut service = service_in_flight(&dir, proofs_in_flight);
     let mut workload = TransferWorkload::new(6, 11);
     let setup = service.execute(workload.setup());
     let mut setup_batches = 0u64;

@@ -44,6 +44,7 @@ const CONFIG: ServiceConfig = ServiceConfig {
     batch_capacity: 2,
     keys_per_chunk: 4,
     workers: 4,
+    proofs_in_flight: None,
 };
 
 /// Proving keys (kept, so that a cheater can force proofs with arkworks' prover) and the
