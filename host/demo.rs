@@ -416,7 +416,8 @@ fn run_workload<W: Workload>(
         .with_context(|| format!("creating the log in {}", log_dir.display()))?;
     summary.proofs_in_flight = service.proofs_in_flight();
     if chatty {
-        println!("log: {}, {} proof(s) in flight", log_dir.display(), summary.proofs_in_flight);
+        println!("log: {}", log_dir.display());
+        println!("proofs in flight: {}", summary.proofs_in_flight);
     }
 
     let mut receipts: Vec<ClientReceipt> = Vec::new();

@@ -7,12 +7,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use ark_bls12_381::Fr;
+use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ff::One;
 use proptest::prelude::*;
 
 use spice::{
-    engine::CpuBackend,
+    engine::{Backend, Bases, CpuBackend, MsmScalars, NttDirection, Result as EngineResult},
     host::{
         apps::transfer::{account_key, TransferApp, TransferRequest, TransferWorkload},
         log_verifier::{LogVerifier, ReceiptError},
@@ -166,11 +166,12 @@ proptest! {
             let dir = TempDir::new("service-in-flight");
             let mut service = service_in_flight(&dir, proofs).with_seed(seed);
             prop_assert_eq!(service.proofs_in_flight(), proofs);
-            // One stream: execution order, and so every timestamp, is the same in both runs.
+            // One stream each time (the setup's deposits too): execution order, and so every
+            // timestamp, is the same in both runs.
             let mut workload = TransferWorkload::new(accounts, seed);
             let mut receipts = Vec::new();
             let mut order = Vec::new();
-            let setup = service.execute(workload.setup());
+            let setup = service.execute(vec![workload.setup().into_iter().flatten().collect()]);
             receipts.extend(service.prove_batches(&setup.executed, |b| order.push(b.batch_id)).expect("setup proves"));
             let mut chunks = 0;
             for _ in 0..2 {
@@ -193,6 +194,52 @@ proptest! {
             prop_assert!(&logs[1][name] == bytes, "log file {} differs with {} proofs in flight", name, in_flight);
         }
         prop_assert_eq!(&all_receipts[0], &all_receipts[1]);
+    }
+}
+
+/// The CPU backend, claiming lanes: a stand-in for a GPU backend's hint.
+#[derive(Debug)]
+struct CpuWithLanes(CpuBackend);
+
+impl Backend for CpuWithLanes {
+    fn name(&self) -> &'static str {
+        "cpu-with-lanes"
+    }
+    fn load_g1(&self, bases: Vec<G1Affine>) -> EngineResult<Bases<G1Affine>> {
+        self.0.load_g1(bases)
+    }
+    fn load_g2(&self, bases: Vec<G2Affine>) -> EngineResult<Bases<G2Affine>> {
+        self.0.load_g2(bases)
+    }
+    fn msm_g1(&self, bases: &Bases<G1Affine>, scalars: &MsmScalars) -> EngineResult<G1Projective> {
+        self.0.msm_g1(bases, scalars)
+    }
+    fn msm_g2(&self, bases: &Bases<G2Affine>, scalars: &MsmScalars) -> EngineResult<G2Projective> {
+        self.0.msm_g2(bases, scalars)
+    }
+    fn ntt(&self, data: &mut [Fr], direction: NttDirection) -> EngineResult<()> {
+        self.0.ntt(data, direction)
+    }
+    fn proof_lanes(&self) -> usize {
+        3
+    }
+}
+
+#[test]
+fn unset_proofs_in_flight_follow_the_backend() {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("spice-test-keys");
+    let backend = Arc::new(CpuWithLanes(CpuBackend::new()));
+    let provers = ServiceProvers::setup("transfer", &TransferApp, &CONFIG, backend, Some(&cache)).expect("provers set up");
+    let dir = TempDir::new("service-backend-lanes");
+    let mut service = Service::new(TransferApp, CONFIG, Arc::new(provers), dir.path()).expect("service");
+    assert_eq!(service.proofs_in_flight(), 3);
+    let mut workload = TransferWorkload::new(5, 3);
+    let setup = service.execute(workload.setup());
+    let receipts = service.prove_batches(&setup.executed, |_| {}).expect("setup proves");
+    service.close_epoch(|_, _| {}).expect("audit proves");
+    let log = LogVerifier::from_dir(dir.path()).unwrap().verify_dir(dir.path(), |_| {}).expect("the log is accepted");
+    for receipt in &receipts {
+        assert_eq!(log.check_receipt(receipt), Ok(()));
     }
 }
 
