@@ -98,9 +98,8 @@ pub struct CudaBackend {
     witness_kernels: WitnessMapKernels,
     msm_kernels: MsmKernels,
     msm: MsmConfig,
-    /// The first lane's handle: the device's properties, and the stream resident vectors use.
-    device: Arc<Device>,
-    /// Every lane's handle, in lane order, for reading their copy logs without the lanes.
+    /// Every lane's handle, in lane order, for reading their copy logs without the lanes; the
+    /// first also answers for the device's properties ([`CudaBackend::first_device`]).
     lane_devices: Vec<Arc<Device>>,
     tile: TileShape,
     cpu: CpuBackend,
@@ -109,7 +108,7 @@ pub struct CudaBackend {
 impl std::fmt::Debug for CudaBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CudaBackend")
-            .field("device", &self.device)
+            .field("device", self.first_device())
             .field("lanes", &self.lanes.len())
             .field("tile", &self.tile)
             .field("msm", &self.msm)
@@ -199,7 +198,7 @@ impl CudaBackend {
             msm.options
         );
         let lane_devices = streams.iter().map(|lane| lane.device.clone()).collect();
-        Ok(Self { lanes: LanePool::new(streams), lane_devices, kernels, witness_kernels, msm_kernels, msm, device, tile, cpu: CpuBackend::new() })
+        Ok(Self { lanes: LanePool::new(streams), lane_devices, kernels, witness_kernels, msm_kernels, msm, tile, cpu: CpuBackend::new() })
     }
 
     /// The MSM settings in use.
@@ -214,12 +213,12 @@ impl CudaBackend {
 
     /// The device's name.
     pub fn device_name(&self) -> &str {
-        self.device.name()
+        self.first_device().name()
     }
 
     /// (major, minor) compute capability of the device.
     pub fn compute_capability(&self) -> (i32, i32) {
-        self.device.compute_capability()
+        self.first_device().compute_capability()
     }
 
     /// The NTT tile shape in use.
@@ -229,7 +228,8 @@ impl CudaBackend {
 
     /// Device memory in bytes (total, free now).
     pub fn memory(&self) -> Result<(usize, usize)> {
-        Ok((self.device.total_memory(), self.device.free_memory()?))
+        let device = self.first_device();
+        Ok((device.total_memory(), device.free_memory()?))
     }
 
     /// Number of lanes (streams with their own workspace).
@@ -241,12 +241,13 @@ impl CudaBackend {
     /// one lane, and only concurrent proofs make the others allocate. A diagnostic; waits for
     /// each lane in turn.
     pub fn lanes_in_use(&self) -> usize {
-        let mut used = 0;
-        let _ = self.lanes.for_each(|lane| {
-            used += usize::from(lane.holds_arrays());
-            Ok::<(), ()>(())
-        });
-        used
+        (0..self.lanes.len()).filter(|&i| self.lanes.lock(i).holds_arrays()).count()
+    }
+
+    /// The first lane's handle: the device's properties, and the stream resident vectors and
+    /// [`CudaBackend::time_ms`] use.
+    fn first_device(&self) -> &Arc<Device> {
+        &self.lane_devices[0]
     }
 
     /// A lane chosen by `take`, with the context current on this thread.
@@ -354,7 +355,7 @@ impl CudaBackend {
     /// Milliseconds of device time spent on the work `work` queues on the first lane, where
     /// resident vectors live (CUDA events around it).
     pub fn time_ms(&self, work: impl FnOnce(&Self) -> Result<()>) -> Result<f32> {
-        let timer = EventTimer::new(&self.device)?;
+        let timer = EventTimer::new(self.first_device())?;
         timer.time(|| work(self))
     }
 
@@ -595,7 +596,7 @@ impl Backend for CudaBackend {
         tracing::debug!(
             "loaded a shape of {} constraints onto {}: {} bytes in the witness map's layout",
             shape.num_constraints(),
-            self.device.name(),
+            self.first_device().name(),
             layout.device_bytes()
         );
         Ok(LoadedShape::resident(NAME, shape, Arc::new(resident)))
