@@ -47,6 +47,16 @@ impl LogWriter {
         })
     }
 
+    /// Opens the existing log in `dir` to continue it (refusing a torn tail, see
+    /// [`ProofLog::open`]); returns the writer, numbering on from the last entry, and every
+    /// entry the log holds.
+    pub fn open(dir: &Path) -> Result<(Self, Vec<LogEntry>), LogError> {
+        let log = ProofLog::open(dir)?;
+        let entries = log.entries().collect::<Result<Vec<_>, _>>()?;
+        let next_sequence = entries.len() as u64;
+        Ok((Self { log, next_sequence }, entries))
+    }
+
     /// The log's directory.
     pub fn dir(&self) -> &Path {
         self.log.dir()

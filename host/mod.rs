@@ -2,6 +2,7 @@
 pub mod apps;
 pub mod audit;
 pub mod batch;
+pub mod checked_file;
 pub mod circuit_prover;
 pub mod circuit_size;
 pub mod cost;
@@ -21,6 +22,7 @@ pub mod poseidon_gadget;
 pub mod proof_log;
 pub mod request_commitment;
 pub mod service;
+pub mod service_journal;
 pub mod set_digest;
 pub mod set_digest_gadget;
 pub mod storage_gadget;

@@ -66,6 +66,8 @@ use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, SerializationError
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use super::checked_file::{read_checked, write_checked, CHECKED_HEADER_BYTES};
+
 /// First bytes of every segment file.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"SPICELOG";
 /// Version of the segment and frame format this build writes and reads.
@@ -84,8 +86,6 @@ pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 
 /// First bytes of a verifying-key file.
 pub const VERIFYING_KEY_MAGIC: &[u8; 8] = b"SPICEVK\0";
-/// Bytes of a verifying-key file's header: magic, version, payload length, SHA-256.
-const VERIFYING_KEY_HEADER_BYTES: u64 = 8 + 4 + 8 + 32;
 
 /// What an entry records.
 ///
@@ -470,7 +470,7 @@ pub enum LogError {
     },
 }
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
     move |source| LogError::Io {
         path: path.to_path_buf(),
         source,
@@ -525,7 +525,7 @@ fn segment_count(dir: &Path) -> Result<u64, LogError> {
 }
 
 /// fsyncs a directory, so that a file created or renamed in it survives a crash.
-fn sync_dir(dir: &Path) -> Result<(), LogError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_error(dir))
@@ -1051,25 +1051,9 @@ pub fn write_verifying_key(
     if !kind.carries_proof() {
         return Err(LogError::NoVerifyingKey { kind });
     }
-    let path = verifying_key_path(dir, kind);
     let mut payload = vec![kind.tag()];
     vk.serialize_compressed(&mut payload)?;
-    fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let tmp = dir.join(format!(".{}.vk.tmp", kind.name()));
-    let mut file = File::create(&tmp).map_err(io_error(&tmp))?;
-    let mut bytes = Vec::with_capacity(VERIFYING_KEY_HEADER_BYTES as usize + payload.len());
-    bytes.extend_from_slice(VERIFYING_KEY_MAGIC);
-    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&Sha256::digest(&payload));
-    bytes.extend_from_slice(&payload);
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io_error(&tmp))?;
-    drop(file);
-    fs::rename(&tmp, &path).map_err(io_error(&path))?;
-    sync_dir(dir)?;
-    Ok(path)
+    write_checked(dir, &format!("{}.vk", kind.name()), VERIFYING_KEY_MAGIC, &payload)
 }
 
 /// Reads the verifying key for `kind` written by [`write_verifying_key`], rejecting a wrong
@@ -1085,55 +1069,10 @@ pub fn read_verifying_key(
         return Err(LogError::NoVerifyingKey { kind });
     }
     let path = verifying_key_path(dir, kind);
-    let bytes = fs::read(&path).map_err(io_error(&path))?;
-    let header = VERIFYING_KEY_HEADER_BYTES as usize;
-    if bytes.len() < header {
-        return Err(LogError::Truncated {
-            file: path,
-            offset: 0,
-            what: "verifying-key header",
-            needed: VERIFYING_KEY_HEADER_BYTES,
-            available: bytes.len() as u64,
-        });
-    }
-    if &bytes[..8] != VERIFYING_KEY_MAGIC {
-        return Err(LogError::BadMagic {
-            file: path,
-            offset: 0,
-            expected: "verifying-key file",
-        });
-    }
-    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if version != FORMAT_VERSION {
-        return Err(LogError::UnsupportedVersion {
-            file: path,
-            offset: 8,
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-    let payload = &bytes[header..];
-    if payload.len() as u64 != len {
-        // Longer than declared is as wrong as shorter: a damaged length or appended bytes.
-        return Err(LogError::Truncated {
-            file: path,
-            offset: VERIFYING_KEY_HEADER_BYTES,
-            what: "verifying-key payload (length field disagrees with the file)",
-            needed: len,
-            available: payload.len() as u64,
-        });
-    }
-    if Sha256::digest(payload).as_slice() != &bytes[20..52] {
-        return Err(LogError::ChecksumMismatch {
-            file: path,
-            offset: VERIFYING_KEY_HEADER_BYTES,
-            what: "verifying key",
-        });
-    }
+    let payload = read_checked(&path, VERIFYING_KEY_MAGIC, "verifying key")?;
     let (&tag, mut key_bytes) = payload.split_first().ok_or_else(|| LogError::BadEncoding {
         file: path.clone(),
-        offset: VERIFYING_KEY_HEADER_BYTES,
+        offset: CHECKED_HEADER_BYTES,
         what: "verifying key",
         reason: "empty payload".into(),
     })?;
@@ -1146,7 +1085,7 @@ pub fn read_verifying_key(
     }
     let bad = |reason: String| LogError::BadEncoding {
         file: path.clone(),
-        offset: VERIFYING_KEY_HEADER_BYTES,
+        offset: CHECKED_HEADER_BYTES,
         what: "verifying key",
         reason,
     };

@@ -30,9 +30,19 @@
 //! ([`super::ordered_proving`]); each proof's randomness is drawn in order before it starts,
 //! so the log does not depend on how many were in flight.
 //!
-//! The store and the service's secrets (the blinding sums the next audit needs) live in
-//! memory: a service that stops mid-epoch cannot resume that epoch (its log stays valid up
-//! to the last audited epoch, and the verifier reports the open one as pending).
+//! # Surviving a restart
+//!
+//! The store and the service's secrets (the blindings behind every published digest, which
+//! the next audit needs) live in memory. A service made with [`Service::new`] that stops
+//! mid-epoch cannot resume that epoch: its log stays valid up to the last audited epoch, and
+//! the verifier reports the open one as pending. A service made with [`Service::create`]
+//! also keeps a [journal](super::service_journal) in a directory of its own: a checkpoint
+//! at every epoch boundary and, before each proof is logged, what that proof needs later.
+//! After a crash at any point, [`Service::resume`] rebuilds exactly the state the log vouches
+//! for (the last checkpoint, then the requests of the logged batches replayed in `t_req`
+//! order), finishes an audit that was interrupted part-way, and continues the same log.
+//! Requests that were executed but not logged are not in the rebuilt state: they got no
+//! receipt, and their clients submit them again.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -53,10 +63,12 @@ use super::{
     circuit_prover::{Assignment, CircuitProver, CircuitProverError},
     log_writer::{LogWriter, ServiceVerifyingKeys},
     ordered_proving::prove_in_order,
-    proof_log::LogError,
+    proof_log::{read_verifying_key, EntryKind, LogEntry, LogError, ProofLog, TornTail},
     request_commitment::Receipt,
+    service_journal::{AuditRecord, BatchRecord, Checkpoint, JournalError, ServiceJournal},
+    set_digest::Tuple,
     storage_gadget::{execute, App, AppError, Executed},
-    store::{Store, StoreError},
+    store::{ReplayError, Store, StoreError, TxRecord, FIRST_TIMESTAMP},
     workload::Stream,
 };
 
@@ -145,6 +157,18 @@ pub enum ServiceError {
     /// The proof log could not be written.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// The journal could not be written, or does not agree with the log on resume.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// On resume, the journal's records do not rebuild a state (see [`Store::replay`]).
+    #[error("cannot rebuild the state of epoch {epoch} from the journal: {source}")]
+    Replay {
+        /// The epoch being rebuilt.
+        epoch: u64,
+        /// Why.
+        #[source]
+        source: ReplayError,
+    },
     /// Requests executed in the epoch are not all proved yet.
     #[error("epoch {epoch} cannot close: {count} executed requests are not in a batch proof yet")]
     Unproven {
@@ -391,6 +415,11 @@ pub struct Service<A: App> {
     unproven: AtomicUsize,
     /// The previous epoch's audit, if its proofs are not all in the log yet.
     pending: Option<PendingAudit>,
+    /// Where a service made by [`Service::create`] keeps what a restart needs.
+    journal: Option<ServiceJournal>,
+    /// Durable writes (journal records, log appends) left before every later one fails, for
+    /// tests that crash the service at each point ([`Service::fail_after_writes`]).
+    writes_left: Option<u64>,
 }
 
 impl<A: App> std::fmt::Debug for Service<A> {
@@ -407,7 +436,8 @@ impl<A: App> std::fmt::Debug for Service<A> {
 impl<A: App> Service<A> {
     /// A service with an empty store in epoch 0, writing a new log in `log_dir` (which must
     /// not hold one already). `provers` must have been set up for `app` and `config` (they
-    /// are shared: several services of one shape can use one set).
+    /// are shared: several services of one shape can use one set). It keeps its state in
+    /// memory only: see [`Service::create`] for one that survives a restart.
     pub fn new(
         app: A,
         config: ServiceConfig,
@@ -416,19 +446,183 @@ impl<A: App> Service<A> {
     ) -> Result<Self, ServiceError> {
         config.validate()?;
         let log = LogWriter::create(log_dir, &provers.verifying_keys())?;
-        Ok(Self {
-            store: Store::with_max_keys_per_request(A::KEYS.max(1)),
+        let store = Store::with_max_keys_per_request(A::KEYS.max(1));
+        Ok(Self::assemble(app, config, provers, log, store, &Checkpoint::genesis(FIRST_TIMESTAMP), None))
+    }
+
+    /// Like [`Service::new`], and keeps a journal in `journal_dir` (a new directory, or one
+    /// without a journal; keep it apart from the log, which is public, while the journal holds
+    /// secrets): after a crash, [`Service::resume`] continues from the log and the journal.
+    pub fn create(
+        app: A,
+        config: ServiceConfig,
+        provers: Arc<ServiceProvers>,
+        log_dir: &Path,
+        journal_dir: &Path,
+    ) -> Result<Self, ServiceError> {
+        config.validate()?;
+        let start = Checkpoint::genesis(FIRST_TIMESTAMP);
+        if same_dir(log_dir, journal_dir) {
+            return Err(ServiceError::Config("the journal holds secrets: keep it out of the (public) log's directory".into()));
+        }
+        let journal = ServiceJournal::create(journal_dir, &start)?;
+        let log = LogWriter::create(log_dir, &provers.verifying_keys())?;
+        let store = Store::with_max_keys_per_request(A::KEYS.max(1));
+        Ok(Self::assemble(app, config, provers, log, store, &start, Some(journal)))
+    }
+
+    /// Reopens a service made by [`Service::create`] after it stopped, at any point: from the
+    /// journal's last checkpoint, replays the requests of the batches in the log since then,
+    /// rebuilds an audit the log holds part of, and continues the log. `app`, `config` and
+    /// `provers` must be the ones the service ran with (the log's verifying keys are checked
+    /// against the provers', every logged batch and audit proof against the journal).
+    ///
+    /// A torn tail of the log (an append the crash interrupted, never acknowledged) is cut
+    /// off, and journal records of batches that never reached the log are removed; the report
+    /// says what was. If an audit was interrupted, [`Service::audit_pending`] names its epoch
+    /// and [`Service::close_epoch`] finishes it.
+    pub fn resume(
+        app: A,
+        config: ServiceConfig,
+        provers: Arc<ServiceProvers>,
+        log_dir: &Path,
+        journal_dir: &Path,
+    ) -> Result<(Self, ResumeReport), ServiceError> {
+        config.validate()?;
+        let (journal, checkpoint) = ServiceJournal::open(journal_dir)?;
+        let torn_tail = ProofLog::repair(log_dir)?;
+        let keys = provers.verifying_keys();
+        for (kind, vk) in [
+            (EntryKind::BatchProof, &keys.batch),
+            (EntryKind::AuditChunkProof, &keys.chunk),
+            (EntryKind::AuditClosingProof, &keys.closing),
+        ] {
+            if read_verifying_key(log_dir, kind)? != *vk {
+                return Err(journal.inconsistent(format!("the log's {kind} verifying key is not the provers' (another app or configuration?)")).into());
+            }
+        }
+        let (log, entries) = LogWriter::open(log_dir)?;
+        let epoch = checkpoint.epoch;
+        let open = EpochEntries::of(&journal, &entries, epoch)?;
+
+        // The batches in the log since the checkpoint, each explained by its journal record.
+        let mut records = journal.batches(epoch)?;
+        let unlogged = records.split_off(open.batches.len().min(records.len()));
+        for (k, entry) in open.batches.iter().enumerate() {
+            let batch_id = checkpoint.next_batch_id + k as u64;
+            match records.get(k) {
+                Some(record) if record.public.batch_id == batch_id => {
+                    if record.public.to_field_elements() != entry.public_inputs {
+                        return Err(journal.inconsistent(format!("batch {batch_id}'s public inputs in the journal are not the log's")).into());
+                    }
+                }
+                _ => return Err(journal.inconsistent(format!("batch {batch_id} is in the log, its record is not in the journal")).into()),
+            }
+        }
+        for record in &unlogged {
+            journal.remove_batch(epoch, record.public.batch_id)?;
+        }
+
+        let replay = |source| ServiceError::Replay { epoch, source };
+        let store = Store::restored(A::KEYS.max(1), epoch, checkpoint.next_timestamp, &checkpoint.state).map_err(replay)?;
+        let mut txs: Vec<&TxRecord> = records.iter().flat_map(|record| &record.records).collect();
+        txs.sort_by_key(|tx| tx.t_req);
+        for tx in &txs {
+            store.replay(tx).map_err(replay)?;
+        }
+        let mut service = Self::assemble(app, config, provers, log, store, &checkpoint, None);
+        for record in &records {
+            service.batches.add_batch(record.public.read_set, record.public.write_set, record.read_blinding, record.write_blinding);
+        }
+        service.next_batch_id = checkpoint.next_batch_id + records.len() as u64;
+
+        match journal.audit(epoch)? {
+            Some(record) => service.pending = Some(service.rebuild_audit(&journal, record, &open)?),
+            None if open.audit.is_empty() && !open.ended => {}
+            None => return Err(journal.inconsistent(format!("the log holds audit entries of epoch {epoch}, the journal no audit record")).into()),
+        }
+        service.journal = Some(journal);
+        let report = ResumeReport {
+            epoch,
+            batches: records.len(),
+            requests: txs.len(),
+            dropped_batches: unlogged.len(),
+            torn_tail,
+            audit_pending: service.audit_pending(),
+        };
+        tracing::info!("resumed the service in epoch {epoch}: {report:?}");
+        Ok((service, report))
+    }
+
+    /// The service around its parts, in the epoch `start` begins, nothing pending.
+    fn assemble(
+        app: A,
+        config: ServiceConfig,
+        provers: Arc<ServiceProvers>,
+        log: LogWriter,
+        store: Store,
+        start: &Checkpoint,
+        journal: Option<ServiceJournal>,
+    ) -> Self {
+        Self {
+            store,
             app,
             config,
             provers,
             log,
             rng: StdRng::from_entropy(),
-            next_batch_id: 0,
+            next_batch_id: start.next_batch_id,
             batches: EpochBatches::empty(),
-            previous_final: AuditedFinal::genesis(),
+            previous_final: start.previous_final,
             unproven: AtomicUsize::new(0),
             pending: None,
-        })
+            journal,
+            writes_left: None,
+        }
+    }
+
+    /// Rebuilds the audit of the current epoch that `record` started, checks the proofs of it
+    /// the log holds are its own, and moves the store to the next epoch, as starting it did.
+    fn rebuild_audit(&mut self, journal: &ServiceJournal, record: AuditRecord, open: &EpochEntries<'_>) -> Result<PendingAudit, ServiceError> {
+        let epoch = record.epoch;
+        let pending = self.build_audit(&mut StdRng::from_seed(record.seed))?;
+        let expected: Vec<(EntryKind, Vec<Fr>)> = pending
+            .audit
+            .chunks
+            .iter()
+            .map(|chunk| (EntryKind::AuditChunkProof, chunk.public.to_field_elements()))
+            .chain(std::iter::once((EntryKind::AuditClosingProof, pending.audit.closing.public.to_field_elements())))
+            .collect();
+        if open.audit.len() > expected.len() || (open.ended && open.audit.len() < expected.len()) {
+            return Err(journal.inconsistent(format!("the log holds {} audit proofs of epoch {epoch}, its audit has {}", open.audit.len(), expected.len())).into());
+        }
+        for (k, (entry, (kind, inputs))) in open.audit.iter().zip(&expected).enumerate() {
+            if entry.kind != *kind || entry.public_inputs != *inputs {
+                return Err(journal.inconsistent(format!("audit proof {k} of epoch {epoch} in the log is not the rebuilt audit's")).into());
+            }
+        }
+        self.store.close_epoch();
+        Ok(PendingAudit { logged: open.audit.len(), ended: open.ended, ..pending })
+    }
+
+    /// The epoch whose audit is started but not all in the log (after a failed or interrupted
+    /// [`Service::close_epoch`]): batches cannot be proved until `close_epoch` finishes it.
+    pub fn audit_pending(&self) -> Option<u64> {
+        self.pending.as_ref().map(|pending| pending.audit.epoch)
+    }
+
+    /// The journal's directory, for a service made by [`Service::create`] or
+    /// [`Service::resume`].
+    pub fn journal_dir(&self) -> Option<&Path> {
+        self.journal.as_ref().map(ServiceJournal::dir)
+    }
+
+    /// Makes every durable write (journal records and log appends) after the next `writes`
+    /// fail, as if the process had died there: for tests that crash the service at each
+    /// point and resume it.
+    #[doc(hidden)]
+    pub fn fail_after_writes(&mut self, writes: u64) {
+        self.writes_left = Some(writes);
     }
 
     /// Draws the service's randomness (salts, blindings, every proof's r and s) from `seed`
@@ -656,6 +850,13 @@ impl<A: App> Service<A> {
         let public = proved.public;
         let (read_blinding, write_blinding) = proved.blindings;
         let logged = Instant::now();
+        // The journal's record first: whatever the log holds, the journal can explain.
+        if let Some(journal) = &self.journal {
+            durable_write(&mut self.writes_left, journal.dir())?;
+            let records = executed.iter().map(|ex| ex.record.clone()).collect();
+            journal.write_batch(&BatchRecord { public, read_blinding, write_blinding, records })?;
+        }
+        durable_write(&mut self.writes_left, self.log.dir())?;
         self.log.append_batch(&public, proved.proof)?;
         let log = logged.elapsed();
         // In the log: from here on the batch counts for the epoch.
@@ -725,33 +926,45 @@ impl<A: App> Service<A> {
         })
     }
 
-    /// Builds and checks the current epoch's audit, then moves the store to the next epoch.
+    /// Builds and checks the current epoch's audit (its seed in the journal, if there is one),
+    /// then moves the store to the next epoch.
     fn start_audit(&mut self) -> Result<PendingAudit, ServiceError> {
         let epoch = self.epoch();
         let count = self.unproven.load(Ordering::SeqCst);
         if count > 0 {
             return Err(ServiceError::Unproven { epoch, count });
         }
+        // One seed for the audit's witnesses, so that a resumed service rebuilds the same.
+        let seed: [u8; 32] = self.rng.gen();
+        // `&mut self`: no request can run between the snapshot and the epoch change below.
+        let pending = self.build_audit(&mut StdRng::from_seed(seed))?;
+        if let Some(journal) = &self.journal {
+            durable_write(&mut self.writes_left, journal.dir())?;
+            journal.write_audit(&AuditRecord { epoch, seed })?;
+        }
+        self.store.close_epoch();
+        Ok(pending)
+    }
+
+    /// The current epoch's audit over the store's snapshot, its witnesses drawn from `rng`,
+    /// checked to balance; nothing of it logged yet.
+    fn build_audit(&self, rng: &mut StdRng) -> Result<PendingAudit, ServiceError> {
+        let epoch = self.epoch();
         let started = Instant::now();
-        // `&mut self`: no request can run between this snapshot and the epoch change below.
         let snapshot = self.store.snapshot();
-        let audit = EpochAudit::build(
-            &snapshot,
-            self.config.keys_per_chunk,
-            &self.previous_final,
-            &self.batches,
-            &mut self.rng,
-        )
-        .map_err(|source| ServiceError::Audit { epoch, source })?;
+        let audit = EpochAudit::build(&snapshot, self.config.keys_per_chunk, &self.previous_final, &self.batches, rng)
+            .map_err(|source| ServiceError::Audit { epoch, source })?;
         if !audit.balances() {
             return Err(ServiceError::Unbalanced { epoch });
         }
-        self.store.close_epoch();
         Ok(PendingAudit {
             audit,
             keys: snapshot.final_state.len(),
             new_keys: snapshot.new_keys.len(),
+            final_state: snapshot.final_state,
+            next_timestamp: snapshot.next_timestamp,
             logged: 0,
+            ended: false,
             witness: started.elapsed(),
             proving: Duration::ZERO,
         })
@@ -772,7 +985,7 @@ impl<A: App> Service<A> {
         let in_flight = self.proofs_in_flight().min((chunks - from).max(1));
         let provers = self.provers.clone();
         let PendingAudit { audit, logged, .. } = pending;
-        let log = &mut self.log;
+        let (log, writes_left) = (&mut self.log, &mut self.writes_left);
         prove_in_order(
             audit.chunks[from..].iter().zip(rngs).map(Ok),
             in_flight,
@@ -781,6 +994,7 @@ impl<A: App> Service<A> {
                 Ok::<_, ServiceError>((chunk, proof))
             },
             |(chunk, proof)| {
+                durable_write(writes_left, log.dir())?;
                 log.append_chunk(&chunk.public, proof)?;
                 *logged += 1;
                 on_chunk(*logged, total);
@@ -790,23 +1004,134 @@ impl<A: App> Service<A> {
         if pending.logged == chunks {
             let closing = &pending.audit.closing;
             let (proof, _) = self.provers.closing.prove(closing.clone(), &mut self.rng)?;
+            durable_write(&mut self.writes_left, self.log.dir())?;
             self.log.append_closing(&closing.public, proof)?;
             pending.logged += 1;
         }
-        self.log.end_epoch(pending.audit.epoch)?;
+        if !pending.ended {
+            durable_write(&mut self.writes_left, self.log.dir())?;
+            self.log.end_epoch(pending.audit.epoch)?;
+            pending.ended = true;
+        }
+        if let Some(journal) = &self.journal {
+            durable_write(&mut self.writes_left, journal.dir())?;
+            journal.write_checkpoint(&Checkpoint {
+                epoch: pending.audit.epoch + 1,
+                next_batch_id: self.next_batch_id,
+                next_timestamp: pending.next_timestamp,
+                previous_final: pending.audit.new_final,
+                state: pending.final_state.clone(),
+            })?;
+        }
         Ok(())
     }
 }
 
-/// An audit whose proofs are not all in the log yet.
+/// An audit whose proofs are not all in the log yet (or whose checkpoint is not written).
 struct PendingAudit {
     audit: EpochAudit,
     keys: usize,
     new_keys: usize,
+    /// The audited state, and the clock after it: the next epoch's checkpoint.
+    final_state: Vec<Tuple>,
+    next_timestamp: u64,
     /// Proofs of `audit` already in the log: chunks first, then the closing proof.
     logged: usize,
+    /// Whether the epoch's end is in the log.
+    ended: bool,
     witness: Duration,
     proving: Duration,
+}
+
+/// What [`Service::resume`] found and did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResumeReport {
+    /// The epoch of the journal's last checkpoint, which the service was in (or, with an
+    /// audit pending, was closing).
+    pub epoch: u64,
+    /// That epoch's batches in the log, whose requests were replayed.
+    pub batches: usize,
+    /// Requests replayed.
+    pub requests: usize,
+    /// Journal records of batches that never reached the log, removed: their requests got no
+    /// receipt and are not in the rebuilt state.
+    pub dropped_batches: usize,
+    /// The torn tail cut off the log, if the crash interrupted an append.
+    pub torn_tail: Option<TornTail>,
+    /// The epoch whose audit was interrupted, if one was: [`Service::close_epoch`] finishes it.
+    pub audit_pending: Option<u64>,
+}
+
+/// The log's entries of the epoch a checkpoint starts: its batches, then the proofs of its
+/// audit, and whether its end is in the log.
+struct EpochEntries<'a> {
+    batches: Vec<&'a LogEntry>,
+    audit: Vec<&'a LogEntry>,
+    ended: bool,
+}
+
+impl<'a> EpochEntries<'a> {
+    /// Splits `entries` at `epoch` and checks the log is where a checkpoint of `epoch` can be:
+    /// the previous epoch ended, nothing of a later one.
+    fn of(journal: &ServiceJournal, entries: &'a [LogEntry], epoch: u64) -> Result<Self, ServiceError> {
+        let split = entries.iter().position(|entry| entry.epoch >= epoch).unwrap_or(entries.len());
+        let previous_ended = matches!(entries[..split].last(), Some(entry) if entry.kind == EntryKind::EpochEnd && entry.epoch + 1 == epoch);
+        if epoch > 0 && !previous_ended {
+            return Err(journal.inconsistent(format!("its checkpoint starts epoch {epoch}, the log does not end epoch {}", epoch - 1)).into());
+        }
+        let mut open = Self { batches: Vec::new(), audit: Vec::new(), ended: false };
+        for entry in &entries[split..] {
+            if entry.epoch != epoch || open.ended {
+                return Err(journal.inconsistent(format!("the log holds entries after epoch {epoch}, the journal's checkpoint is older")).into());
+            }
+            match entry.kind {
+                EntryKind::BatchProof if open.audit.is_empty() => open.batches.push(entry),
+                EntryKind::BatchProof => {
+                    return Err(journal.inconsistent(format!("the log holds a batch of epoch {epoch} after its audit proofs")).into())
+                }
+                EntryKind::AuditChunkProof | EntryKind::AuditClosingProof => open.audit.push(entry),
+                EntryKind::EpochEnd => open.ended = true,
+            }
+        }
+        Ok(open)
+    }
+}
+
+/// Counts a durable write against [`Service::fail_after_writes`]; fails once none are left.
+fn durable_write(writes_left: &mut Option<u64>, dir: &Path) -> Result<(), ServiceError> {
+    match writes_left {
+        Some(0) => Err(ServiceError::Log(LogError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other("injected failure (Service::fail_after_writes)"),
+        })),
+        Some(left) => {
+            *left -= 1;
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+/// Whether `inner` is `outer` or inside it, compared as canonical paths (a path that does not
+/// exist yet is its nearest existing ancestor's canonical path, with the rest appended).
+fn same_dir(outer: &Path, inner: &Path) -> bool {
+    fn canonical(path: &Path) -> std::path::PathBuf {
+        let mut rest = Vec::new();
+        let mut existing = path;
+        loop {
+            if let Ok(found) = std::fs::canonicalize(existing) {
+                return rest.iter().rev().fold(found, |acc, part| acc.join(part));
+            }
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+                }
+                _ => return path.to_path_buf(),
+            }
+        }
+    }
+    canonical(inner).starts_with(canonical(outer))
 }
 
 fn queue_len<T>(queue: &Mutex<VecDeque<T>>) -> usize {

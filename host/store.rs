@@ -135,6 +135,46 @@ pub enum StoreError<E> {
     App(E),
 }
 
+/// Why a state cannot be restored, or a record cannot be replayed onto it
+/// ([`Store::restored`], [`Store::replay`]): the records do not describe a serial execution
+/// from that state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// A restored tuple is not a written one (timestamp 0), is not below the clock, or
+    /// repeats a key; or there are tuples before the first epoch.
+    #[error("restored state: {0}")]
+    BadState(String),
+    /// A record belongs to another epoch than the store's.
+    #[error("the record of t_req {t_req} is from epoch {record}, the store is in epoch {store}")]
+    WrongEpoch {
+        /// The record's timestamp.
+        t_req: u64,
+        /// The record's epoch.
+        record: u64,
+        /// The store's epoch.
+        store: u64,
+    },
+    /// A record read a tuple the state does not hold (a request it depended on is missing,
+    /// or the records are out of order).
+    #[error("the record of t_req {t_req} read {read:?}, the state holds the key with timestamp {current_timestamp}{}", if read.timestamp == *current_timestamp { " and another value" } else { "" })]
+    StaleRead {
+        /// The record's timestamp.
+        t_req: u64,
+        /// The tuple it read.
+        read: Tuple,
+        /// The timestamp of the key's tuple in the state.
+        current_timestamp: u64,
+    },
+    /// A record's written tuple is not `(k, v, t_req)` for the key it read.
+    #[error("the record of t_req {t_req} wrote {written:?}")]
+    BadWrite {
+        /// The record's timestamp.
+        t_req: u64,
+        /// The tuple it wrote.
+        written: Tuple,
+    },
+}
+
 /// One key's read-modify-write inside a transaction: the tuple read and the tuple written.
 /// RS receives `H(old)`, WS receives `H(new)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -256,6 +296,61 @@ impl Store {
             hasher: RandomState::new(),
             max_keys_per_request: max,
         }
+    }
+
+    /// A store in `epoch` holding `state` (the tuples written in the epochs before it, keys
+    /// distinct), its clock at `next_timestamp`: an epoch's start as a checkpoint recorded it.
+    pub fn restored(max: usize, epoch: u64, next_timestamp: u64, state: &[Tuple]) -> Result<Self, ReplayError> {
+        if epoch == 0 && !state.is_empty() {
+            return Err(ReplayError::BadState(format!("{} tuples before the first epoch", state.len())));
+        }
+        let store = Self::with_max_keys_per_request(max);
+        *recover(store.gate.write()) = epoch;
+        store.clock.store(next_timestamp.max(FIRST_TIMESTAMP), AtomicOrdering::SeqCst);
+        for tuple in state {
+            if tuple.timestamp == 0 || tuple.timestamp >= next_timestamp {
+                return Err(ReplayError::BadState(format!("{tuple:?} is not a write below the clock {next_timestamp}")));
+            }
+            let slot = store.slot(&tuple.key);
+            let mut slot = recover(slot.lock());
+            if slot.timestamp != 0 {
+                return Err(ReplayError::BadState(format!("key {} appears twice", tuple.key)));
+            }
+            *slot = Slot { value: tuple.value, timestamp: tuple.timestamp, first_written_epoch: epoch - 1 };
+        }
+        Ok(store)
+    }
+
+    /// Applies a record of a transaction committed in the current epoch again, as rebuilding
+    /// the state after a restart does: every key's tuple must be the one the record read, and
+    /// becomes the one it wrote; the clock moves past the record's `t_req`. Replaying an
+    /// epoch's records in `t_req` order onto the epoch's starting state rebuilds the state
+    /// they produced. On an error the store is left part-way: discard it.
+    pub fn replay(&self, record: &TxRecord) -> Result<(), ReplayError> {
+        let gate = recover(self.gate.write());
+        let (t_req, epoch) = (record.t_req, *gate);
+        if record.epoch != epoch {
+            return Err(ReplayError::WrongEpoch { t_req, record: record.epoch, store: epoch });
+        }
+        for op in &record.ops {
+            if op.new != Tuple::new(op.old.key, op.new.value, t_req) || op.old.timestamp >= t_req {
+                return Err(ReplayError::BadWrite { t_req, written: op.new });
+            }
+            let slot = self.slot(&op.old.key);
+            let mut slot = recover(slot.lock());
+            let current = slot.tuple(op.old.key);
+            if current != op.old {
+                return Err(ReplayError::StaleRead { t_req, read: op.old, current_timestamp: current.timestamp });
+            }
+            if slot.timestamp == 0 {
+                slot.first_written_epoch = epoch;
+            }
+            slot.value = op.new.value;
+            slot.timestamp = t_req;
+        }
+        self.clock.fetch_max(t_req.saturating_add(1), AtomicOrdering::SeqCst);
+        drop(gate);
+        Ok(())
     }
 
     /// The most keys one request may touch.

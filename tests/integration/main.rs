@@ -30,6 +30,7 @@ mod store;
 mod audit;
 mod proof_log;
 mod service;
+mod service_resume;
 mod soundness;
 
 // Circuit costs, signatures and the applications.

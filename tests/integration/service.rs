@@ -25,7 +25,7 @@ use spice::{
 
 use crate::temp_dir::TempDir;
 
-const CONFIG: ServiceConfig = ServiceConfig {
+pub(crate) const CONFIG: ServiceConfig = ServiceConfig {
     batch_capacity: 4,
     keys_per_chunk: 8,
     workers: 8,
@@ -34,7 +34,7 @@ const CONFIG: ServiceConfig = ServiceConfig {
 
 /// The provers of every test here (one setup per test binary; keys cached under cargo's
 /// target tmp dir, keyed by the circuits' fingerprints).
-fn provers() -> Arc<ServiceProvers> {
+pub(crate) fn provers() -> Arc<ServiceProvers> {
     static PROVERS: OnceLock<Arc<ServiceProvers>> = OnceLock::new();
     PROVERS
         .get_or_init(|| {

@@ -16,8 +16,8 @@ use proptest::{prelude::*, sample::Index};
 use spice::host::{
     set_digest::Tuple,
     store::{
-        audit_balances, key_order, EpochDigests, EpochSnapshot, Store, StoreError, TxRecord,
-        FIRST_TIMESTAMP,
+        audit_balances, key_order, EpochDigests, EpochSnapshot, ReplayError, Store, StoreError,
+        TxRecord, DEFAULT_MAX_KEYS_PER_REQUEST, FIRST_TIMESTAMP,
     },
 };
 
@@ -443,6 +443,73 @@ proptest! {
             Ok(false)
         );
     }
+}
+
+proptest! {
+    /// What a resumed service does: the epoch's starting state (the previous epoch's final
+    /// state and clock), then the epoch's records in `t_req` order.
+    #[test]
+    fn replaying_an_epochs_records_onto_its_start_rebuilds_the_store(
+        first in workload(10..60),
+        second in workload(10..60),
+    ) {
+        let store = Store::new();
+        let (_, start) = run_epoch(&store, &first);
+        let mut records = records(&run_concurrently(&store, &second));
+        let live = store.snapshot();
+        let rebuilt = Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, start.next_timestamp, &start.final_state)
+            .expect("a snapshot restores");
+        records.sort_by_key(|record| record.t_req);
+        for record in &records {
+            rebuilt.replay(record).expect("the records replay");
+        }
+        prop_assert_eq!(rebuilt.snapshot(), live);
+    }
+
+    #[test]
+    fn a_replay_missing_a_record_a_later_one_read_is_refused(requests in workload(20..80), pick in any::<Index>()) {
+        let store = Store::new();
+        let mut records = records(&run_concurrently(&store, &requests));
+        records.sort_by_key(|record| record.t_req);
+        // Records whose writes a later record read (there is one: the two seed mints).
+        let read: std::collections::HashSet<Tuple> = records.iter().flat_map(|r| r.reads().copied()).collect();
+        let candidates: Vec<usize> = (0..records.len()).filter(|&i| records[i].writes().any(|w| read.contains(w))).collect();
+        prop_assert!(!candidates.is_empty());
+        let dropped = records.remove(candidates[pick.index(candidates.len())]);
+        let rebuilt = Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 0, FIRST_TIMESTAMP, &[]).expect("empty");
+        let refused = records.iter().map(|record| rebuilt.replay(record)).find_map(Result::err);
+        prop_assert!(
+            matches!(refused, Some(ReplayError::StaleRead { ref read, .. }) if dropped.writes().any(|w| w == read)),
+            "{:?}", refused
+        );
+    }
+}
+
+#[test]
+fn a_replay_refuses_records_of_another_epoch_and_forged_writes() {
+    let store = Store::new();
+    let record = store.transact(&[account_key(0)], |_| Ok::<_, ()>(vec![Fr::from(5u64)])).expect("writes");
+    store.close_epoch();
+    let next = Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, record.t_req + 1, &[]).expect("empty");
+    assert_eq!(next.replay(&record), Err(ReplayError::WrongEpoch { t_req: record.t_req, record: 0, store: 1 }));
+    let fresh = Store::new();
+    let mut forged = record.clone();
+    forged.ops[0].new.timestamp += 1; // a write not stamped with its request's t_req
+    assert!(matches!(fresh.replay(&forged), Err(ReplayError::BadWrite { .. })));
+    assert_eq!(fresh.replay(&record), Ok(()));
+    assert_eq!(fresh.snapshot().final_state, vec![record.ops[0].new]);
+    assert_eq!(fresh.snapshot().next_timestamp, record.t_req + 1);
+}
+
+#[test]
+fn a_restored_state_must_be_written_tuples_below_the_clock_with_distinct_keys() {
+    let t = |key: usize, timestamp: u64| Tuple::new(account_key(key), Fr::from(1u64), timestamp);
+    let restore = |state: &[Tuple]| Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, 10, state).map(|_| ());
+    assert_eq!(restore(&[t(0, 3), t(1, 9)]), Ok(()));
+    for bad in [vec![t(0, 0)], vec![t(0, 10)], vec![t(0, 3), t(0, 4)]] {
+        assert!(matches!(restore(&bad), Err(ReplayError::BadState(_))), "{bad:?}");
+    }
+    assert!(matches!(Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 0, 10, &[t(0, 3)]), Err(ReplayError::BadState(_))));
 }
 
 #[test]

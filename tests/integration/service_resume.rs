@@ -1,0 +1,240 @@
+//! A service with a journal survives a crash at any durable write: resumed from its log and
+//! journal, it finishes what was interrupted, and the whole run is one log the verifier
+//! accepts, every receipt checks, and the final state is the sequential replay of exactly the
+//! requests that got a receipt. A journal that does not match the log, or was tampered with,
+//! yields no resumed service or no audit.
+//!
+//! Run with `cargo test --release --test integration service_resume::`.
+
+use std::collections::BTreeMap;
+
+use ark_bls12_381::Fr;
+use ark_ff::{BigInteger, One, PrimeField};
+use proptest::prelude::*;
+
+use spice::host::{
+    apps::transfer::{TransferApp, TransferRequest, TransferWorkload},
+    log_verifier::LogVerifier,
+    proof_log::LogError,
+    service::{ClientReceipt, ResumeReport, Service, ServiceError},
+    service_journal::{JournalError, ServiceJournal},
+    storage_gadget::execute,
+    store::Store,
+    workload::Workload,
+};
+
+use crate::service::{provers, CONFIG};
+use crate::temp_dir::TempDir;
+
+/// What the clients do, in order.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// The accounts' deposits.
+    Setup,
+    /// This many requests from 4 streams.
+    Requests(usize),
+    /// The epoch's audit.
+    Close,
+}
+
+const PLAN: [Step; 5] = [Step::Setup, Step::Requests(8), Step::Close, Step::Requests(8), Step::Close];
+
+/// The clients' side: what they submitted, what got a receipt, what to submit again.
+struct Clients {
+    workload: TransferWorkload,
+    /// The next step of [`PLAN`], and whether its requests were submitted already.
+    step: usize,
+    started: bool,
+    /// Requests executed but without a receipt when the service stopped, in `t_req` order.
+    resubmit: Vec<TransferRequest>,
+    /// Requests with a receipt, in log order, and the receipts.
+    proved: Vec<TransferRequest>,
+    receipts: Vec<ClientReceipt>,
+}
+
+impl Clients {
+    fn new(accounts: u64, seed: u64) -> Self {
+        Self {
+            workload: TransferWorkload::new(accounts, seed),
+            step: 0,
+            started: false,
+            resubmit: Vec::new(),
+            proved: Vec::new(),
+            receipts: Vec::new(),
+        }
+    }
+
+    /// Runs the plan from where it stopped to its end, or to the service's first error.
+    fn run(&mut self, service: &mut Service<TransferApp>) -> Result<(), ServiceError> {
+        while self.step < PLAN.len() {
+            match PLAN[self.step] {
+                Step::Close => {
+                    service.close_epoch(|_, _| {})?;
+                }
+                step => {
+                    let streams = if self.started {
+                        vec![std::mem::take(&mut self.resubmit)]
+                    } else {
+                        self.started = true;
+                        match step {
+                            Step::Requests(n) => self.workload.streams(n, 4),
+                            _ => self.workload.setup(),
+                        }
+                    };
+                    let report = service.execute(streams);
+                    assert!(report.refused.is_empty(), "{:?}", report.refused);
+                    let mut logged = 0;
+                    let result = service.prove_batches(&report.executed, |batch| {
+                        self.proved.extend(report.executed[logged..logged + batch.requests].iter().map(|ex| ex.request));
+                        self.receipts.extend(batch.receipts.iter().cloned());
+                        logged += batch.requests;
+                    });
+                    if let Err(error) = result {
+                        self.resubmit = report.executed[logged..].iter().map(|ex| ex.request).collect();
+                        return Err(error);
+                    }
+                }
+            }
+            self.step += 1;
+            self.started = false;
+        }
+        Ok(())
+    }
+}
+
+fn injected(error: &ServiceError) -> bool {
+    matches!(error, ServiceError::Log(LogError::Io { source, .. }) if source.to_string().contains("injected"))
+}
+
+/// Every written key's value.
+fn values(store: &Store) -> BTreeMap<Vec<u8>, Fr> {
+    store.snapshot().final_state.iter().map(|t| (t.key.into_bigint().to_bytes_le(), t.value)).collect()
+}
+
+/// Runs [`PLAN`] on a service with a journal that fails at durable write `crash_at`, resumes
+/// it from its directories, and runs the plan to its end; checks the log, the receipts and the
+/// final state. Returns what the resume reported (`None` if the plan ended before the crash).
+fn crash_and_resume(seed: u64, accounts: u64, crash_at: u64) -> Option<ResumeReport> {
+    let (log_dir, journal_dir) = (TempDir::new("resume-log"), TempDir::new("resume-journal"));
+    let mut service = Service::create(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("service");
+    service.fail_after_writes(crash_at);
+    let mut clients = Clients::new(accounts, seed);
+    let mut resumed = None;
+    while let Err(error) = clients.run(&mut service) {
+        assert!(injected(&error), "{error}");
+        assert!(resumed.is_none(), "a second failure after resuming: {error}");
+        drop(service); // the crash: nothing of the service's memory survives
+        let (again, report) =
+            Service::resume(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("resumes");
+        assert!(report.dropped_batches <= 1, "{report:?}");
+        assert_eq!(report.audit_pending, again.audit_pending());
+        service = again;
+        resumed = Some(report);
+    }
+
+    let log = LogVerifier::from_dir(log_dir.path()).expect("keys").verify_dir(log_dir.path(), |_| {}).expect("the log is accepted");
+    assert_eq!(log.epochs.len(), 2);
+    assert!(log.open_epoch.is_none());
+    for receipt in &clients.receipts {
+        assert_eq!(log.check_receipt(receipt), Ok(()));
+    }
+    let replay = Store::new();
+    for request in &clients.proved {
+        execute(&replay, &TransferApp, *request).expect("replays");
+    }
+    assert_eq!(values(service.store()), values(&replay));
+    resumed
+}
+
+/// Durable writes of [`PLAN`] with 3 accounts: per epoch, its batches' journal records and
+/// log appends (epoch 0: the setup's batch and two of requests; epoch 1: two), then the audit
+/// (its seed, one chunk, the closing proof, the epoch's end, the checkpoint).
+const WRITES_WITH_3_ACCOUNTS: u64 = 2 * 3 + 5 + 2 * 2 + 5;
+
+proptest! {
+    // Each case makes about 12 proofs, plus what the crash makes it redo.
+    #![proptest_config(ProptestConfig::with_cases(3))]
+
+    #[test]
+    fn a_service_resumed_after_a_crash_at_any_write_continues_one_valid_log(
+        seed in any::<u64>(),
+        accounts in 3u64..7,
+        crash_at in 0..WRITES_WITH_3_ACCOUNTS,
+    ) {
+        // More accounts only add writes: every crash point is reached.
+        prop_assert!(crash_and_resume(seed, accounts, crash_at).is_some());
+    }
+}
+
+/// The two points a random crash reaches least often: inside an audit, after its chunk is in
+/// the log (the audit is rebuilt from its seed and must match it), and after the epoch's end
+/// is in the log but before the checkpoint.
+#[test]
+fn a_crash_inside_an_audit_is_resumed_where_it_stopped() {
+    for crash_at in [8, 10] {
+        let report = crash_and_resume(crash_at, 3, crash_at).expect("crashed");
+        assert_eq!((report.epoch, report.batches, report.audit_pending), (0, 3, Some(0)), "{report:?}");
+    }
+}
+
+/// A service made with a journal that has proved the setup and 8 requests (epoch 0 open).
+fn run_open_epoch(log_dir: &TempDir, journal_dir: &TempDir, seed: u64) -> Service<TransferApp> {
+    let mut service = Service::create(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("service");
+    let mut workload = TransferWorkload::new(4, seed);
+    for streams in [workload.setup(), workload.streams(8, 4)] {
+        let report = service.execute(streams);
+        service.prove_batches(&report.executed, |_| {}).expect("proves");
+    }
+    service
+}
+
+#[test]
+fn resume_refuses_the_journal_of_another_log() {
+    let dirs: Vec<(TempDir, TempDir)> = (0..2).map(|_| (TempDir::new("other-log"), TempDir::new("other-journal"))).collect();
+    for (i, (log_dir, journal_dir)) in dirs.iter().enumerate() {
+        drop(run_open_epoch(log_dir, journal_dir, i as u64));
+    }
+    let resumed = Service::resume(TransferApp, CONFIG, provers(), dirs[0].0.path(), dirs[1].1.path());
+    assert!(matches!(resumed, Err(ServiceError::Journal(JournalError::Inconsistent { .. }))), "{:?}", resumed.map(|(_, r)| r));
+}
+
+/// A journal altered by whoever can write it (its checksums redone) cannot make the service
+/// publish an audit of a state the proved requests did not produce.
+#[test]
+fn a_tampered_journal_yields_no_audit() {
+    let (log_dir, journal_dir) = (TempDir::new("tamper-log"), TempDir::new("tamper-journal"));
+    drop(run_open_epoch(&log_dir, &journal_dir, 9));
+    let (journal, _) = ServiceJournal::open(journal_dir.path()).expect("journal");
+    let mut last = journal.batches(0).expect("records").pop().expect("a batch");
+    // The last request's write: nothing later read it, so the replay itself goes through.
+    let op = &mut last.records.last_mut().expect("a request").ops[0];
+    op.new.value += Fr::one();
+    journal.write_batch(&last).expect("rewritten");
+    let before = std::fs::read_dir(log_dir.path()).expect("log").count();
+
+    let (mut service, _) = Service::resume(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("the replay goes through");
+    assert!(matches!(service.close_epoch(|_, _| {}), Err(ServiceError::Unbalanced { epoch: 0 })));
+    let log = LogVerifier::from_dir(log_dir.path()).expect("keys").verify_dir(log_dir.path(), |_| {}).expect("accepted so far");
+    assert!(log.epochs.is_empty());
+    assert!(log.open_epoch.is_some());
+    assert_eq!(std::fs::read_dir(log_dir.path()).expect("log").count(), before);
+}
+
+#[test]
+fn a_journal_is_refused_inside_the_log_and_resume_needs_one() {
+    let log_dir = TempDir::new("inside-log");
+    std::fs::create_dir_all(log_dir.path()).expect("dir");
+    for inside in [log_dir.path().to_path_buf(), log_dir.path().join("journal"), log_dir.path().join("a/../journal")] {
+        assert!(matches!(
+            Service::create(TransferApp, CONFIG, provers(), log_dir.path(), &inside),
+            Err(ServiceError::Config(_))
+        ));
+    }
+    let (log_dir, journal_dir) = (TempDir::new("nojournal-log"), TempDir::new("nojournal-journal"));
+    drop(Service::new(TransferApp, CONFIG, provers(), log_dir.path()).expect("service"));
+    std::fs::create_dir_all(journal_dir.path()).expect("dir");
+    assert!(matches!(
+        Service::resume(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()),
+        Err(ServiceError::Journal(JournalError::NotAJournal { .. }))
+    ));
+}
