@@ -101,25 +101,41 @@ pub struct Args {
     app: AppChoice,
     #[command(flatten)]
     run: RunOptions,
-    /// Directory for the proof log (must not hold a log yet; default: a new directory under
-    /// the system's temporary directory).
+    #[command(flatten)]
+    logs: LogOptions,
+}
+
+/// Where the demo's service keeps its log, and its journal if it keeps one.
+#[derive(clap::Args, Debug, Default)]
+pub struct LogOptions {
+    /// Directory for the proof log (must not hold a log yet, unless --resume; default: a new
+    /// directory under the system's temporary directory).
     #[arg(long)]
-    log: Option<PathBuf>,
+    pub log: Option<PathBuf>,
+    /// Keep a journal in this directory (not inside the log's: it holds the state and the
+    /// blindings), so that a demo stopped at any point can be resumed with --resume.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Resume the service of --log and --journal (stopped or killed at any point): rebuild
+    /// its state, finish an interrupted audit, then run --epochs more epochs of the workload
+    /// (without its setup, which the log holds already) on the same log.
+    #[arg(long, requires_all = ["log", "journal"])]
+    pub resume: bool,
 }
 
 pub fn run(args: Args) -> Result<bool> {
-    let summary = run_app(args.app, &args.run, args.log, true)?;
+    let summary = run_app(args.app, &args.run, args.logs, true)?;
     summary.print();
     println!("verified: {}", summary.verified);
     Ok(summary.verified)
 }
 
-/// Runs `app` with `options`, logging to `log` (or a fresh directory); `chatty` prints the
+/// Runs `app` with `options`, logging to `logs.log` (or a fresh directory); `chatty` prints the
 /// setup and one line per epoch as it goes, and shows progress bars.
 pub fn run_app(
     app: AppChoice,
     options: &RunOptions,
-    log: Option<PathBuf>,
+    log: LogOptions,
     chatty: bool,
 ) -> Result<RunSummary> {
     if options.epochs == 0 {
@@ -351,7 +367,7 @@ fn run_workload<W: Workload>(
     choice: AppChoice,
     mut workload: W,
     options: &RunOptions,
-    log: Option<PathBuf>,
+    log: LogOptions,
     chatty: bool,
 ) -> Result<RunSummary> {
     let name = choice.name();
@@ -411,23 +427,66 @@ fn run_workload<W: Workload>(
             );
         }
     }
-    let log_dir = log.unwrap_or_else(|| fresh_log_dir(name));
-    let mut service = Service::new(app, config, Arc::new(provers), &log_dir)
-        .with_context(|| format!("creating the log in {}", log_dir.display()))?;
+    let log_dir = log.log.clone().unwrap_or_else(|| fresh_log_dir(name));
+    let provers = Arc::new(provers);
+    let (mut service, resumed) = match (&log.journal, log.resume) {
+        (Some(journal), true) => {
+            let (service, report) = Service::resume(app, config, provers, &log_dir, journal)
+                .with_context(|| format!("resuming the service of {} from the journal in {}", log_dir.display(), journal.display()))?;
+            (service, Some(report))
+        }
+        (Some(journal), false) => (
+            Service::create(app, config, provers, &log_dir, journal)
+                .with_context(|| format!("creating the log in {} and the journal in {}", log_dir.display(), journal.display()))?,
+            None,
+        ),
+        (None, _) => (
+            Service::new(app, config, provers, &log_dir).with_context(|| format!("creating the log in {}", log_dir.display()))?,
+            None,
+        ),
+    };
     summary.proofs_in_flight = service.proofs_in_flight();
     if chatty {
         println!("log: {}", log_dir.display());
+        if let Some(journal) = service.journal_dir() {
+            println!("journal: {}", journal.display());
+        }
         println!("proofs in flight: {}", summary.proofs_in_flight);
+    }
+    if let Some(report) = &resumed {
+        if chatty {
+            println!(
+                "resumed: epoch {}, {} logged batches replayed ({} requests), {} unlogged batches dropped{}",
+                report.epoch,
+                report.batches,
+                report.requests,
+                report.dropped_batches,
+                match &report.torn_tail {
+                    Some(tail) => format!(", a torn tail of {} bytes cut off {}", tail.dropped_bytes, tail.file.display()),
+                    None => String::new(),
+                }
+            );
+        }
+        if let Some(epoch) = service.audit_pending() {
+            let audit = service.close_epoch(|_, _| {}).with_context(|| format!("finishing the audit of epoch {epoch}"))?;
+            if chatty {
+                println!("epoch {epoch}: the interrupted audit finished ({} chunk proofs)", audit.chunks);
+            }
+        }
     }
 
     let mut receipts: Vec<ClientReceipt> = Vec::new();
     let started = Instant::now();
+    // A resumed service holds the setup already; the generator still runs it, for its state.
     let setup_streams = workload.setup();
-    summary.setup_requests = setup_streams.iter().map(Vec::len).sum();
+    if resumed.is_none() {
+        summary.setup_requests = setup_streams.iter().map(Vec::len).sum();
+    }
     let per_epoch = options.requests.div_ceil(options.epochs);
     let mut remaining = options.requests;
-    for epoch in 0..options.epochs {
-        if epoch == 0 && summary.setup_requests > 0 {
+    for _ in 0..options.epochs {
+        let epoch = service.epoch();
+        if summary.setup_requests > 0 && epoch == 0 {
             // Setup first, executed and proved before the epoch's workload is generated.
             let report = service.execute(setup_streams.clone());
             summary.refused += report.refused.len();
@@ -490,7 +549,7 @@ fn run_workload<W: Workload>(
                     receipts.len()
                 );
             }
-            bad == 0 && log.open_epoch.is_none() && log.epochs.len() == options.epochs
+            bad == 0 && log.open_epoch.is_none() && log.epochs.len() as u64 == service.epoch()
         }
         Err(rejection) => {
             println!("verify: reject: {rejection}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use spice::host::circuit_size::CircuitSizeError;
 
-use crate::demo::{run_app, AppChoice, RunOptions, RunSummary};
+use crate::demo::{run_app, AppChoice, LogOptions, RunOptions, RunSummary};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -75,7 +75,7 @@ pub fn run(args: Args) -> Result<bool> {
                 domain_log,
                 ..args.run.clone()
             };
-            let summary = match run_app(app, &options, None, false) {
+            let summary = match run_app(app, &options, LogOptions::default(), false) {
                 Ok(summary) => summary,
                 Err(error) => match error.downcast_ref::<CircuitSizeError>() {
                     Some(too_small @ CircuitSizeError::TooSmall { .. }) => {
