@@ -314,7 +314,7 @@ pub struct BatchReport {
     pub witness: Duration,
     /// The prover's stages.
     pub stages: StageTimes,
-    /// Appending to the log.
+    /// Appending to the log (with a journal, after writing the batch's record there).
     pub log: Duration,
     /// The receipts of the batch's requests, in order: handed out as soon as the batch is in
     /// the log, so a later batch's failure loses none of them.
@@ -465,8 +465,12 @@ impl<A: App> Service<A> {
         if same_dir(log_dir, journal_dir) {
             return Err(ServiceError::Config("the journal holds secrets: keep it out of the (public) log's directory".into()));
         }
-        let journal = ServiceJournal::create(journal_dir, &start)?;
+        // Both directories are checked before either is written: a refusal leaves neither.
+        if ServiceJournal::exists(journal_dir) {
+            return Err(JournalError::AlreadyExists { dir: journal_dir.to_path_buf() }.into());
+        }
         let log = LogWriter::create(log_dir, &provers.verifying_keys())?;
+        let journal = ServiceJournal::create(journal_dir, &start)?;
         let store = Store::with_max_keys_per_request(A::KEYS.max(1));
         Ok(Self::assemble(app, config, provers, log, store, &start, Some(journal)))
     }

@@ -141,7 +141,7 @@ impl ServiceJournal {
     /// Creates a journal in `dir` (refusing one that holds a journal already) starting from
     /// `first`.
     pub fn create(dir: &Path, first: &Checkpoint) -> Result<Self, JournalError> {
-        if dir.join(CHECKPOINT_FILE).exists() {
+        if Self::exists(dir) {
             return Err(JournalError::AlreadyExists { dir: dir.to_path_buf() });
         }
         fs::create_dir_all(dir).map_err(io_error(dir))?;
@@ -151,12 +151,17 @@ impl ServiceJournal {
         Ok(journal)
     }
 
+    /// Whether `dir` holds a journal (a checkpoint).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(CHECKPOINT_FILE).exists()
+    }
+
     /// Opens the journal in `dir` and reads its checkpoint.
     pub fn open(dir: &Path) -> Result<(Self, Checkpoint), JournalError> {
-        let path = dir.join(CHECKPOINT_FILE);
-        if !path.exists() {
+        if !Self::exists(dir) {
             return Err(JournalError::NotAJournal { dir: dir.to_path_buf() });
         }
+        let path = dir.join(CHECKPOINT_FILE);
         let payload = read_checked(&path, JOURNAL_MAGIC, "journal record")?;
         let checkpoint = decode(&path, &payload, CHECKPOINT_TAG, decode_checkpoint)?;
         Ok((Self { dir: dir.to_path_buf() }, checkpoint))

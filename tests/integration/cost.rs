@@ -3,6 +3,8 @@
 //!
 //! Run with `cargo test --release --test integration cost:: -- --nocapture` to see the table.
 
+use std::sync::OnceLock;
+
 use ark_bls12_381::Fr;
 use ark_ff::{BigInteger, Field, PrimeField};
 use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, fields::fp::FpVar};
@@ -17,8 +19,11 @@ use spice::host::{
     store::key_order,
 };
 
-fn table() -> CostTable {
-    CostTable::measure().expect("measure the cost table")
+/// The table, measured once per test binary: measuring synthesises every circuit it names
+/// (seconds), and the tests here only read it.
+fn table() -> &'static CostTable {
+    static TABLE: OnceLock<CostTable> = OnceLock::new();
+    TABLE.get_or_init(|| CostTable::measure().expect("measure the cost table"))
 }
 
 fn count(table: &CostTable, item: CostItem) -> usize {
