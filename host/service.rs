@@ -42,7 +42,9 @@
 //! for (the last checkpoint, then the requests of the logged batches replayed in `t_req`
 //! order), finishes an audit that was interrupted part-way, and continues the same log.
 //! Requests that were executed but not logged are not in the rebuilt state: they got no
-//! receipt, and their clients submit them again.
+//! receipt, and their clients submit them again. A batch that reached the log just before the
+//! crash may not have handed out its receipts: the resume returns them
+//! ([`ResumeReport::receipts`]), so that its clients do not submit those requests twice.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -417,9 +419,9 @@ pub struct Service<A: App> {
     pending: Option<PendingAudit>,
     /// Where a service made by [`Service::create`] keeps what a restart needs.
     journal: Option<ServiceJournal>,
-    /// Durable writes (journal records, log appends) left before every later one fails, for
-    /// tests that crash the service at each point ([`Service::fail_after_writes`]).
-    writes_left: Option<u64>,
+    /// Where durable writes (journal records, log appends) start to fail, for tests that
+    /// crash the service at each point ([`Service::fail_at_write`]).
+    crash: Option<CrashPoint>,
 }
 
 impl<A: App> std::fmt::Debug for Service<A> {
@@ -550,11 +552,19 @@ impl<A: App> Service<A> {
             epoch,
             batches: records.len(),
             requests: txs.len(),
+            receipts: records.iter().flat_map(|record| record.receipts.iter().cloned()).collect(),
             dropped_batches: unlogged.len(),
             torn_tail,
             audit_pending: service.audit_pending(),
         };
-        tracing::info!("resumed the service in epoch {epoch}: {report:?}");
+        tracing::info!(
+            "resumed the service in epoch {epoch}: {} logged batches replayed ({} requests), {} unlogged dropped, torn tail {:?}, audit pending {:?}",
+            report.batches,
+            report.requests,
+            report.dropped_batches,
+            report.torn_tail,
+            report.audit_pending
+        );
         Ok((service, report))
     }
 
@@ -581,7 +591,7 @@ impl<A: App> Service<A> {
             unproven: AtomicUsize::new(0),
             pending: None,
             journal,
-            writes_left: None,
+            crash: None,
         }
     }
 
@@ -621,12 +631,13 @@ impl<A: App> Service<A> {
         self.journal.as_ref().map(ServiceJournal::dir)
     }
 
-    /// Makes every durable write (journal records and log appends) after the next `writes`
-    /// fail, as if the process had died there: for tests that crash the service at each
-    /// point and resume it.
+    /// Makes durable write number `index` (journal records and log appends, counted from 0)
+    /// and every one after it fail, as if the process had died there; with `performed`, write
+    /// `index` itself is made before its failure is reported (the process died just after
+    /// it). For tests that crash the service at each point and resume it.
     #[doc(hidden)]
-    pub fn fail_after_writes(&mut self, writes: u64) {
-        self.writes_left = Some(writes);
+    pub fn fail_at_write(&mut self, index: u64, performed: bool) {
+        self.crash = Some(CrashPoint { writes_left: index, perform_next: performed });
     }
 
     /// Draws the service's randomness (salts, blindings, every proof's r and s) from `seed`
@@ -853,25 +864,7 @@ impl<A: App> Service<A> {
         let epoch = self.epoch();
         let public = proved.public;
         let (read_blinding, write_blinding) = proved.blindings;
-        let logged = Instant::now();
-        // The journal's record first: whatever the log holds, the journal can explain.
-        if let Some(journal) = &self.journal {
-            durable_write(&mut self.writes_left, journal.dir())?;
-            let records = executed.iter().map(|ex| ex.record.clone()).collect();
-            journal.write_batch(&BatchRecord { public, read_blinding, write_blinding, records })?;
-        }
-        durable_write(&mut self.writes_left, self.log.dir())?;
-        self.log.append_batch(&public, proved.proof)?;
-        let log = logged.elapsed();
-        // In the log: from here on the batch counts for the epoch.
-        self.next_batch_id += 1;
-        self.batches
-            .add_batch(public.read_set, public.write_set, read_blinding, write_blinding);
-        self.unproven.fetch_sub(
-            executed.len().min(self.unproven.load(Ordering::SeqCst)),
-            Ordering::SeqCst,
-        );
-        let receipts = executed
+        let receipts: Vec<ClientReceipt> = executed
             .iter()
             .zip(proved.receipts)
             .map(|(ex, receipt)| ClientReceipt {
@@ -882,6 +875,24 @@ impl<A: App> Service<A> {
                 response: ex.response.encode(),
             })
             .collect();
+        let logged = Instant::now();
+        // The journal's record first: whatever the log holds, the journal can explain.
+        if let Some(journal) = &self.journal {
+            let records = executed.iter().map(|ex| ex.record.clone()).collect();
+            let record = BatchRecord { public, read_blinding, write_blinding, records, receipts: receipts.clone() };
+            durable(&mut self.crash, journal.dir(), || Ok(journal.write_batch(&record)?))?;
+        }
+        let log_dir = self.log.dir().to_path_buf();
+        durable(&mut self.crash, &log_dir, || Ok(self.log.append_batch(&public, proved.proof)?))?;
+        let log = logged.elapsed();
+        // In the log: from here on the batch counts for the epoch.
+        self.next_batch_id += 1;
+        self.batches
+            .add_batch(public.read_set, public.write_set, read_blinding, write_blinding);
+        self.unproven.fetch_sub(
+            executed.len().min(self.unproven.load(Ordering::SeqCst)),
+            Ordering::SeqCst,
+        );
         Ok(BatchReport {
             batch_id,
             requests: executed.len(),
@@ -943,8 +954,7 @@ impl<A: App> Service<A> {
         // `&mut self`: no request can run between the snapshot and the epoch change below.
         let pending = self.build_audit(&mut StdRng::from_seed(seed))?;
         if let Some(journal) = &self.journal {
-            durable_write(&mut self.writes_left, journal.dir())?;
-            journal.write_audit(&AuditRecord { epoch, seed })?;
+            durable(&mut self.crash, journal.dir(), || Ok(journal.write_audit(&AuditRecord { epoch, seed })?))?;
         }
         self.store.close_epoch();
         Ok(pending)
@@ -989,7 +999,7 @@ impl<A: App> Service<A> {
         let in_flight = self.proofs_in_flight().min((chunks - from).max(1));
         let provers = self.provers.clone();
         let PendingAudit { audit, logged, .. } = pending;
-        let (log, writes_left) = (&mut self.log, &mut self.writes_left);
+        let (log, crash) = (&mut self.log, &mut self.crash);
         prove_in_order(
             audit.chunks[from..].iter().zip(rngs).map(Ok),
             in_flight,
@@ -998,8 +1008,8 @@ impl<A: App> Service<A> {
                 Ok::<_, ServiceError>((chunk, proof))
             },
             |(chunk, proof)| {
-                durable_write(writes_left, log.dir())?;
-                log.append_chunk(&chunk.public, proof)?;
+                let dir = log.dir().to_path_buf();
+                durable(crash, &dir, || Ok(log.append_chunk(&chunk.public, proof)?))?;
                 *logged += 1;
                 on_chunk(*logged, total);
                 Ok(())
@@ -1008,24 +1018,24 @@ impl<A: App> Service<A> {
         if pending.logged == chunks {
             let closing = &pending.audit.closing;
             let (proof, _) = self.provers.closing.prove(closing.clone(), &mut self.rng)?;
-            durable_write(&mut self.writes_left, self.log.dir())?;
-            self.log.append_closing(&closing.public, proof)?;
+            let dir = self.log.dir().to_path_buf();
+            durable(&mut self.crash, &dir, || Ok(self.log.append_closing(&closing.public, proof)?))?;
             pending.logged += 1;
         }
         if !pending.ended {
-            durable_write(&mut self.writes_left, self.log.dir())?;
-            self.log.end_epoch(pending.audit.epoch)?;
+            let dir = self.log.dir().to_path_buf();
+            durable(&mut self.crash, &dir, || Ok(self.log.end_epoch(pending.audit.epoch)?))?;
             pending.ended = true;
         }
         if let Some(journal) = &self.journal {
-            durable_write(&mut self.writes_left, journal.dir())?;
-            journal.write_checkpoint(&Checkpoint {
+            let checkpoint = Checkpoint {
                 epoch: pending.audit.epoch + 1,
                 next_batch_id: self.next_batch_id,
                 next_timestamp: pending.next_timestamp,
                 previous_final: pending.audit.new_final,
                 state: pending.final_state.clone(),
-            })?;
+            };
+            durable(&mut self.crash, journal.dir(), || Ok(journal.write_checkpoint(&checkpoint)?))?;
         }
         Ok(())
     }
@@ -1057,6 +1067,10 @@ pub struct ResumeReport {
     pub batches: usize,
     /// Requests replayed.
     pub requests: usize,
+    /// Those batches' receipts, in log order. A crash just after a batch reached the log can
+    /// have kept its receipts from their clients: a client without a receipt looks here
+    /// before it submits its request again.
+    pub receipts: Vec<ClientReceipt>,
     /// Journal records of batches that never reached the log, removed: their requests got no
     /// receipt and are not in the rebuilt state.
     pub dropped_batches: usize,
@@ -1101,19 +1115,30 @@ impl<'a> EpochEntries<'a> {
     }
 }
 
-/// Counts a durable write against [`Service::fail_after_writes`]; fails once none are left.
-fn durable_write(writes_left: &mut Option<u64>, dir: &Path) -> Result<(), ServiceError> {
-    match writes_left {
-        Some(0) => Err(ServiceError::Log(LogError::Io {
-            path: dir.to_path_buf(),
-            source: std::io::Error::other("injected failure (Service::fail_after_writes)"),
-        })),
-        Some(left) => {
-            *left -= 1;
-            Ok(())
-        }
-        None => Ok(()),
+/// Where [`Service::fail_at_write`] makes durable writes fail.
+#[derive(Clone, Copy, Debug)]
+struct CrashPoint {
+    /// Writes made before the failing one.
+    writes_left: u64,
+    /// Whether the failing write is made before its failure is reported.
+    perform_next: bool,
+}
+
+/// Makes a durable write (`write`, whose files are in `dir`), unless [`Service::fail_at_write`]
+/// says the process is dead by now.
+fn durable<T>(crash: &mut Option<CrashPoint>, dir: &Path, write: impl FnOnce() -> Result<T, ServiceError>) -> Result<T, ServiceError> {
+    let Some(point) = crash else { return write() };
+    if point.writes_left > 0 {
+        point.writes_left -= 1;
+        return write();
     }
+    if std::mem::take(&mut point.perform_next) {
+        write()?;
+    }
+    Err(ServiceError::Log(LogError::Io {
+        path: dir.to_path_buf(),
+        source: std::io::Error::other("injected failure (Service::fail_at_write)"),
+    }))
 }
 
 /// Whether `inner` is `outer` or inside it, compared as canonical paths (a path that does not

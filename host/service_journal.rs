@@ -13,7 +13,8 @@
 //!   the next epoch starts from (every tuple, the clock, the audited final digest and its
 //!   blinding, the next batch id). Writing it removes the records of the epochs before it.
 //! * A **batch record** before each batch proof is appended to the log: its public inputs,
-//!   its two blindings, and the storage operations of its requests. A record whose batch never
+//!   its two blindings, the storage operations of its requests and their receipts (which a
+//!   crash just after the append kept from their clients). A record whose batch never
 //!   reached the log (the crash came in between) is dropped on resume: its requests got no
 //!   receipt, and the rebuilt state does not contain them.
 //! * An **audit record** before an epoch's audit starts: the seed its witnesses (salts,
@@ -43,6 +44,8 @@ use super::audit::AuditedFinal;
 use super::batch::BatchPublicInputs;
 use super::checked_file::{read_checked, write_checked, CHECKED_HEADER_BYTES};
 use super::proof_log::{io_error, LogError};
+use super::request_commitment::{MerklePath, Receipt};
+use super::service::ClientReceipt;
 use super::set_digest::{BlindedDigest, Tuple};
 use super::store::{StorageOp, TxRecord};
 
@@ -92,6 +95,9 @@ pub struct BatchRecord {
     pub write_blinding: JubjubScalar,
     /// What the batch's requests read and wrote, in the batch's order.
     pub records: Vec<TxRecord>,
+    /// The requests' receipts, in the same order: a batch that reached the log just before a
+    /// crash may never have handed them out.
+    pub receipts: Vec<ClientReceipt>,
 }
 
 /// The seed an epoch's audit witnesses are drawn from.
@@ -337,6 +343,16 @@ fn encode_batch(out: &mut Vec<u8>, b: &BatchRecord) -> Encoded {
             put_tuple(out, &op.new)?;
         }
     }
+    put(out, &(b.receipts.len() as u64))?;
+    for r in &b.receipts {
+        put(out, &r.epoch)?;
+        put(out, &r.batch_id)?;
+        put(out, &(r.receipt.slot as u64))?;
+        put(out, &r.receipt.salt)?;
+        put(out, &r.receipt.path.siblings)?;
+        put(out, &r.request)?;
+        put(out, &r.response)?;
+    }
     Ok(())
 }
 
@@ -385,7 +401,15 @@ fn decode_batch(bytes: &mut &[u8]) -> Decoded<BatchRecord> {
             Ok(TxRecord { epoch, t_req, ops })
         })
         .collect::<Decoded<_>>()?;
-    Ok(BatchRecord { public, read_blinding, write_blinding, records })
+    let receipts = (0..get_len(bytes)?)
+        .map(|_| {
+            let (epoch, batch_id, slot) = (get(bytes)?, get(bytes)?, get::<u64>(bytes)?);
+            let slot = usize::try_from(slot).map_err(|_| format!("slot {slot} does not fit"))?;
+            let receipt = Receipt { slot, salt: get(bytes)?, path: MerklePath { siblings: get(bytes)? } };
+            Ok(ClientReceipt { epoch, batch_id, receipt, request: get(bytes)?, response: get(bytes)? })
+        })
+        .collect::<Decoded<_>>()?;
+    Ok(BatchRecord { public, read_blinding, write_blinding, records, receipts })
 }
 
 /// Decodes a payload of kind `tag` completely (no trailing bytes).
@@ -424,6 +448,19 @@ mod tests {
                     epoch,
                     t_req: rng.gen(),
                     ops: (0..rng.gen_range(1..4)).map(|_| StorageOp { old: tuple(rng), new: tuple(rng) }).collect(),
+                })
+                .collect(),
+            receipts: (0..requests)
+                .map(|slot| ClientReceipt {
+                    epoch,
+                    batch_id,
+                    receipt: Receipt {
+                        slot,
+                        salt: Fr::rand(rng),
+                        path: MerklePath { siblings: (0..rng.gen_range(0..5)).map(|_| Fr::rand(rng)).collect() },
+                    },
+                    request: (0..rng.gen_range(1..6)).map(|_| Fr::rand(rng)).collect(),
+                    response: (0..rng.gen_range(1..4)).map(|_| Fr::rand(rng)).collect(),
                 })
                 .collect(),
         }

@@ -38,9 +38,9 @@ fn table_prints_every_row_and_merkle_costs_more_than_spice() {
     println!("{}", table.to_text());
     println!("{}", table.to_json());
     assert_eq!(table.rows.len(), cost::items().len());
-    let spice = count(&table, CostItem::SpiceRmw);
-    let depth_20 = count(&table, CostItem::MerkleRmw { depth: 20 });
-    let depth_32 = count(&table, CostItem::MerkleRmw { depth: 32 });
+    let spice = count(table, CostItem::SpiceRmw);
+    let depth_20 = count(table, CostItem::MerkleRmw { depth: 20 });
+    let depth_32 = count(table, CostItem::MerkleRmw { depth: 32 });
     assert!(
         depth_32 > depth_20,
         "depth 32 ({depth_32}) must cost more than depth 20 ({depth_20})"
@@ -80,7 +80,7 @@ fn set_element_row_equals_a_freshly_synthesised_insert() {
     let insert = cs.num_constraints() - before;
     assert!(cs.is_satisfied().expect("values"));
 
-    assert_eq!(count(&table(), CostItem::SetElement), insert);
+    assert_eq!(count(table(), CostItem::SetElement), insert);
 }
 
 #[test]
@@ -95,8 +95,8 @@ fn every_row_is_what_its_function_measures() {
         );
     }
     // The read-modify-write is built from two set elements plus the timestamp checks.
-    let element = count(&table, CostItem::SetElement);
-    let rmw = count(&table, CostItem::SpiceRmw);
+    let element = count(table, CostItem::SetElement);
+    let rmw = count(table, CostItem::SpiceRmw);
     assert!(rmw > 2 * element, "RMW {rmw} vs 2 x element {element}");
 }
 
@@ -221,19 +221,19 @@ fn canonicity_check_accepts_below_r_and_rejects_r_and_above() {
 #[test]
 fn audit_and_app_rows_are_the_real_circuits() {
     let table = table();
-    assert_eq!(count(&table, CostItem::AuditedKey), 1_552);
-    assert_eq!(count(&table, CostItem::AuditChunkFixed), 3_496);
-    assert_eq!(count(&table, CostItem::AuditClosing), 1_345);
-    let rmw = count(&table, CostItem::SpiceRmw);
+    assert_eq!(count(table, CostItem::AuditedKey), 1_552);
+    assert_eq!(count(table, CostItem::AuditChunkFixed), 3_496);
+    assert_eq!(count(table, CostItem::AuditClosing), 1_345);
+    let rmw = count(table, CostItem::SpiceRmw);
     for (app, keys) in [
         (AppName::Transfer, 2),
         (AppName::Ledger, 2),
         (AppName::Interbank, 4),
         (AppName::Darkpool, 6),
     ] {
-        let request = count(&table, CostItem::AppRequest { app });
+        let request = count(table, CostItem::AppRequest { app });
         assert!(request > keys * rmw, "{app:?}: {request} vs {keys} x {rmw}");
     }
     // The batch circuit's own test pins the transfer app's slot at 3,645.
-    assert_eq!(count(&table, CostItem::AppRequest { app: AppName::Transfer }), 3_645);
+    assert_eq!(count(table, CostItem::AppRequest { app: AppName::Transfer }), 3_645);
 }

@@ -18,7 +18,7 @@ use spice::host::{
     proof_log::LogError,
     service::{ClientReceipt, ResumeReport, Service, ServiceError},
     service_journal::{JournalError, ServiceJournal},
-    storage_gadget::execute,
+    storage_gadget::{execute, App},
     store::Store,
     workload::Workload,
 };
@@ -102,6 +102,22 @@ impl Clients {
     }
 }
 
+impl Clients {
+    /// Takes the receipts of batches the service logged without handing them out (a crash
+    /// just after the append): their requests are the first ones waiting to be submitted
+    /// again, which they no longer are.
+    fn recover(&mut self, receipts: &[ClientReceipt]) {
+        let known: std::collections::HashSet<u64> = self.receipts.iter().map(|r| r.batch_id).collect();
+        let missing: Vec<&ClientReceipt> = receipts.iter().filter(|r| !known.contains(&r.batch_id)).collect();
+        assert!(missing.len() <= self.resubmit.len(), "more receipts recovered than requests lost");
+        for (receipt, request) in missing.iter().zip(self.resubmit.drain(..missing.len()).collect::<Vec<_>>()) {
+            assert_eq!(receipt.request, TransferApp.encode_request(&request));
+            self.proved.push(request);
+            self.receipts.push((*receipt).clone());
+        }
+    }
+}
+
 fn injected(error: &ServiceError) -> bool {
     matches!(error, ServiceError::Log(LogError::Io { source, .. }) if source.to_string().contains("injected"))
 }
@@ -111,13 +127,14 @@ fn values(store: &Store) -> BTreeMap<Vec<u8>, Fr> {
     store.snapshot().final_state.iter().map(|t| (t.key.into_bigint().to_bytes_le(), t.value)).collect()
 }
 
-/// Runs [`PLAN`] on a service with a journal that fails at durable write `crash_at`, resumes
-/// it from its directories, and runs the plan to its end; checks the log, the receipts and the
-/// final state. Returns what the resume reported (`None` if the plan ended before the crash).
-fn crash_and_resume(seed: u64, accounts: u64, crash_at: u64) -> Option<ResumeReport> {
+/// Runs [`PLAN`] on a service with a journal that dies at durable write `crash_at` (after
+/// making it, with `performed`), resumes it from its directories, and runs the plan to its
+/// end; checks the log, the receipts and the final state. Returns what the resume reported
+/// (`None` if the plan ended before the crash).
+fn crash_and_resume(seed: u64, accounts: u64, crash_at: u64, performed: bool) -> Option<ResumeReport> {
     let (log_dir, journal_dir) = (TempDir::new("resume-log"), TempDir::new("resume-journal"));
     let mut service = Service::create(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("service");
-    service.fail_after_writes(crash_at);
+    service.fail_at_write(crash_at, performed);
     let mut clients = Clients::new(accounts, seed);
     let mut resumed = None;
     while let Err(error) = clients.run(&mut service) {
@@ -128,6 +145,7 @@ fn crash_and_resume(seed: u64, accounts: u64, crash_at: u64) -> Option<ResumeRep
             Service::resume(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("resumes");
         assert!(report.dropped_batches <= 1, "{report:?}");
         assert_eq!(report.audit_pending, again.audit_pending());
+        clients.recover(&report.receipts);
         service = again;
         resumed = Some(report);
     }
@@ -161,21 +179,26 @@ proptest! {
         seed in any::<u64>(),
         accounts in 3u64..7,
         crash_at in 0..WRITES_WITH_3_ACCOUNTS,
+        performed in any::<bool>(),
     ) {
         // More accounts only add writes: every crash point is reached.
-        prop_assert!(crash_and_resume(seed, accounts, crash_at).is_some());
+        prop_assert!(crash_and_resume(seed, accounts, crash_at, performed).is_some());
     }
 }
 
-/// The two points a random crash reaches least often: inside an audit, after its chunk is in
-/// the log (the audit is rebuilt from its seed and must match it), and after the epoch's end
-/// is in the log but before the checkpoint.
+/// The points a few random crashes may miss: inside an audit, after its chunk is in the log
+/// (the audit is rebuilt from its seed and must match it); after the epoch's end is in the
+/// log but before the checkpoint; and just after a batch reached the log, before its receipts
+/// reached their clients (they come back with the resume, and the requests are not run twice).
 #[test]
-fn a_crash_inside_an_audit_is_resumed_where_it_stopped() {
+fn a_crash_inside_an_audit_or_just_after_an_append_is_resumed_where_it_stopped() {
     for crash_at in [8, 10] {
-        let report = crash_and_resume(crash_at, 3, crash_at).expect("crashed");
+        let report = crash_and_resume(crash_at, 3, crash_at, false).expect("crashed");
         assert_eq!((report.epoch, report.batches, report.audit_pending), (0, 3, Some(0)), "{report:?}");
     }
+    // Write 3 is the log append of the second batch (of the 8 requests).
+    let report = crash_and_resume(3, 3, 3, true).expect("crashed");
+    assert_eq!((report.batches, report.dropped_batches, report.receipts.len()), (2, 0, 3 + 4), "{report:?}");
 }
 
 /// A service made with a journal that has proved the setup and 4 requests, a batch each
