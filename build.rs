@@ -72,7 +72,10 @@ mod cuda {
 
     /// The architectures of the sppark comparison glue (`bench-sppark`).
     #[cfg(feature = "bench-sppark")]
-    const SPPARK_GENCODE: &[&str] = &["arch=compute_90,code=sm_90", "arch=compute_90,code=compute_90"];
+    const SPPARK_GENCODE: &[&str] = &[
+        "arch=compute_90,code=sm_90",
+        "arch=compute_90,code=compute_90",
+    ];
 
     /// `SPICE_CUDA_GENCODE` when set: nvcc `-gencode` values separated by `;` (e.g.
     /// `arch=compute_90,code=sm_90` to build for one GPU only, in about half the time), else
@@ -81,10 +84,16 @@ mod cuda {
         let Ok(list) = env::var("SPICE_CUDA_GENCODE") else {
             return GENCODE.iter().map(|g| g.to_string()).collect();
         };
-        let gencodes: Vec<String> =
-            list.split(';').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect();
+        let gencodes: Vec<String> = list
+            .split(';')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(String::from)
+            .collect();
         let well_formed = |g: &str| {
-            let Some((arch, code)) = g.split_once(',') else { return false };
+            let Some((arch, code)) = g.split_once(',') else {
+                return false;
+            };
             let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
             arch.strip_prefix("arch=compute_").is_some_and(number)
                 && code
@@ -144,7 +153,11 @@ mod cuda {
             let status = child
                 .wait()
                 .unwrap_or_else(|e| panic!("waiting for nvcc on {}: {e}", src.display()));
-            assert!(status.success(), "nvcc failed on {} ({status})", src.display());
+            assert!(
+                status.success(),
+                "nvcc failed on {} ({status})",
+                src.display()
+            );
         }
     }
 
@@ -168,7 +181,8 @@ mod cuda {
     /// benchmark declares its one `extern "C"` function).
     #[cfg(feature = "bench-sppark")]
     pub fn build_sppark_glue() {
-        let sppark = env::var("DEP_SPPARK_ROOT").expect("the sppark dependency exports DEP_SPPARK_ROOT");
+        let sppark =
+            env::var("DEP_SPPARK_ROOT").expect("the sppark dependency exports DEP_SPPARK_ROOT");
         let blst = env::var("DEP_BLST_C_SRC").expect("the blst dependency exports DEP_BLST_C_SRC");
         let mut build = cc::Build::new();
         build
@@ -198,12 +212,19 @@ mod cuda {
             build.flag("-gencode").flag(g);
         }
         if let Some(ccbin) = env::var_os("NVCC_CCBIN") {
-            build.flag("-ccbin").flag(ccbin.to_str().expect("NVCC_CCBIN is a UTF-8 path"));
+            build
+                .flag("-ccbin")
+                .flag(ccbin.to_str().expect("NVCC_CCBIN is a UTF-8 path"));
         }
         build.compile("spice_sppark_glue");
     }
 
-    fn spawn_fatbin(nvcc: &Path, src: &Path, fatbin: &Path, gencodes: &[String]) -> std::process::Child {
+    fn spawn_fatbin(
+        nvcc: &Path,
+        src: &Path,
+        fatbin: &Path,
+        gencodes: &[String],
+    ) -> std::process::Child {
         let mut cmd = Command::new(nvcc);
         cmd.args(["--fatbin", "-std=c++17", "-O3", "-Ikernels"]);
         for g in gencodes {

@@ -7,5 +7,4 @@ pub mod engine;
 #[path = "host/mod.rs"]
 pub mod host;
 
-
 pub use engine::{Backend, CpuBackend, EngineError, Prover, Verifier};

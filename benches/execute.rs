@@ -53,17 +53,29 @@ impl App for CheckedUnderLocks {
         self.0.encode_request(request)
     }
     // `authorized` keeps the default (true, nothing checked before the locks) ...
-    fn execute(&self, request: &LedgerRequest, _authorized: bool, storage: &mut Storage) -> Result<Vec<Fr>, Self::Reject> {
+    fn execute(
+        &self,
+        request: &LedgerRequest,
+        _authorized: bool,
+        storage: &mut Storage,
+    ) -> Result<Vec<Fr>, Self::Reject> {
         // ... and the check runs here, inside `Store::transact`'s critical section.
         self.0.execute(request, self.0.authorized(request), storage)
     }
     fn keys_var(&self, request: &LedgerRequestVar) -> Result<Vec<KeySlotVar>, SynthesisError> {
         self.0.keys_var(request)
     }
-    fn encode_request_var(&self, request: &LedgerRequestVar) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
+    fn encode_request_var(
+        &self,
+        request: &LedgerRequestVar,
+    ) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
         self.0.encode_request_var(request)
     }
-    fn execute_var(&self, request: &LedgerRequestVar, storage: &mut StorageVar) -> Result<(Vec<FpVar<Fr>>, Boolean<Fr>), SynthesisError> {
+    fn execute_var(
+        &self,
+        request: &LedgerRequestVar,
+        storage: &mut StorageVar,
+    ) -> Result<(Vec<FpVar<Fr>>, Boolean<Fr>), SynthesisError> {
         self.0.execute_var(request, storage)
     }
 }
@@ -79,9 +91,12 @@ fn run<A: App>(store: &Store, app: &A, streams: &[Stream<A>]) -> usize {
                     let mut accepted = 0;
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(stream) = streams.get(i) else { return accepted };
+                        let Some(stream) = streams.get(i) else {
+                            return accepted;
+                        };
                         for request in stream {
-                            let done = execute(store, app, request.clone()).expect("a ledger request executes");
+                            let done = execute(store, app, request.clone())
+                                .expect("a ledger request executes");
                             accepted += usize::from(done.response.accepted);
                         }
                     }
@@ -106,15 +121,31 @@ fn main() {
     // Both placements accept exactly the same requests.
     let accepted = run(&funded(), &app, &transfers);
     let under = CheckedUnderLocks(app.clone());
-    assert_eq!(run(&funded(), &under, &transfers), accepted, "the two placements disagree");
+    assert_eq!(
+        run(&funded(), &under, &transfers),
+        accepted,
+        "the two placements disagree"
+    );
     println!("execute: {requests} signed ledger requests ({accepted} accepted) on {WORKERS} workers, {ACCOUNTS} clients");
 
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("execute_ledger");
     group.sample_size(10);
     group.throughput(Throughput::Elements(requests as u64));
-    group.bench_function("before_locks", |b| b.iter_batched(funded, |store| run(&store, &app, &transfers), BatchSize::PerIteration));
-    group.bench_function("under_locks", |b| b.iter_batched(funded, |store| run(&store, &under, &transfers), BatchSize::PerIteration));
+    group.bench_function("before_locks", |b| {
+        b.iter_batched(
+            funded,
+            |store| run(&store, &app, &transfers),
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("under_locks", |b| {
+        b.iter_batched(
+            funded,
+            |store| run(&store, &under, &transfers),
+            BatchSize::PerIteration,
+        )
+    });
     group.finish();
     c.final_summary();
 }

@@ -29,12 +29,21 @@ use criterion::{criterion_group, BenchmarkId, Criterion};
 use spice::engine::{Backend, CpuBackend, MsmScalars};
 
 fn max_log() -> u32 {
-    std::env::var("SPICE_BENCH_MAX_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(16)
+    std::env::var("SPICE_BENCH_MAX_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
 }
 
 fn scalars(n: usize, witness_like: bool, rng: &mut StdRng) -> Vec<Fr> {
     (0..n)
-        .map(|_| if witness_like && rng.gen::<bool>() { Fr::from(rng.gen::<bool>() as u64) } else { Fr::rand(rng) })
+        .map(|_| {
+            if witness_like && rng.gen::<bool>() {
+                Fr::from(rng.gen::<bool>() as u64)
+            } else {
+                Fr::rand(rng)
+            }
+        })
         .collect()
 }
 
@@ -42,7 +51,12 @@ fn points<G: CurveGroup>(n: usize, rng: &mut StdRng) -> Vec<G::Affine> {
     // Random multiples of one random point: cheap to make, as good as independent points here.
     let p = G::rand(rng);
     let mut acc = p;
-    let v: Vec<G> = (0..n).map(|_| { acc += p; acc.double() }).collect();
+    let v: Vec<G> = (0..n)
+        .map(|_| {
+            acc += p;
+            acc.double()
+        })
+        .collect();
     G::normalize_batch(&v)
 }
 
@@ -55,7 +69,10 @@ fn to_blst(points: &[G1Affine]) -> blst::p1_affines {
             let mut affine = blst::blst_p1_affine::default();
             let mut out = blst::blst_p1::default();
             // arkworks' BLS12-381 compressed encoding is the zcash one that blst reads.
-            assert_eq!(unsafe { blst::blst_p1_uncompress(&mut affine, bytes.as_ptr()) }, blst::BLST_ERROR::BLST_SUCCESS);
+            assert_eq!(
+                unsafe { blst::blst_p1_uncompress(&mut affine, bytes.as_ptr()) },
+                blst::BLST_ERROR::BLST_SUCCESS
+            );
             unsafe { blst::blst_p1_from_affine(&mut out, &affine) };
             out
         })
@@ -64,7 +81,9 @@ fn to_blst(points: &[G1Affine]) -> blst::p1_affines {
 }
 
 fn blst_scalars(s: &[Fr]) -> Vec<u8> {
-    s.iter().flat_map(|x| x.into_bigint().to_bytes_le()).collect()
+    s.iter()
+        .flat_map(|x| x.into_bigint().to_bytes_le())
+        .collect()
 }
 
 fn from_blst(p: &blst::blst_p1) -> G1Affine {
@@ -77,7 +96,11 @@ fn bench_g1(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(1);
     let cpu = CpuBackend::new();
     for witness_like in [false, true] {
-        let mut group = c.benchmark_group(if witness_like { "msm_g1_witness" } else { "msm_g1_random" });
+        let mut group = c.benchmark_group(if witness_like {
+            "msm_g1_witness"
+        } else {
+            "msm_g1_random"
+        });
         group.sample_size(10);
         for log in (12..=max_log()).step_by(2) {
             let n = 1usize << log;
@@ -87,8 +110,14 @@ fn bench_g1(c: &mut Criterion) {
             let blst_bases = to_blst(&bases);
             let blst_s = blst_scalars(&s);
             // The three must agree before their times mean anything.
-            let ours = cpu.msm_g1(&handle, &MsmScalars::new(&s)).expect("msm").into_affine();
-            assert_eq!(ours, G1Projective::msm(&bases, &s).expect("ark").into_affine());
+            let ours = cpu
+                .msm_g1(&handle, &MsmScalars::new(&s))
+                .expect("msm")
+                .into_affine();
+            assert_eq!(
+                ours,
+                G1Projective::msm(&bases, &s).expect("ark").into_affine()
+            );
             assert_eq!(ours, from_blst(&blst_bases.mult(&blst_s, 255)));
             group.bench_with_input(BenchmarkId::new("spice", n), &n, |b, _| {
                 b.iter(|| cpu.msm_g1(&handle, &MsmScalars::new(&s)).expect("msm"))
@@ -96,7 +125,9 @@ fn bench_g1(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("arkworks", n), &n, |b, _| {
                 b.iter(|| G1Projective::msm(&bases, &s).expect("ark"))
             });
-            group.bench_with_input(BenchmarkId::new("blst", n), &n, |b, _| b.iter(|| blst_bases.mult(&blst_s, 255)));
+            group.bench_with_input(BenchmarkId::new("blst", n), &n, |b, _| {
+                b.iter(|| blst_bases.mult(&blst_s, 255))
+            });
         }
         group.finish();
     }
@@ -113,7 +144,9 @@ fn bench_g2(c: &mut Criterion) {
         let s = scalars(n, true, &mut rng);
         let handle = cpu.load_g2(bases.clone()).expect("load");
         assert_eq!(
-            cpu.msm_g2(&handle, &MsmScalars::new(&s)).expect("msm").into_affine(),
+            cpu.msm_g2(&handle, &MsmScalars::new(&s))
+                .expect("msm")
+                .into_affine(),
             G2Projective::msm(&bases, &s).expect("ark").into_affine()
         );
         group.bench_with_input(BenchmarkId::new("spice", n), &n, |b, _| {
@@ -147,7 +180,10 @@ mod gpu {
     }
 
     fn env_u32(var: &str, default: u32) -> u32 {
-        std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     }
 
     fn median(mut v: Vec<f32>) -> f32 {
@@ -162,27 +198,35 @@ mod gpu {
     /// Uniform, or witness-like (half 0/1, half uniform), in parallel.
     fn scalars(n: usize, witness_like: bool, seed: u64) -> Vec<Fr> {
         let mut v = vec![Fr::zero(); n];
-        v.par_chunks_mut(1 << 14).enumerate().for_each(|(i, chunk)| {
-            let mut rng = StdRng::seed_from_u64(seed ^ (i as u64) << 24);
-            for x in chunk {
-                *x = if witness_like && rng.gen::<bool>() { Fr::from(rng.gen::<bool>() as u64) } else { Fr::rand(&mut rng) };
-            }
-        });
+        v.par_chunks_mut(1 << 14)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                let mut rng = StdRng::seed_from_u64(seed ^ (i as u64) << 24);
+                for x in chunk {
+                    *x = if witness_like && rng.gen::<bool>() {
+                        Fr::from(rng.gen::<bool>() as u64)
+                    } else {
+                        Fr::rand(&mut rng)
+                    };
+                }
+            });
         v
     }
 
     /// Random points in parallel chunks (consecutive multiples of a random point per chunk).
     fn points<G: CurveGroup>(n: usize, seed: u64) -> Vec<G::Affine> {
         let mut v = vec![G::zero(); n];
-        v.par_chunks_mut(1 << 12).enumerate().for_each(|(i, chunk)| {
-            let mut rng = StdRng::seed_from_u64(seed ^ (i as u64) << 20);
-            let step = G::rand(&mut rng);
-            let mut acc = G::rand(&mut rng);
-            for p in chunk {
-                acc += step;
-                *p = acc;
-            }
-        });
+        v.par_chunks_mut(1 << 12)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                let mut rng = StdRng::seed_from_u64(seed ^ (i as u64) << 20);
+                let step = G::rand(&mut rng);
+                let mut acc = G::rand(&mut rng);
+                for p in chunk {
+                    acc += step;
+                    *p = acc;
+                }
+            });
         G::normalize_batch(&v)
     }
 
@@ -205,22 +249,53 @@ mod gpu {
         pub struct G2Jacobian([[[u64; 6]; 2]; 3]);
 
         extern "C" {
-            fn spice_sppark_g1_msm_new(points: *const G1AffineLimbs, n: usize, handle: *mut *mut c_void, err: *mut u8, err_len: usize) -> i32;
-            fn spice_sppark_g1_msm_run(handle: *mut c_void, scalars: *const FrLimbs, n: usize, out: *mut G1Jacobian, err: *mut u8, err_len: usize) -> i32;
+            fn spice_sppark_g1_msm_new(
+                points: *const G1AffineLimbs,
+                n: usize,
+                handle: *mut *mut c_void,
+                err: *mut u8,
+                err_len: usize,
+            ) -> i32;
+            fn spice_sppark_g1_msm_run(
+                handle: *mut c_void,
+                scalars: *const FrLimbs,
+                n: usize,
+                out: *mut G1Jacobian,
+                err: *mut u8,
+                err_len: usize,
+            ) -> i32;
             fn spice_sppark_g1_msm_free(handle: *mut c_void);
-            fn spice_sppark_g2_msm_new(points: *const G2AffineLimbs, n: usize, handle: *mut *mut c_void, err: *mut u8, err_len: usize) -> i32;
-            fn spice_sppark_g2_msm_run(handle: *mut c_void, scalars: *const FrLimbs, n: usize, out: *mut G2Jacobian, err: *mut u8, err_len: usize) -> i32;
+            fn spice_sppark_g2_msm_new(
+                points: *const G2AffineLimbs,
+                n: usize,
+                handle: *mut *mut c_void,
+                err: *mut u8,
+                err_len: usize,
+            ) -> i32;
+            fn spice_sppark_g2_msm_run(
+                handle: *mut c_void,
+                scalars: *const FrLimbs,
+                n: usize,
+                out: *mut G2Jacobian,
+                err: *mut u8,
+                err_len: usize,
+            ) -> i32;
             fn spice_sppark_g2_msm_free(handle: *mut c_void);
         }
 
         fn message(code: i32, err: &[u8]) -> String {
             let end = err.iter().position(|&b| b == 0).unwrap_or(err.len());
-            format!("sppark failed ({code}): {}", String::from_utf8_lossy(&err[..end]))
+            format!(
+                "sppark failed ({code}): {}",
+                String::from_utf8_lossy(&err[..end])
+            )
         }
 
         fn fq(l: [u64; 6]) -> Result<Fq, String> {
             let b = BigInt(l);
-            (b < <Fq as ark_ff::PrimeField>::MODULUS).then(|| Fq::new_unchecked(b)).ok_or_else(|| "sppark returned an unreduced coordinate".into())
+            (b < <Fq as ark_ff::PrimeField>::MODULUS)
+                .then(|| Fq::new_unchecked(b))
+                .ok_or_else(|| "sppark returned an unreduced coordinate".into())
         }
 
         /// Bases resident on the device for sppark.
@@ -233,7 +308,13 @@ mod gpu {
         impl Drop for Msm {
             fn drop(&mut self) {
                 // SAFETY: created by the matching _new, freed once.
-                unsafe { if self.g2 { spice_sppark_g2_msm_free(self.handle) } else { spice_sppark_g1_msm_free(self.handle) } }
+                unsafe {
+                    if self.g2 {
+                        spice_sppark_g2_msm_free(self.handle)
+                    } else {
+                        spice_sppark_g1_msm_free(self.handle)
+                    }
+                }
             }
         }
 
@@ -242,20 +323,47 @@ mod gpu {
                 let mut handle = std::ptr::null_mut();
                 let mut err = [0u8; 512];
                 // SAFETY: `points` holds n points in sppark's affine layout (x, y Montgomery).
-                let code = unsafe { spice_sppark_g1_msm_new(points.as_ptr(), points.len(), &mut handle, err.as_mut_ptr(), err.len()) };
-                if code != 0 { return Err(message(code, &err)); }
-                Ok(Self { handle, len: points.len(), g2: false })
+                let code = unsafe {
+                    spice_sppark_g1_msm_new(
+                        points.as_ptr(),
+                        points.len(),
+                        &mut handle,
+                        err.as_mut_ptr(),
+                        err.len(),
+                    )
+                };
+                if code != 0 {
+                    return Err(message(code, &err));
+                }
+                Ok(Self {
+                    handle,
+                    len: points.len(),
+                    g2: false,
+                })
             }
             pub fn run_g1(&self, scalars: &[FrLimbs]) -> Result<G1Projective, String> {
                 assert!(!self.g2 && scalars.len() == self.len);
                 let mut out = G1Jacobian::default();
                 let mut err = [0u8; 512];
                 // SAFETY: the handle's bases are n long; `scalars` n Montgomery scalars.
-                let code = unsafe { spice_sppark_g1_msm_run(self.handle, scalars.as_ptr(), scalars.len(), &mut out, err.as_mut_ptr(), err.len()) };
-                if code != 0 { return Err(message(code, &err)); }
+                let code = unsafe {
+                    spice_sppark_g1_msm_run(
+                        self.handle,
+                        scalars.as_ptr(),
+                        scalars.len(),
+                        &mut out,
+                        err.as_mut_ptr(),
+                        err.len(),
+                    )
+                };
+                if code != 0 {
+                    return Err(message(code, &err));
+                }
                 let [x, y, z] = out.0;
                 let z = fq(z)?;
-                if ark_ff::Zero::is_zero(&z) { return Ok(G1Projective::ZERO); }
+                if ark_ff::Zero::is_zero(&z) {
+                    return Ok(G1Projective::ZERO);
+                }
                 Ok(G1Projective::new_unchecked(fq(x)?, fq(y)?, z))
             }
 
@@ -263,21 +371,50 @@ mod gpu {
                 let mut handle = std::ptr::null_mut();
                 let mut err = [0u8; 512];
                 // SAFETY: as for G1, with Fq2 coordinates (c0, c1).
-                let code = unsafe { spice_sppark_g2_msm_new(points.as_ptr(), points.len(), &mut handle, err.as_mut_ptr(), err.len()) };
-                if code != 0 { return Err(message(code, &err)); }
-                Ok(Self { handle, len: points.len(), g2: true })
+                let code = unsafe {
+                    spice_sppark_g2_msm_new(
+                        points.as_ptr(),
+                        points.len(),
+                        &mut handle,
+                        err.as_mut_ptr(),
+                        err.len(),
+                    )
+                };
+                if code != 0 {
+                    return Err(message(code, &err));
+                }
+                Ok(Self {
+                    handle,
+                    len: points.len(),
+                    g2: true,
+                })
             }
             pub fn run_g2(&self, scalars: &[FrLimbs]) -> Result<G2Projective, String> {
                 assert!(self.g2 && scalars.len() == self.len);
                 let mut out = G2Jacobian::default();
                 let mut err = [0u8; 512];
                 // SAFETY: as for G1.
-                let code = unsafe { spice_sppark_g2_msm_run(self.handle, scalars.as_ptr(), scalars.len(), &mut out, err.as_mut_ptr(), err.len()) };
-                if code != 0 { return Err(message(code, &err)); }
-                let f2 = |c: [[u64; 6]; 2]| -> Result<Fq2, String> { Ok(Fq2::new(fq(c[0])?, fq(c[1])?)) };
+                let code = unsafe {
+                    spice_sppark_g2_msm_run(
+                        self.handle,
+                        scalars.as_ptr(),
+                        scalars.len(),
+                        &mut out,
+                        err.as_mut_ptr(),
+                        err.len(),
+                    )
+                };
+                if code != 0 {
+                    return Err(message(code, &err));
+                }
+                let f2 = |c: [[u64; 6]; 2]| -> Result<Fq2, String> {
+                    Ok(Fq2::new(fq(c[0])?, fq(c[1])?))
+                };
                 let [x, y, z] = out.0;
                 let z = f2(z)?;
-                if ark_ff::Zero::is_zero(&z) { return Ok(G2Projective::ZERO); }
+                if ark_ff::Zero::is_zero(&z) {
+                    return Ok(G2Projective::ZERO);
+                }
                 Ok(G2Projective::new_unchecked(f2(x)?, f2(y)?, z))
             }
         }
@@ -290,14 +427,21 @@ mod gpu {
         const NAME: &'static str;
         fn load(gpu: &CudaBackend, p: Vec<Self::Affine>) -> Bases<Self::Affine>;
         fn gpu_msm(gpu: &CudaBackend, b: &Bases<Self::Affine>, s: &MsmScalars) -> Self::Projective;
-        fn gpu_timed(gpu: &CudaBackend, b: &Bases<Self::Affine>, s: &MsmScalars) -> (Self::Projective, f32, f32);
+        fn gpu_timed(
+            gpu: &CudaBackend,
+            b: &Bases<Self::Affine>,
+            s: &MsmScalars,
+        ) -> (Self::Projective, f32, f32);
         fn cpu_msm(cpu: &CpuBackend, p: &[Self::Affine], s: &MsmScalars) -> Self::Projective;
         #[cfg(feature = "bench-sppark")]
         type Sppark;
         #[cfg(feature = "bench-sppark")]
         fn sppark_new(p: &[Self::Affine]) -> Result<Self::Sppark, String>;
         #[cfg(feature = "bench-sppark")]
-        fn sppark_run(h: &Self::Sppark, s: &[spice::engine::kernel_host::FrLimbs]) -> Result<Self::Projective, String>;
+        fn sppark_run(
+            h: &Self::Sppark,
+            s: &[spice::engine::kernel_host::FrLimbs],
+        ) -> Result<Self::Projective, String>;
     }
 
     struct G1;
@@ -307,14 +451,23 @@ mod gpu {
         type Affine = G1Affine;
         type Projective = G1Projective;
         const NAME: &'static str = "G1";
-        fn load(gpu: &CudaBackend, p: Vec<G1Affine>) -> Bases<G1Affine> { gpu.load_g1(p).expect("load") }
-        fn gpu_msm(gpu: &CudaBackend, b: &Bases<G1Affine>, s: &MsmScalars) -> G1Projective { gpu.msm_g1(b, s).expect("gpu msm") }
-        fn gpu_timed(gpu: &CudaBackend, b: &Bases<G1Affine>, s: &MsmScalars) -> (G1Projective, f32, f32) {
+        fn load(gpu: &CudaBackend, p: Vec<G1Affine>) -> Bases<G1Affine> {
+            gpu.load_g1(p).expect("load")
+        }
+        fn gpu_msm(gpu: &CudaBackend, b: &Bases<G1Affine>, s: &MsmScalars) -> G1Projective {
+            gpu.msm_g1(b, s).expect("gpu msm")
+        }
+        fn gpu_timed(
+            gpu: &CudaBackend,
+            b: &Bases<G1Affine>,
+            s: &MsmScalars,
+        ) -> (G1Projective, f32, f32) {
             let (r, t) = gpu.msm_g1_timed(b, s).expect("timed msm");
             (r, t.schedule_ms, t.curve_ms)
         }
         fn cpu_msm(cpu: &CpuBackend, p: &[G1Affine], s: &MsmScalars) -> G1Projective {
-            cpu.msm_g1(&cpu.load_g1(p.to_vec()).expect("load"), s).expect("cpu msm")
+            cpu.msm_g1(&cpu.load_g1(p.to_vec()).expect("load"), s)
+                .expect("cpu msm")
         }
         #[cfg(feature = "bench-sppark")]
         type Sppark = sppark::Msm;
@@ -323,21 +476,37 @@ mod gpu {
             sppark::Msm::new_g1(&p.iter().map(|&q| q.into()).collect::<Vec<_>>())
         }
         #[cfg(feature = "bench-sppark")]
-        fn sppark_run(h: &Self::Sppark, s: &[spice::engine::kernel_host::FrLimbs]) -> Result<G1Projective, String> { h.run_g1(s) }
+        fn sppark_run(
+            h: &Self::Sppark,
+            s: &[spice::engine::kernel_host::FrLimbs],
+        ) -> Result<G1Projective, String> {
+            h.run_g1(s)
+        }
     }
 
     impl Group for G2 {
         type Affine = G2Affine;
         type Projective = G2Projective;
         const NAME: &'static str = "G2";
-        fn load(gpu: &CudaBackend, p: Vec<G2Affine>) -> Bases<G2Affine> { gpu.load_g2(p).expect("load") }
-        fn gpu_msm(gpu: &CudaBackend, b: &Bases<G2Affine>, s: &MsmScalars) -> G2Projective { gpu.msm_g2(b, s).expect("gpu msm") }
-        fn gpu_timed(gpu: &CudaBackend, b: &Bases<G2Affine>, s: &MsmScalars) -> (G2Projective, f32, f32) {
-            let (r, t) = gpu.msm_g2_timed(b, s).expect("timed msm (G2 must be on the GPU: unset SPICE_CUDA_G2_MSM)");
+        fn load(gpu: &CudaBackend, p: Vec<G2Affine>) -> Bases<G2Affine> {
+            gpu.load_g2(p).expect("load")
+        }
+        fn gpu_msm(gpu: &CudaBackend, b: &Bases<G2Affine>, s: &MsmScalars) -> G2Projective {
+            gpu.msm_g2(b, s).expect("gpu msm")
+        }
+        fn gpu_timed(
+            gpu: &CudaBackend,
+            b: &Bases<G2Affine>,
+            s: &MsmScalars,
+        ) -> (G2Projective, f32, f32) {
+            let (r, t) = gpu
+                .msm_g2_timed(b, s)
+                .expect("timed msm (G2 must be on the GPU: unset SPICE_CUDA_G2_MSM)");
             (r, t.schedule_ms, t.curve_ms)
         }
         fn cpu_msm(cpu: &CpuBackend, p: &[G2Affine], s: &MsmScalars) -> G2Projective {
-            cpu.msm_g2(&cpu.load_g2(p.to_vec()).expect("load"), s).expect("cpu msm")
+            cpu.msm_g2(&cpu.load_g2(p.to_vec()).expect("load"), s)
+                .expect("cpu msm")
         }
         #[cfg(feature = "bench-sppark")]
         type Sppark = sppark::Msm;
@@ -346,7 +515,12 @@ mod gpu {
             sppark::Msm::new_g2(&p.iter().map(|&q| q.into()).collect::<Vec<_>>())
         }
         #[cfg(feature = "bench-sppark")]
-        fn sppark_run(h: &Self::Sppark, s: &[spice::engine::kernel_host::FrLimbs]) -> Result<G2Projective, String> { h.run_g2(s) }
+        fn sppark_run(
+            h: &Self::Sppark,
+            s: &[spice::engine::kernel_host::FrLimbs],
+        ) -> Result<G2Projective, String> {
+            h.run_g2(s)
+        }
     }
 
     fn fmt(ms: Option<f32>) -> String {
@@ -357,7 +531,13 @@ mod gpu {
         b.map_or_else(|| "-".into(), |b| format!("{:.2}", a / b))
     }
 
-    fn rows_for<G: Group>(gpu: &CudaBackend, log: u32, cpu_max_log: u32, runs: usize, rows: &mut Vec<String>) {
+    fn rows_for<G: Group>(
+        gpu: &CudaBackend,
+        log: u32,
+        cpu_max_log: u32,
+        runs: usize,
+        rows: &mut Vec<String>,
+    ) {
         let n = 1usize << log;
         let cpu = CpuBackend::new();
         let bases = points::<G::Projective>(n, 0x5eed ^ u64::from(log));
@@ -379,12 +559,20 @@ mod gpu {
             let sppark_ms = sppark.as_ref().map(|h| {
                 let limbs: Vec<_> = values.iter().map(|&x| x.into()).collect();
                 let theirs = G::sppark_run(h, &limbs).expect("sppark msm").into_affine();
-                assert!(theirs == ours, "sppark's {} MSM of 2^{log} ({kind}) differs from ours", G::NAME);
-                median((0..runs).map(|_| {
-                    let start = Instant::now();
-                    G::sppark_run(h, &limbs).expect("sppark msm");
-                    ms_since(start)
-                }).collect())
+                assert!(
+                    theirs == ours,
+                    "sppark's {} MSM of 2^{log} ({kind}) differs from ours",
+                    G::NAME
+                );
+                median(
+                    (0..runs)
+                        .map(|_| {
+                            let start = Instant::now();
+                            G::sppark_run(h, &limbs).expect("sppark msm");
+                            ms_since(start)
+                        })
+                        .collect(),
+                )
             });
             #[cfg(not(feature = "bench-sppark"))]
             let sppark_ms: Option<f32> = None;
@@ -394,22 +582,34 @@ mod gpu {
                 let start = Instant::now();
                 let reference = G::cpu_msm(&cpu, &bases, &s).into_affine();
                 let ms = ms_since(start);
-                assert!(reference == ours, "our GPU {} MSM of 2^{log} ({kind}) differs from the CPU's", G::NAME);
+                assert!(
+                    reference == ours,
+                    "our GPU {} MSM of 2^{log} ({kind}) differs from the CPU's",
+                    G::NAME
+                );
                 ms
             });
-            let full = median((0..runs).map(|_| {
-                let s = MsmScalars::new(&values);
-                let start = Instant::now();
-                G::gpu_msm(gpu, &handle, &s);
-                ms_since(start)
-            }).collect());
+            let full = median(
+                (0..runs)
+                    .map(|_| {
+                        let s = MsmScalars::new(&values);
+                        let start = Instant::now();
+                        G::gpu_msm(gpu, &handle, &s);
+                        ms_since(start)
+                    })
+                    .collect(),
+            );
             let shared_scalars = MsmScalars::new(&values);
             gpu.prepare_scalars(&shared_scalars).expect("prepare");
-            let shared = median((0..runs).map(|_| {
-                let start = Instant::now();
-                G::gpu_msm(gpu, &handle, &shared_scalars);
-                ms_since(start)
-            }).collect());
+            let shared = median(
+                (0..runs)
+                    .map(|_| {
+                        let start = Instant::now();
+                        G::gpu_msm(gpu, &handle, &shared_scalars);
+                        ms_since(start)
+                    })
+                    .collect(),
+            );
             let (mut schedule, mut curve) = (Vec::new(), Vec::new());
             for _ in 0..runs {
                 let (r, s, c) = G::gpu_timed(gpu, &handle, &MsmScalars::new(&values));
@@ -439,7 +639,10 @@ mod gpu {
         let gpu = match CudaBackend::new() {
             Ok(b) => b,
             Err(e) => {
-                assert!(std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"), "SPICE_REQUIRE_GPU=1 but: {e}");
+                assert!(
+                    std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"),
+                    "SPICE_REQUIRE_GPU=1 but: {e}"
+                );
                 println!("gpu msm benchmark skipped: {e}");
                 return false;
             }
@@ -456,13 +659,27 @@ mod gpu {
         // Warm-up: module load is done; the first MSM allocates the workspace.
         let warm = points::<G1Projective>(1 << 12, 1);
         let h = gpu.load_g1(warm).expect("load");
-        let _ = gpu.msm_g1(&h, &MsmScalars::new(&scalars(1 << 12, false, 1))).expect("warm-up");
+        let _ = gpu
+            .msm_g1(&h, &MsmScalars::new(&scalars(1 << 12, false, 1)))
+            .expect("warm-up");
         let mut rows = Vec::new();
         for log in env_logs("SPICE_BENCH_MSM_G1_LOGS", &[16, 20, 22, 24]) {
-            rows_for::<G1>(&gpu, log, env_u32("SPICE_BENCH_CPU_MAX_LOG", 22), runs, &mut rows);
+            rows_for::<G1>(
+                &gpu,
+                log,
+                env_u32("SPICE_BENCH_CPU_MAX_LOG", 22),
+                runs,
+                &mut rows,
+            );
         }
         for log in env_logs("SPICE_BENCH_MSM_G2_LOGS", &[16, 20]) {
-            rows_for::<G2>(&gpu, log, env_u32("SPICE_BENCH_CPU_MAX_LOG", 20), runs, &mut rows);
+            rows_for::<G2>(
+                &gpu,
+                log,
+                env_u32("SPICE_BENCH_CPU_MAX_LOG", 20),
+                runs,
+                &mut rows,
+            );
         }
         println!("\n| group | size | scalars | ours full ms | ours shared ms | schedule ms | curve ms | sppark ms | ours/sppark | cpu ms | cpu/ours | plan |");
         println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -480,5 +697,7 @@ fn main() {
         return;
     }
     benches();
-    criterion::Criterion::default().configure_from_args().final_summary();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
 }

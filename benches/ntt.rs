@@ -25,7 +25,10 @@ use criterion::{BenchmarkId, Criterion};
 use spice::engine::{Backend, CpuBackend, NttDirection};
 
 fn cpu_bench(c: &mut Criterion) {
-    let max_log: u32 = std::env::var("SPICE_BENCH_MAX_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let max_log: u32 = std::env::var("SPICE_BENCH_MAX_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let mut rng = StdRng::seed_from_u64(1);
     let cpu = CpuBackend::new();
     let mut group = c.benchmark_group("ntt_forward");
@@ -63,17 +66,31 @@ mod gpu {
     /// Tile shapes compared: the default (32 KiB of shared memory), and the larger tiles
     /// Ampere and Hopper allow (64 and 128 KiB), which need fewer passes at large sizes.
     const TILES: [TileShape; 3] = [
-        TileShape { tile_log: 10, columns_log: 2, max_threads: 256 },
-        TileShape { tile_log: 11, columns_log: 2, max_threads: 256 },
-        TileShape { tile_log: 12, columns_log: 2, max_threads: 512 },
+        TileShape {
+            tile_log: 10,
+            columns_log: 2,
+            max_threads: 256,
+        },
+        TileShape {
+            tile_log: 11,
+            columns_log: 2,
+            max_threads: 256,
+        },
+        TileShape {
+            tile_log: 12,
+            columns_log: 2,
+            max_threads: 512,
+        },
     ];
 
     fn random(n: usize, seed: u64) -> Vec<Fr> {
         let mut v = vec![Fr::zero(); n];
-        v.par_chunks_mut(1 << 16).enumerate().for_each(|(i, chunk)| {
-            let mut rng = StdRng::seed_from_u64(seed ^ (i as u64) << 20);
-            chunk.iter_mut().for_each(|x| *x = Fr::rand(&mut rng));
-        });
+        v.par_chunks_mut(1 << 16)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                let mut rng = StdRng::seed_from_u64(seed ^ (i as u64) << 20);
+                chunk.iter_mut().for_each(|x| *x = Fr::rand(&mut rng));
+            });
         v
     }
 
@@ -121,9 +138,15 @@ mod gpu {
             };
             if code != 0 {
                 let end = err.iter().position(|&b| b == 0).unwrap_or(err.len());
-                return Err(format!("sppark failed ({code}): {}", String::from_utf8_lossy(&err[..end])));
+                return Err(format!(
+                    "sppark failed ({code}): {}",
+                    String::from_utf8_lossy(&err[..end])
+                ));
             }
-            let out = output.into_iter().map(|l| Fr::try_from(l).unwrap_or(Fr::zero())).collect();
+            let out = output
+                .into_iter()
+                .map(|l| Fr::try_from(l).unwrap_or(Fr::zero()))
+                .collect();
             Ok((out, ms))
         }
     }
@@ -144,7 +167,10 @@ mod gpu {
         let probe = match CudaBackend::new() {
             Ok(b) => b,
             Err(e) => {
-                assert!(std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"), "SPICE_REQUIRE_GPU=1 but: {e}");
+                assert!(
+                    std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"),
+                    "SPICE_REQUIRE_GPU=1 but: {e}"
+                );
                 println!("gpu ntt benchmark skipped: {e}");
                 return false;
             }
@@ -203,27 +229,39 @@ mod gpu {
                 let gpu = match CudaBackend::with_tile(tile) {
                     Ok(g) => g,
                     Err(e) => {
-                        println!("gpu ntt 2^{log} tile 2^{}: not runnable here: {e}", tile.tile_log);
+                        println!(
+                            "gpu ntt 2^{log} tile 2^{}: not runnable here: {e}",
+                            tile.tile_log
+                        );
                         continue;
                     }
                 };
                 let mut v = gpu.upload(&data).expect("upload");
-                gpu.ntt_resident(&mut v, NttDirection::Forward).expect("ntt");
+                gpu.ntt_resident(&mut v, NttDirection::Forward)
+                    .expect("ntt");
                 let out = gpu.download(&v).expect("download");
                 let checked = match &reference {
                     Some(r) => {
-                        assert!(out == *r, "our GPU NTT of 2^{log} (tile 2^{}) differs from the reference", tile.tile_log);
+                        assert!(
+                            out == *r,
+                            "our GPU NTT of 2^{log} (tile 2^{}) differs from the reference",
+                            tile.tile_log
+                        );
                         "yes"
                     }
                     None => "no reference",
                 };
                 let mut v = gpu.upload(&data).expect("upload");
                 for _ in 0..2 {
-                    gpu.ntt_resident(&mut v, NttDirection::Forward).expect("warm-up");
+                    gpu.ntt_resident(&mut v, NttDirection::Forward)
+                        .expect("warm-up");
                 }
                 gpu.synchronize().expect("sync");
                 let times: Vec<f32> = (0..RUNS)
-                    .map(|_| gpu.time_ms(|g| g.ntt_resident(&mut v, NttDirection::Forward)).expect("timed ntt"))
+                    .map(|_| {
+                        gpu.time_ms(|g| g.ntt_resident(&mut v, NttDirection::Forward))
+                            .expect("timed ntt")
+                    })
                     .collect();
                 let ours = median(times);
                 rows.push(format!(

@@ -24,21 +24,31 @@ use std::sync::Arc;
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_groth16::Groth16;
 use criterion::{criterion_group, BenchmarkId, Criterion};
-use spice::engine::{read_proving_key, synthesize_assignment, write_proving_key, CpuBackend, Prover, R1csShape, SyntheticCircuit};
+use spice::engine::{
+    read_proving_key, synthesize_assignment, write_proving_key, CpuBackend, Prover, R1csShape,
+    SyntheticCircuit,
+};
 
 fn key(n: usize, circuit: &SyntheticCircuit) -> ark_groth16::ProvingKey<Bls12_381> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/spice-bench-keys/synthetic-{n}.v1.pk"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/spice-bench-keys/synthetic-{n}.v1.pk"));
     if let Ok(pk) = read_proving_key(&path) {
         return pk;
     }
-    let pk = Groth16::<Bls12_381>::generate_random_parameters_with_reduction(circuit.clone(), &mut rand::thread_rng())
-        .expect("setup");
+    let pk = Groth16::<Bls12_381>::generate_random_parameters_with_reduction(
+        circuit.clone(),
+        &mut rand::thread_rng(),
+    )
+    .expect("setup");
     write_proving_key(&path, &pk).expect("cache key");
     pk
 }
 
 fn bench(c: &mut Criterion) {
-    let max_log: u32 = std::env::var("SPICE_BENCH_MAX_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let max_log: u32 = std::env::var("SPICE_BENCH_MAX_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
     let mut group = c.benchmark_group("prove");
     group.sample_size(10);
     let (r, s) = (Fr::from(7u64), Fr::from(11u64));
@@ -49,7 +59,11 @@ fn bench(c: &mut Criterion) {
         let prover = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).expect("prover");
         let (shape, _) = R1csShape::from_circuit(circuit.clone()).expect("shape");
         group.bench_with_input(BenchmarkId::new("spice", n), &n, |b, _| {
-            b.iter(|| prover.prove_with_randomness(circuit.clone(), r, s).expect("prove"))
+            b.iter(|| {
+                prover
+                    .prove_with_randomness(circuit.clone(), r, s)
+                    .expect("prove")
+            })
         });
         group.bench_with_input(BenchmarkId::new("spice_fixed_shape", n), &n, |b, _| {
             b.iter(|| {
@@ -58,7 +72,10 @@ fn bench(c: &mut Criterion) {
             })
         });
         group.bench_with_input(BenchmarkId::new("arkworks", n), &n, |b, _| {
-            b.iter(|| Groth16::<Bls12_381>::create_proof_with_reduction(circuit.clone(), &pk, r, s).expect("prove"))
+            b.iter(|| {
+                Groth16::<Bls12_381>::create_proof_with_reduction(circuit.clone(), &pk, r, s)
+                    .expect("prove")
+            })
         });
     }
     group.finish();
@@ -75,10 +92,13 @@ mod gpu {
     use ark_serialize::CanonicalSerialize;
     use ark_std::rand::{rngs::StdRng, SeedableRng};
     use spice::engine::cuda::{G2Placement, MsmConfig};
-    use spice::engine::LoadedShape;
     use spice::engine::gpu_ntt::TileShape;
     use spice::engine::transfer_times::describe_copies;
-    use spice::engine::{synthesize_assignment, Backend, CpuBackend, CudaBackend, Prover, R1csShape, StageTimes, SyntheticCircuit};
+    use spice::engine::LoadedShape;
+    use spice::engine::{
+        synthesize_assignment, Backend, CpuBackend, CudaBackend, Prover, R1csShape, StageTimes,
+        SyntheticCircuit,
+    };
 
     fn bytes<T: CanonicalSerialize>(t: &T) -> Vec<u8> {
         let mut v = Vec::new();
@@ -104,15 +124,29 @@ mod gpu {
     /// Proofs per second with `lanes` proofs in flight (from as many threads) on a backend of
     /// `lanes` lanes, every proof checked against the CPU's.
     fn throughput(case: &Case, lanes: usize, per_lane: usize) -> f64 {
-        let backend = Arc::new(CudaBackend::with_lanes(TileShape::default(), MsmConfig::default(), lanes).expect("a CUDA backend"));
+        let backend = Arc::new(
+            CudaBackend::with_lanes(TileShape::default(), MsmConfig::default(), lanes)
+                .expect("a CUDA backend"),
+        );
         let prover = Prover::new(backend as Arc<dyn Backend>, case.pk.clone()).expect("gpu prover");
-        let loaded: LoadedShape = prover.load_shape(case.shape.clone()).expect("load the shape");
+        let loaded: LoadedShape = prover
+            .load_shape(case.shape.clone())
+            .expect("load the shape");
         let prove = || {
-            let proof = prover.prove_with_loaded_shape(&loaded, &case.z, case.r, case.s).expect("gpu proof");
-            assert!(bytes(&proof) == case.reference, "a proof with {lanes} in flight differs from the CPU backend's");
+            let proof = prover
+                .prove_with_loaded_shape(&loaded, &case.z, case.r, case.s)
+                .expect("gpu proof");
+            assert!(
+                bytes(&proof) == case.reference,
+                "a proof with {lanes} in flight differs from the CPU backend's"
+            );
         };
         // Warm every lane (workspaces, tables) before timing.
-        std::thread::scope(|scope| (0..lanes).for_each(|_| { scope.spawn(prove); }));
+        std::thread::scope(|scope| {
+            (0..lanes).for_each(|_| {
+                scope.spawn(prove);
+            })
+        });
         let start = Instant::now();
         std::thread::scope(|scope| {
             for _ in 0..lanes {
@@ -124,26 +158,52 @@ mod gpu {
 
     /// Prints the GPU table; returns false when there is no GPU (after saying why).
     pub fn report() -> bool {
-        let on_gpu = match CudaBackend::with_config(TileShape::default(), MsmConfig { g2: G2Placement::Gpu, ..MsmConfig::default() }) {
+        let on_gpu = match CudaBackend::with_config(
+            TileShape::default(),
+            MsmConfig {
+                g2: G2Placement::Gpu,
+                ..MsmConfig::default()
+            },
+        ) {
             Ok(b) => Arc::new(b),
             Err(e) => {
-                assert!(std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"), "SPICE_REQUIRE_GPU=1 but: {e}");
+                assert!(
+                    std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"),
+                    "SPICE_REQUIRE_GPU=1 but: {e}"
+                );
                 println!("gpu prove benchmark skipped: {e}");
                 return false;
             }
         };
         let split = Arc::new(
-            CudaBackend::with_config(TileShape::default(), MsmConfig { g2: G2Placement::CpuConcurrent, ..MsmConfig::default() })
-                .expect("a second CUDA backend"),
+            CudaBackend::with_config(
+                TileShape::default(),
+                MsmConfig {
+                    g2: G2Placement::CpuConcurrent,
+                    ..MsmConfig::default()
+                },
+            )
+            .expect("a second CUDA backend"),
         );
-        let runs: usize = std::env::var("SPICE_BENCH_PROVE_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+        let runs: usize = std::env::var("SPICE_BENCH_PROVE_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3)
+            .max(1);
         let logs: Vec<u32> = std::env::var("SPICE_BENCH_PROVE_LOGS")
             .ok()
             .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
             .unwrap_or_else(|| vec![16, 18, 20, 22]);
-        println!("gpu prove: device {}, {} host threads", on_gpu.device_name(), rayon::current_num_threads());
+        println!(
+            "gpu prove: device {}, {} host threads",
+            on_gpu.device_name(),
+            rayon::current_num_threads()
+        );
         let mut rng = StdRng::seed_from_u64(5);
-        let (r, s) = (ark_bls12_381::Fr::rand(&mut rng), ark_bls12_381::Fr::rand(&mut rng));
+        let (r, s) = (
+            ark_bls12_381::Fr::rand(&mut rng),
+            ark_bls12_381::Fr::rand(&mut rng),
+        );
         let mut rows = Vec::new();
         let mut stages: Vec<(u32, StageTimes)> = Vec::new();
         for log in logs {
@@ -162,12 +222,18 @@ mod gpu {
             let mut host_rows_ms = 0.0;
             for backend in [on_gpu.clone(), split.clone()] {
                 let load = Instant::now();
-                let prover = Prover::new(backend.clone() as Arc<dyn Backend>, pk.clone()).expect("gpu prover");
+                let prover = Prover::new(backend.clone() as Arc<dyn Backend>, pk.clone())
+                    .expect("gpu prover");
                 // The fixed-shape path: the matrices resident, the rows evaluated on the device.
                 let loaded = prover.load_shape(shape.clone()).expect("load the shape");
                 let load_ms = load.elapsed().as_secs_f32() * 1e3;
-                let proof = prover.prove_with_loaded_shape(&loaded, &z, r, s).expect("gpu proof");
-                assert!(bytes(&proof) == bytes(&reference), "2^{log}: the CUDA backend's proof differs from the CPU backend's");
+                let proof = prover
+                    .prove_with_loaded_shape(&loaded, &z, r, s)
+                    .expect("gpu proof");
+                assert!(
+                    bytes(&proof) == bytes(&reference),
+                    "2^{log}: the CUDA backend's proof differs from the CPU backend's"
+                );
                 let timed = |prove: &dyn Fn()| {
                     median(
                         (0..runs)
@@ -180,16 +246,31 @@ mod gpu {
                     )
                 };
                 let ms = timed(&|| {
-                    prover.prove_with_loaded_shape(&loaded, &z, r, s).expect("gpu proof");
+                    prover
+                        .prove_with_loaded_shape(&loaded, &z, r, s)
+                        .expect("gpu proof");
                 });
                 if !backend.overlaps_g2_msm() {
                     // The same proof with the rows evaluated on the host and three vectors uploaded.
-                    let proof = prover.prove_with_shape(&shape, &z, r, s).expect("gpu proof, host rows");
-                    assert!(bytes(&proof) == bytes(&reference), "2^{log}: host rows changed the CUDA proof");
+                    let proof = prover
+                        .prove_with_shape(&shape, &z, r, s)
+                        .expect("gpu proof, host rows");
+                    assert!(
+                        bytes(&proof) == bytes(&reference),
+                        "2^{log}: host rows changed the CUDA proof"
+                    );
                     host_rows_ms = timed(&|| {
-                        prover.prove_with_shape(&shape, &z, r, s).expect("gpu proof, host rows");
+                        prover
+                            .prove_with_shape(&shape, &z, r, s)
+                            .expect("gpu proof, host rows");
                     });
-                    stages.push((log, prover.prove_with_loaded_shape_timed(&loaded, &z, r, s).expect("timed proof").1));
+                    stages.push((
+                        log,
+                        prover
+                            .prove_with_loaded_shape_timed(&loaded, &z, r, s)
+                            .expect("timed proof")
+                            .1,
+                    ));
                 }
                 times.push((ms, load_ms));
             }
@@ -219,12 +300,26 @@ mod gpu {
             let z = synthesize_assignment(circuit.clone()).expect("assignment");
             let cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).expect("cpu prover");
             let reference = bytes(&cpu.prove_with_shape(&shape, &z, r, s).expect("cpu proof"));
-            let case = Case { pk, shape, z, r, s, reference };
+            let case = Case {
+                pk,
+                shape,
+                z,
+                r,
+                s,
+                reference,
+            };
             let per_lane = (2 * runs).max(4);
-            let rates: Vec<f64> = [1, 2, 4].iter().map(|&lanes| throughput(&case, lanes, per_lane)).collect();
+            let rates: Vec<f64> = [1, 2, 4]
+                .iter()
+                .map(|&lanes| throughput(&case, lanes, per_lane))
+                .collect();
             throughput_rows.push(format!(
                 "| 2^{log} | {:.1} | {:.1} ({:.2}x) | {:.1} ({:.2}x) |",
-                rates[0], rates[1], rates[1] / rates[0], rates[2], rates[2] / rates[0]
+                rates[0],
+                rates[1],
+                rates[1] / rates[0],
+                rates[2],
+                rates[2] / rates[0]
             ));
         }
         if !throughput_rows.is_empty() {
@@ -235,10 +330,21 @@ mod gpu {
             }
         }
         for (log, t) in stages {
-            let breakdown: Vec<String> = t.rows().iter().map(|(name, d)| format!("{name} {:.1}", d.as_secs_f32() * 1e3)).collect();
-            println!("gpu prove stages 2^{log} (ms): {}; total {:.1}", breakdown.join(", "), t.total().as_secs_f32() * 1e3);
+            let breakdown: Vec<String> = t
+                .rows()
+                .iter()
+                .map(|(name, d)| format!("{name} {:.1}", d.as_secs_f32() * 1e3))
+                .collect();
+            println!(
+                "gpu prove stages 2^{log} (ms): {}; total {:.1}",
+                breakdown.join(", "),
+                t.total().as_secs_f32() * 1e3
+            );
             for (name, d, bytes) in t.transfers.iter().flat_map(|c| c.rows()) {
-                println!("gpu prove 2^{log}, within the stages: {name} {}", describe_copies(d, bytes));
+                println!(
+                    "gpu prove 2^{log}, within the stages: {name} {}",
+                    describe_copies(d, bytes)
+                );
             }
         }
         true
@@ -252,5 +358,7 @@ fn main() {
         return;
     }
     benches();
-    criterion::Criterion::default().configure_from_args().final_summary();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
 }

@@ -14,17 +14,17 @@
 //!
 //! `cargo bench --bench synthesis`.
 
-use ark_std::rand::{rngs::StdRng, SeedableRng};
-use criterion::{BenchmarkId, Criterion, Throughput};
 use ark_bls12_381::Fr;
 use ark_ff::{AdditiveGroup, Field};
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use spice::engine::gpu_witness::params::{COEFF_MINUS_ONE, COEFF_ONE};
 use spice::engine::gpu_witness::WitnessMapLayout;
 use spice::engine::{evaluate_constraints, synthesize_assignment, EvaluationOrder, R1csShape};
 use spice::host::{
     apps::{
-        clients::Mix, darkpool::DarkPoolWorkload, interbank::InterbankWorkload, ledger::LedgerWorkload,
-        transfer::TransferWorkload,
+        clients::Mix, darkpool::DarkPoolWorkload, interbank::InterbankWorkload,
+        ledger::LedgerWorkload, transfer::TransferWorkload,
     },
     batch::build_batch,
     storage_gadget::{execute, Executed},
@@ -60,7 +60,9 @@ fn bench_app<W: Workload>(c: &mut Criterion, name: &str, mut workload: W, slots:
     let (app, executed) = executed(&mut workload, slots);
     let mut rng = StdRng::seed_from_u64(3);
     let batch = build_batch(&app, 0, 0, slots, &executed, &mut rng).expect("batch builds");
-    let variables = synthesize_assignment(batch.circuit.clone()).expect("synthesis").len();
+    let variables = synthesize_assignment(batch.circuit.clone())
+        .expect("synthesis")
+        .len();
     println!("synthesis: {name}, {slots} slots, {variables} variables");
     let mut group = c.benchmark_group("batch_cpu_work");
     group.sample_size(10);
@@ -69,7 +71,11 @@ fn bench_app<W: Workload>(c: &mut Criterion, name: &str, mut workload: W, slots:
         b.iter(|| build_batch(&app, 0, 0, slots, &executed, &mut rng).expect("batch builds"))
     });
     group.bench_function(BenchmarkId::new("synthesize", name), |b| {
-        b.iter_batched(|| batch.circuit.clone(), |circuit| synthesize_assignment(circuit).expect("synthesis"), criterion::BatchSize::LargeInput)
+        b.iter_batched(
+            || batch.circuit.clone(),
+            |circuit| synthesize_assignment(circuit).expect("synthesis"),
+            criterion::BatchSize::LargeInput,
+        )
     });
     // The first step of the prover's witness map on the batch's matrices: what a GPU
     // backend still leaves to the CPU.
@@ -77,13 +83,19 @@ fn bench_app<W: Workload>(c: &mut Criterion, name: &str, mut workload: W, slots:
     let domain = (shape.num_constraints() + shape.num_instance).next_power_of_two();
     print_term_mix(name, &shape, &z);
     // The CPU backend's quotient reads natural order, the CUDA backend's bit-reversed.
-    for (order, label) in [(EvaluationOrder::Natural, "natural"), (EvaluationOrder::BitReversed, "bit_reversed")] {
-        group.bench_function(BenchmarkId::new(format!("evaluate_constraints_{label}"), name), |b| {
-            b.iter(|| evaluate_constraints(&shape, &z, domain, order).expect("satisfied"))
-        });
+    for (order, label) in [
+        (EvaluationOrder::Natural, "natural"),
+        (EvaluationOrder::BitReversed, "bit_reversed"),
+    ] {
+        group.bench_function(
+            BenchmarkId::new(format!("evaluate_constraints_{label}"), name),
+            |b| b.iter(|| evaluate_constraints(&shape, &z, domain, order).expect("satisfied")),
+        );
     }
     print_layout(name, &shape, domain);
-    group.bench_function(BenchmarkId::new("witness_map_layout", name), |b| b.iter(|| WitnessMapLayout::new(&shape).expect("layout")));
+    group.bench_function(BenchmarkId::new("witness_map_layout", name), |b| {
+        b.iter(|| WitnessMapLayout::new(&shape).expect("layout"))
+    });
     group.finish();
 }
 
@@ -91,7 +103,11 @@ fn bench_app<W: Workload>(c: &mut Criterion, name: &str, mut workload: W, slots:
 /// uploads with the shape loaded (z) against those it uploads with host rows (A·z, B·z, C·z).
 fn print_layout(name: &str, shape: &R1csShape, domain: usize) {
     let layout = WitnessMapLayout::new(shape).expect("layout");
-    let products = layout.terms.iter().filter(|t| t.coeff != COEFF_ONE && t.coeff != COEFF_MINUS_ONE).count();
+    let products = layout
+        .terms
+        .iter()
+        .filter(|t| t.coeff != COEFF_ONE && t.coeff != COEFF_MINUS_ONE)
+        .count();
     println!(
         "layout: {name}, {} terms, {} distinct coefficients, {:.1} MB on a device ({:.1} MB with a coefficient per term); \
          {products} products on the device; a proof uploads {:.2} MB of z, {:.2} MB of evaluations with host rows",
@@ -127,11 +143,30 @@ fn print_term_mix(name: &str, shape: &R1csShape, z: &[Fr]) {
 }
 
 fn main() {
-    let slots: usize = std::env::var("SPICE_BENCH_SLOTS").ok().and_then(|v| v.parse().ok()).unwrap_or(8).max(1);
+    let slots: usize = std::env::var("SPICE_BENCH_SLOTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
+        .max(1);
     let mut c = Criterion::default().configure_from_args();
     bench_app(&mut c, "transfer", TransferWorkload::new(16, 1), slots);
-    bench_app(&mut c, "ledger", LedgerWorkload::ledger(1, 16, Mix::default()).expect("ledger"), slots);
-    bench_app(&mut c, "interbank", InterbankWorkload::interbank(1, 16, 4, Mix::default()).expect("interbank"), slots);
-    bench_app(&mut c, "darkpool", DarkPoolWorkload::<2>::new(1, 16, 4).expect("darkpool"), slots);
+    bench_app(
+        &mut c,
+        "ledger",
+        LedgerWorkload::ledger(1, 16, Mix::default()).expect("ledger"),
+        slots,
+    );
+    bench_app(
+        &mut c,
+        "interbank",
+        InterbankWorkload::interbank(1, 16, 4, Mix::default()).expect("interbank"),
+        slots,
+    );
+    bench_app(
+        &mut c,
+        "darkpool",
+        DarkPoolWorkload::<2>::new(1, 16, 4).expect("darkpool"),
+        slots,
+    );
     c.final_summary();
 }

@@ -65,20 +65,34 @@ pub struct Bases<G> {
 
 impl<G> Clone for Bases<G> {
     fn clone(&self) -> Self {
-        Self { storage: self.storage.clone(), len: self.len, _group: PhantomData }
+        Self {
+            storage: self.storage.clone(),
+            len: self.len,
+            _group: PhantomData,
+        }
     }
 }
 
 impl<G> fmt::Debug for Bases<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Bases<{}>({} points on {})", std::any::type_name::<G>(), self.len, self.storage.backend)
+        write!(
+            f,
+            "Bases<{}>({} points on {})",
+            std::any::type_name::<G>(),
+            self.len,
+            self.storage.backend
+        )
     }
 }
 
 impl<G: 'static> Bases<G> {
     /// Wraps backend-owned storage. Only backends call this.
     pub fn new(backend: &'static str, len: usize, storage: Arc<dyn Any + Send + Sync>) -> Self {
-        Self { storage: BackendStorage::new(backend, storage), len, _group: PhantomData }
+        Self {
+            storage: BackendStorage::new(backend, storage),
+            len,
+            _group: PhantomData,
+        }
     }
 
     /// Number of points.
@@ -119,7 +133,12 @@ impl BackendStorage {
 
     /// The storage as a `T`, if backend `used_with` made it with that type; otherwise
     /// [`EngineError::ForeignHandle`] naming the `handle` kind and what it holds (`group`).
-    pub fn get<T: Any + Send + Sync>(&self, handle: &'static str, group: &'static str, used_with: &'static str) -> Result<&T> {
+    pub fn get<T: Any + Send + Sync>(
+        &self,
+        handle: &'static str,
+        group: &'static str,
+        used_with: &'static str,
+    ) -> Result<&T> {
         let foreign = || EngineError::ForeignHandle {
             handle,
             loaded_by: self.backend,
@@ -199,7 +218,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// uploaded for the rows; [`Backend::prepare_scalars`] then finds it built). Default:
     /// [`evaluate_then_quotient`] over the host shape, so a backend that keeps nothing resident
     /// accepts a shape loaded by any backend.
-    fn witness_map(&self, shape: &LoadedShape, z: &MsmScalars, domain_size: usize) -> Result<WitnessMap> {
+    fn witness_map(
+        &self,
+        shape: &LoadedShape,
+        z: &MsmScalars,
+        domain_size: usize,
+    ) -> Result<WitnessMap> {
         evaluate_then_quotient(self, shape.shape(), z.values(), domain_size)
     }
 
@@ -225,7 +249,10 @@ pub trait Backend: Send + Sync + fmt::Debug {
         use rayon::prelude::*;
         let n = a.len();
         if b.len() != n || c.len() != n {
-            return Err(EngineError::MsmLength { bases: n, scalars: b.len().min(c.len()) });
+            return Err(EngineError::MsmLength {
+                bases: n,
+                scalars: b.len().min(c.len()),
+            });
         }
         for v in [&mut a, &mut b, &mut c] {
             self.ntt(v, NttDirection::Inverse)?;
@@ -234,10 +261,16 @@ pub trait Backend: Send + Sync + fmt::Debug {
         // On the coset Z is the constant gⁿ − 1, nonzero because g is not an n-th root of unity.
         let z_inv = (Fr::GENERATOR.pow([n as u64]) - Fr::one())
             .inverse()
-            .ok_or(EngineError::BadNttSize { size: n, max_log: MAX_NTT_LOG })?;
-        a.par_iter_mut().zip(b.par_iter()).zip(c.par_iter()).for_each(|((a, b), c)| {
-            *a = (*a * b - c) * z_inv;
-        });
+            .ok_or(EngineError::BadNttSize {
+                size: n,
+                max_log: MAX_NTT_LOG,
+            })?;
+        a.par_iter_mut()
+            .zip(b.par_iter())
+            .zip(c.par_iter())
+            .for_each(|((a, b), c)| {
+                *a = (*a * b - c) * z_inv;
+            });
         drop((b, c));
         self.ntt(&mut a, NttDirection::CosetInverse)?;
         Ok(a)
@@ -247,7 +280,10 @@ pub trait Backend: Send + Sync + fmt::Debug {
 /// Checks an NTT length: a power of two in `1..=2^MAX_NTT_LOG`.
 pub fn check_ntt_size(n: usize) -> Result<u32> {
     if n == 0 || !n.is_power_of_two() || n > (1usize << MAX_NTT_LOG) {
-        return Err(EngineError::BadNttSize { size: n, max_log: MAX_NTT_LOG });
+        return Err(EngineError::BadNttSize {
+            size: n,
+            max_log: MAX_NTT_LOG,
+        });
     }
     Ok(n.trailing_zeros())
 }
@@ -287,7 +323,10 @@ fn cuda_backend() -> Result<Arc<dyn Backend>> {
     }
     #[cfg(not(feature = "cuda"))]
     {
-        Err(EngineError::BackendUnavailable { name: "cuda".into(), reason: "spice was built without the `cuda` feature".into() })
+        Err(EngineError::BackendUnavailable {
+            name: "cuda".into(),
+            reason: "spice was built without the `cuda` feature".into(),
+        })
     }
 }
 

@@ -198,7 +198,11 @@ pub fn evaluate_constraints(
             ))
         })
     };
-    let (mut a, mut b, mut c) = (vec![Fr::ZERO; domain_size], vec![Fr::ZERO; domain_size], vec![Fr::ZERO; domain_size]);
+    let (mut a, mut b, mut c) = (
+        vec![Fr::ZERO; domain_size],
+        vec![Fr::ZERO; domain_size],
+        vec![Fr::ZERO; domain_size],
+    );
     // Rows in their own order, in runs of ROWS_PER_TASK: each matrix is read front to back, as
     // it lies in memory, each constraint is checked while its three values are at hand, and
     // a B row may take the value of an A row just before it in the same run. Each task
@@ -227,11 +231,18 @@ pub fn evaluate_constraints(
         })
         .collect::<Result<Vec<Option<usize>>>>()?;
     if let Some(index) = first_failures.into_iter().flatten().min() {
-        return Err(EngineError::Unsatisfied { index, total: n, label: None });
+        return Err(EngineError::Unsatisfied {
+            index,
+            total: n,
+            label: None,
+        });
     }
     a[n..n + shape.num_instance].copy_from_slice(&z[..shape.num_instance]);
     if order == EvaluationOrder::BitReversed {
-        let ((ra, rb), rc) = rayon::join(|| rayon::join(|| bit_reversed(&a), || bit_reversed(&b)), || bit_reversed(&c));
+        let ((ra, rb), rc) = rayon::join(
+            || rayon::join(|| bit_reversed(&a), || bit_reversed(&b)),
+            || bit_reversed(&c),
+        );
         (a, b, c) = (ra, rb, rc);
     }
     Ok(ConstraintEvaluations { a, b, c })
@@ -245,7 +256,12 @@ mod tests {
     use ark_std::rand::{rngs::StdRng, SeedableRng};
     use proptest::prelude::*;
 
-    fn naive(shape: &R1csShape, z: &[Fr], size: usize, order: EvaluationOrder) -> ConstraintEvaluations {
+    fn naive(
+        shape: &R1csShape,
+        z: &[Fr],
+        size: usize,
+        order: EvaluationOrder,
+    ) -> ConstraintEvaluations {
         let n = shape.num_constraints();
         let mut out = ConstraintEvaluations {
             a: vec![Fr::ZERO; size],
@@ -309,7 +325,9 @@ mod tests {
         for log in 0..=13u32 {
             let n = 1usize << log;
             let values: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
-            let expected: Vec<Fr> = (0..n).map(|p| values[EvaluationOrder::BitReversed.position(p, n)]).collect();
+            let expected: Vec<Fr> = (0..n)
+                .map(|p| values[EvaluationOrder::BitReversed.position(p, n)])
+                .collect();
             assert_eq!(bit_reversed(&values), expected, "size 2^{log}");
         }
     }
@@ -322,7 +340,9 @@ mod tests {
         shape.b[4].push((Fr::from(3u64), z.len()));
         let size = 16;
         match evaluate_constraints(&shape, &z, size, EvaluationOrder::Natural) {
-            Err(EngineError::KeyMismatch(message)) => assert!(message.contains("constraint 4"), "{message}"),
+            Err(EngineError::KeyMismatch(message)) => {
+                assert!(message.contains("constraint 4"), "{message}")
+            }
             other => panic!("expected a key mismatch, got {:?}", other.map(|_| ())),
         }
     }

@@ -30,7 +30,11 @@ pub enum EngineError {
     KeyMismatch(String),
     /// The witness does not satisfy the circuit's constraints.
     #[error("witness does not satisfy constraint #{index} of {total}{}", label.as_deref().map(|l| format!(" ({l})")).unwrap_or_default())]
-    Unsatisfied { index: usize, total: usize, label: Option<String> },
+    Unsatisfied {
+        index: usize,
+        total: usize,
+        label: Option<String>,
+    },
     /// The circuit could not be synthesized.
     #[error("constraint synthesis failed: {0}")]
     Synthesis(#[from] ark_relations::gr1cs::SynthesisError),

@@ -21,7 +21,10 @@ const VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 8 + 32;
 
 fn key_error(path: &Path, reason: impl Into<String>) -> EngineError {
-    EngineError::KeyFile { path: path.display().to_string(), reason: reason.into() }
+    EngineError::KeyFile {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Writes `pk` to `path` atomically (a temporary file renamed into place), so a crash never
@@ -51,19 +54,34 @@ pub fn write_proving_key(path: &Path, pk: &ProvingKey<Bls12_381>) -> Result<()> 
 pub fn read_proving_key(path: &Path) -> Result<ProvingKey<Bls12_381>> {
     let bytes = fs::read(path).map_err(|e| key_error(path, e.to_string()))?;
     if bytes.len() < HEADER {
-        return Err(key_error(path, format!("truncated: {} bytes, the header alone is {HEADER}", bytes.len())));
+        return Err(key_error(
+            path,
+            format!(
+                "truncated: {} bytes, the header alone is {HEADER}",
+                bytes.len()
+            ),
+        ));
     }
     if &bytes[..8] != MAGIC {
         return Err(key_error(path, "not a spice proving key (bad magic)"));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if version != VERSION {
-        return Err(key_error(path, format!("format version {version}, this build reads {VERSION}")));
+        return Err(key_error(
+            path,
+            format!("format version {version}, this build reads {VERSION}"),
+        ));
     }
     let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes")) as usize;
     let payload = &bytes[HEADER..];
     if payload.len() != len {
-        return Err(key_error(path, format!("truncated or padded: payload is {} bytes, header says {len}", payload.len())));
+        return Err(key_error(
+            path,
+            format!(
+                "truncated or padded: payload is {} bytes, header says {len}",
+                payload.len()
+            ),
+        ));
     }
     if Sha256::digest(payload).as_slice() != &bytes[20..52] {
         return Err(key_error(path, "checksum mismatch: the file is corrupted"));

@@ -71,8 +71,15 @@ impl<T: LaneState> LanePool<T> {
     /// A pool of the given lanes. `lanes` must not be empty.
     pub fn new(lanes: Vec<T>) -> Self {
         assert!(!lanes.is_empty(), "a lane pool needs at least one lane");
-        let books = Books { lanes: vec![LaneBook::default(); lanes.len()], clock: 0 };
-        Self { states: lanes.into_iter().map(Mutex::new).collect(), books: Mutex::new(books), released: Condvar::new() }
+        let books = Books {
+            lanes: vec![LaneBook::default(); lanes.len()],
+            clock: 0,
+        };
+        Self {
+            states: lanes.into_iter().map(Mutex::new).collect(),
+            books: Mutex::new(books),
+            released: Condvar::new(),
+        }
     }
 
     /// Number of lanes.
@@ -95,9 +102,15 @@ impl<T: LaneState> LanePool<T> {
     /// The lane that holds vector `id`, waiting for it while it is busy; if no lane holds it,
     /// any free lane ([`LanePool::lock_any`]).
     pub fn lock_holding(&self, id: u64) -> LaneGuard<'_, T> {
-        self.take(|books| match books.lanes.iter().position(|lane| lane.resident.contains(&id)) {
-            Some(i) => (!books.lanes[i].busy).then_some(i),
-            None => first_free(books),
+        self.take(|books| {
+            match books
+                .lanes
+                .iter()
+                .position(|lane| lane.resident.contains(&id))
+            {
+                Some(i) => (!books.lanes[i].busy).then_some(i),
+                None => first_free(books),
+            }
         })
     }
 
@@ -109,7 +122,10 @@ impl<T: LaneState> LanePool<T> {
 
     /// Every lane in turn, each while no one else has it (for work that must see all lanes,
     /// such as waiting for all their queued work).
-    pub fn for_each<E>(&self, mut f: impl FnMut(&mut LaneGuard<'_, T>) -> Result<(), E>) -> Result<(), E> {
+    pub fn for_each<E>(
+        &self,
+        mut f: impl FnMut(&mut LaneGuard<'_, T>) -> Result<(), E>,
+    ) -> Result<(), E> {
         for index in 0..self.len() {
             f(&mut self.lock(index))?;
         }
@@ -126,7 +142,10 @@ impl<T: LaneState> LanePool<T> {
             if let Some(i) = choose(&books) {
                 break i;
             }
-            books = self.released.wait(books).unwrap_or_else(PoisonError::into_inner);
+            books = self
+                .released
+                .wait(books)
+                .unwrap_or_else(PoisonError::into_inner);
         };
         books.clock += 1;
         let clock = books.clock;
@@ -137,13 +156,25 @@ impl<T: LaneState> LanePool<T> {
         // Uncontended: only the holder of the busy flag locks a lane's state. A panic while a
         // lane was held leaves device state the next call re-checks (schedules are found by
         // id, workspaces re-sized), so the state is taken over.
-        let state = self.states[index].lock().unwrap_or_else(PoisonError::into_inner);
-        LaneGuard { pool: self, index, state }
+        let state = self.states[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        LaneGuard {
+            pool: self,
+            index,
+            state,
+        }
     }
 }
 
 fn first_free(books: &Books) -> Option<usize> {
-    let free = || books.lanes.iter().enumerate().filter(|(_, lane)| !lane.busy);
+    let free = || {
+        books
+            .lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, lane)| !lane.busy)
+    };
     free()
         .find(|(_, lane)| !lane.claimed)
         .or_else(|| free().min_by_key(|(_, lane)| lane.last_taken))
@@ -174,7 +205,11 @@ impl<T: LaneState> Drop for LaneGuard<'_, T> {
     fn drop(&mut self) {
         let resident = self.state.resident();
         let claimed = self.state.claimed();
-        let mut books = self.pool.books.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut books = self
+            .pool
+            .books
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         // A vector is where it was last left: drop it from every other lane's list, so a call
         // over it never waits on a lane that was overwritten since.
         for (i, lane) in books.lanes.iter_mut().enumerate() {
@@ -251,9 +286,17 @@ mod tests {
             let mut lane = pool.lock_any();
             lane.claimed = true;
         }
-        assert_eq!(pool.lock_any().index(), 1, "lane 0 is between two calls of a proof");
+        assert_eq!(
+            pool.lock_any().index(),
+            1,
+            "lane 0 is between two calls of a proof"
+        );
         let (one, two) = (pool.lock(1), pool.lock(2));
-        assert_eq!(pool.lock_any().index(), 0, "claimed, but the only free lane: taken rather than waited for");
+        assert_eq!(
+            pool.lock_any().index(),
+            0,
+            "claimed, but the only free lane: taken rather than waited for"
+        );
         drop((one, two));
         // With every free lane claimed, the one claimed longest ago is taken.
         for i in [2, 1] {
@@ -269,7 +312,9 @@ mod tests {
         let (sent, got) = std::sync::mpsc::channel();
         let p = pool.clone();
         std::thread::spawn(move || sent.send(p.lock_any().index()));
-        let index = got.recv_timeout(std::time::Duration::from_secs(10)).expect("lock_any waited on the busy lane 0");
+        let index = got
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("lock_any waited on the busy lane 0");
         assert_eq!(index, 1);
         drop(held);
     }
@@ -296,7 +341,10 @@ mod tests {
         }
         assert_eq!(pool.lock_holding(5).index(), 1);
         let lane0 = pool.lock(0);
-        assert!(lane0.holds.contains(&5), "the state itself is not changed by the books");
+        assert!(
+            lane0.holds.contains(&5),
+            "the state itself is not changed by the books"
+        );
         drop(lane0);
     }
 
@@ -313,7 +361,10 @@ mod tests {
             std::thread::spawn(move || pool.lock_holding(3).index())
         };
         std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(!waiter.is_finished(), "lane 1 is free, but vector 3 is on lane 0");
+        assert!(
+            !waiter.is_finished(),
+            "lane 1 is free, but vector 3 is on lane 0"
+        );
         drop(held);
         assert_eq!(waiter.join().unwrap(), 0);
     }

@@ -32,7 +32,10 @@ pub mod transfer_times;
 pub mod verifier;
 pub mod witness_map;
 
-pub use backend::{auto, select, Backend, BackendChoice, BackendStorage, Bases, EvaluationOrder, NttDirection, MAX_NTT_LOG};
+pub use backend::{
+    auto, select, Backend, BackendChoice, BackendStorage, Bases, EvaluationOrder, NttDirection,
+    MAX_NTT_LOG,
+};
 pub use constraint_eval::{evaluate_constraints, ConstraintEvaluations};
 pub use cpu::CpuBackend;
 #[cfg(feature = "cuda")]

@@ -120,7 +120,11 @@ impl Prover {
         let num_variables = pk.a_query.len();
         let num_witness = pk.l_query.len();
         let domain_size = pk.h_query.len() + 1;
-        let malformed = |what: String| Err(EngineError::KeyMismatch(format!("malformed proving key: {what}")));
+        let malformed = |what: String| {
+            Err(EngineError::KeyMismatch(format!(
+                "malformed proving key: {what}"
+            )))
+        };
         if num_instance == 0 {
             return malformed("the verifying key has no gamma_abc_g1 entries".into());
         }
@@ -137,12 +141,27 @@ impl Prover {
             ));
         }
         if !domain_size.is_power_of_two() || domain_size < 2 {
-            return malformed(format!("h_query has {} points; expected 2^k − 1", pk.h_query.len()));
+            return malformed(format!(
+                "h_query has {} points; expected 2^k − 1",
+                pk.h_query.len()
+            ));
         }
         if domain_size > 1usize << MAX_NTT_LOG {
-            return Err(EngineError::DomainTooLarge { needed: domain_size, max_log: MAX_NTT_LOG });
+            return Err(EngineError::DomainTooLarge {
+                needed: domain_size,
+                max_log: MAX_NTT_LOG,
+            });
         }
-        let ProvingKey { vk, beta_g1, delta_g1, a_query, b_g1_query, b_g2_query, h_query, l_query } = pk;
+        let ProvingKey {
+            vk,
+            beta_g1,
+            delta_g1,
+            a_query,
+            b_g1_query,
+            b_g2_query,
+            h_query,
+            l_query,
+        } = pk;
         let mut padded_l = vec![G1Affine::zero(); num_instance];
         padded_l.extend(l_query);
         Ok(Self {
@@ -192,7 +211,11 @@ impl Prover {
 
     /// Proves `circuit` with fresh randomness r, s drawn from `rng` (r first, then s, as
     /// `ark_groth16` draws them: the same seeded rng gives the same proof).
-    pub fn prove<C: ConstraintSynthesizer<Fr>, R: Rng>(&self, circuit: C, rng: &mut R) -> Result<Proof<Bls12_381>> {
+    pub fn prove<C: ConstraintSynthesizer<Fr>, R: Rng>(
+        &self,
+        circuit: C,
+        rng: &mut R,
+    ) -> Result<Proof<Bls12_381>> {
         let r = Fr::rand(rng);
         let s = Fr::rand(rng);
         self.prove_with_randomness(circuit, r, s)
@@ -200,12 +223,22 @@ impl Prover {
 
     /// Proves `circuit` with the given randomness (r = s = 0 gives a proof that is not
     /// zero-knowledge; use only for testing).
-    pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(&self, circuit: C, r: Fr, s: Fr) -> Result<Proof<Bls12_381>> {
+    pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
+        &self,
+        circuit: C,
+        r: Fr,
+        s: Fr,
+    ) -> Result<Proof<Bls12_381>> {
         self.prove_timed(circuit, r, s).map(|(proof, _)| proof)
     }
 
     /// Like [`Self::prove_with_randomness`], also reporting the time of each stage.
-    pub fn prove_timed<C: ConstraintSynthesizer<Fr>>(&self, circuit: C, r: Fr, s: Fr) -> Result<(Proof<Bls12_381>, StageTimes)> {
+    pub fn prove_timed<C: ConstraintSynthesizer<Fr>>(
+        &self,
+        circuit: C,
+        r: Fr,
+        s: Fr,
+    ) -> Result<(Proof<Bls12_381>, StageTimes)> {
         let start = Instant::now();
         let cs = synthesize(circuit, true)?;
         let shape = R1csShape::from_constraint_system(&cs)?;
@@ -222,8 +255,15 @@ impl Prover {
     /// `z = (1, public inputs, witness)` (e.g. from [`super::shape::synthesize_assignment`]).
     /// The constraints are evaluated on the host; [`Self::load_shape`] and
     /// [`Self::prove_with_loaded_shape`] also keep the matrices resident in the backend.
-    pub fn prove_with_shape(&self, shape: &R1csShape, z: &[Fr], r: Fr, s: Fr) -> Result<Proof<Bls12_381>> {
-        self.prove_with_shape_timed(shape, z, r, s).map(|(proof, _)| proof)
+    pub fn prove_with_shape(
+        &self,
+        shape: &R1csShape,
+        z: &[Fr],
+        r: Fr,
+        s: Fr,
+    ) -> Result<Proof<Bls12_381>> {
+        self.prove_with_shape_timed(shape, z, r, s)
+            .map(|(proof, _)| proof)
     }
 
     /// Like [`Self::prove_with_shape`], also reporting the time of each stage.
@@ -236,7 +276,9 @@ impl Prover {
     ) -> Result<(Proof<Bls12_381>, StageTimes)> {
         self.check_shape(shape)?;
         self.check_assignment(shape, z)?;
-        self.prove_from(z, r, s, |_| evaluate_then_quotient(self.backend.as_ref(), shape, z, self.domain_size))
+        self.prove_from(z, r, s, |_| {
+            evaluate_then_quotient(self.backend.as_ref(), shape, z, self.domain_size)
+        })
     }
 
     /// Checks that `shape` fits this prover's key and loads it into the backend once
@@ -251,8 +293,15 @@ impl Prover {
     /// Proves the assignment `z = (1, public inputs, witness)` of a shape loaded with
     /// [`Self::load_shape`]: the fixed-shape fast path with the matrices resident in the
     /// backend. Same proof as [`Self::prove_with_shape`] for the same z, r and s.
-    pub fn prove_with_loaded_shape(&self, shape: &LoadedShape, z: &[Fr], r: Fr, s: Fr) -> Result<Proof<Bls12_381>> {
-        self.prove_with_loaded_shape_timed(shape, z, r, s).map(|(proof, _)| proof)
+    pub fn prove_with_loaded_shape(
+        &self,
+        shape: &LoadedShape,
+        z: &[Fr],
+        r: Fr,
+        s: Fr,
+    ) -> Result<Proof<Bls12_381>> {
+        self.prove_with_loaded_shape_timed(shape, z, r, s)
+            .map(|(proof, _)| proof)
     }
 
     /// Like [`Self::prove_with_loaded_shape`], also reporting the time of each stage.
@@ -267,7 +316,9 @@ impl Prover {
         // from another prover's `load_shape`.
         self.check_shape(shape.shape())?;
         self.check_assignment(shape.shape(), z)?;
-        self.prove_from(z, r, s, |z_scalars| self.backend.witness_map(shape, z_scalars, self.domain_size))
+        self.prove_from(z, r, s, |z_scalars| {
+            self.backend.witness_map(shape, z_scalars, self.domain_size)
+        })
     }
 
     /// Everything after the checks: `witness_map` gives h from z (as the MSM scalars it will
@@ -292,7 +343,9 @@ impl Prover {
         let mut copy_z = Duration::ZERO;
         lap(&mut copy_z);
         // Witness map: A·z, B·z, C·z on the domain, then the quotient h.
-        let WitnessMap { h, constraint_eval, .. } = witness_map(&z_scalars)?;
+        let WitnessMap {
+            h, constraint_eval, ..
+        } = witness_map(&z_scalars)?;
         let mut witness_map_time = Duration::ZERO;
         lap(&mut witness_map_time);
         // The backend's split of its own time; on a device the evaluation is its kernel time.
@@ -305,9 +358,10 @@ impl Prover {
         // A backend that runs G2 elsewhere (a GPU leaving it to the CPU) gets it started first
         // and joined after the G1 MSMs; otherwise the four MSMs run in turn.
         let (a_acc, b_g1_acc, b_g2_acc, l_acc) = std::thread::scope(|scope| -> Result<_> {
-            let g2 = self.backend.overlaps_g2_msm().then(|| {
-                scope.spawn(|| self.backend.msm_g2(&self.b_g2_query, &z_scalars))
-            });
+            let g2 = self
+                .backend
+                .overlaps_g2_msm()
+                .then(|| scope.spawn(|| self.backend.msm_g2(&self.b_g2_query, &z_scalars)));
             let a_acc = self.backend.msm_g1(&self.a_query, &z_scalars)?;
             lap(&mut times.msm_a);
             // As in ark_groth16: with r = 0 the B-in-G1 term is multiplied by zero.
@@ -326,24 +380,35 @@ impl Prover {
             lap(&mut times.msm_l);
             if let Some(handle) = g2 {
                 // A panic in the G2 MSM is a bug, not an error: it continues here.
-                b_g2_acc = Some(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+                b_g2_acc = Some(
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                );
                 lap(&mut times.msm_b_g2);
             }
-            let b_g2_acc = b_g2_acc.ok_or_else(|| EngineError::KernelOutput("the G2 MSM did not run".into()))?;
+            let b_g2_acc = b_g2_acc
+                .ok_or_else(|| EngineError::KernelOutput("the G2 MSM did not run".into()))?;
             Ok((a_acc, b_g1_acc, b_g2_acc, l_acc))
         })?;
         drop(z_scalars);
         // h has degree at most n − 2: its n − 1 coefficients meet h_query's n − 1 points.
         let h_acc = self.backend.msm_g1(&self.h_query, &h)?;
         lap(&mut times.msm_h);
-        times.transfers = copies_before.zip(self.backend.transfer_totals()).map(|(before, after)| after.since(&before));
+        times.transfers = copies_before
+            .zip(self.backend.transfer_totals())
+            .map(|(before, after)| after.since(&before));
 
         let vk = self.verifier.vk();
         let g_a = self.delta_g1 * r + vk.alpha_g1 + a_acc;
         let g1_b = self.delta_g1 * s + self.beta_g1 + b_g1_acc;
         let g2_b = vk.delta_g2 * s + vk.beta_g2 + b_g2_acc;
         let g_c = g_a * s + g1_b * r - self.delta_g1 * (r * s) + l_acc + h_acc;
-        let proof = Proof { a: g_a.into_affine(), b: g2_b.into_affine(), c: g_c.into_affine() };
+        let proof = Proof {
+            a: g_a.into_affine(),
+            b: g2_b.into_affine(),
+            c: g_c.into_affine(),
+        };
 
         if self.self_check {
             let inputs = &z[1..self.num_instance];
@@ -375,7 +440,10 @@ impl Prover {
         }
         let needed = shape.num_constraints() + shape.num_instance;
         if needed > 1usize << MAX_NTT_LOG {
-            return Err(EngineError::DomainTooLarge { needed, max_log: MAX_NTT_LOG });
+            return Err(EngineError::DomainTooLarge {
+                needed,
+                max_log: MAX_NTT_LOG,
+            });
         }
         if needed.next_power_of_two() != self.domain_size {
             return mismatch(format!(
@@ -398,7 +466,9 @@ impl Prover {
             )));
         }
         if z.first() != Some(&Fr::from(1u64)) {
-            return Err(EngineError::KeyMismatch("assignment must start with the constant one".into()));
+            return Err(EngineError::KeyMismatch(
+                "assignment must start with the constant one".into(),
+            ));
         }
         Ok(())
     }

@@ -27,19 +27,29 @@ pub fn value(rng: &mut StdRng) -> Fr {
 /// A random shape of `constraints` rows over the constant one, `inputs` public inputs and its
 /// witness, with an assignment z that satisfies it: each row of A and B is random (coefficients drawn like values, so ±1 and powers of two occur), and
 /// C is one fresh variable holding the product, as a synthesizer would allocate it.
-pub fn satisfied_shape(rng: &mut StdRng, constraints: usize, inputs: usize) -> (R1csShape, Vec<Fr>) {
+pub fn satisfied_shape(
+    rng: &mut StdRng,
+    constraints: usize,
+    inputs: usize,
+) -> (R1csShape, Vec<Fr>) {
     let base = 1 + inputs + 8;
-    let mut z: Vec<Fr> = std::iter::once(Fr::ONE).chain((1..base).map(|_| value(rng))).collect();
+    let mut z: Vec<Fr> = std::iter::once(Fr::ONE)
+        .chain((1..base).map(|_| value(rng)))
+        .collect();
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..constraints {
         let random_row = |rng: &mut StdRng, z: &[Fr]| -> Vec<(Fr, usize)> {
-            (0..rng.gen_range(0..6)).map(|_| (value(rng), rng.gen_range(0..z.len()))).collect()
+            (0..rng.gen_range(0..6))
+                .map(|_| (value(rng), rng.gen_range(0..z.len())))
+                .collect()
         };
         let row_a = random_row(rng, &z);
         // Some rows have B = A (a squaring), or the A of one of the two rows before (an
         // S-box's x⁵ = x⁴·x), which the evaluator reuses; some have a near copy of one, which
         // it must not.
-        let earlier = |rng: &mut StdRng, a: &[Vec<(Fr, usize)>]| a[a.len() - rng.gen_range(1..=2.min(a.len()))].clone();
+        let earlier = |rng: &mut StdRng, a: &[Vec<(Fr, usize)>]| {
+            a[a.len() - rng.gen_range(1..=2.min(a.len()))].clone()
+        };
         let row_b = match rng.gen_range(0..8) {
             0 | 1 => row_a.clone(),
             2 if !a.is_empty() => earlier(rng, &a),
@@ -60,5 +70,14 @@ pub fn satisfied_shape(rng: &mut StdRng, constraints: usize, inputs: usize) -> (
         c.push(vec![(Fr::ONE, z.len() - 1)]);
     }
     let num_witness = z.len() - 1 - inputs;
-    (R1csShape { a, b, c, num_instance: 1 + inputs, num_witness }, z)
+    (
+        R1csShape {
+            a,
+            b,
+            c,
+            num_instance: 1 + inputs,
+            num_witness,
+        },
+        z,
+    )
 }

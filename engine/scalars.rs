@@ -43,7 +43,11 @@ impl ScalarStats {
                 }
                 s
             })
-            .reduce(Self::default, |a, b| Self { zeros: a.zeros + b.zeros, ones: a.ones + b.ones, general: a.general + b.general })
+            .reduce(Self::default, |a, b| Self {
+                zeros: a.zeros + b.zeros,
+                ones: a.ones + b.ones,
+                general: a.general + b.general,
+            })
     }
 
     /// Every scalar counted.
@@ -80,14 +84,24 @@ impl MsmScalars {
 
     /// Like [`Self::new`], taking the vector without a copy.
     pub fn from_values(values: Vec<Fr>) -> Self {
-        Self { values, id: NEXT_ID.fetch_add(1, Ordering::Relaxed), limbs: OnceLock::new(), stats: OnceLock::new(), plan: OnceLock::new() }
+        Self {
+            values,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            limbs: OnceLock::new(),
+            stats: OnceLock::new(),
+            plan: OnceLock::new(),
+        }
     }
 
     /// Wraps canonical integers; an integer not below the Fr modulus is reduced modulo it.
     pub fn from_limbs(limbs: Vec<ScalarLimbs>) -> Self {
         let values: Vec<Fr> = limbs
             .par_iter()
-            .map(|l| Fr::from_bigint(*l).unwrap_or_else(|| Fr::from_le_bytes_mod_order(&ark_ff::BigInteger::to_bytes_le(l))))
+            .map(|l| {
+                Fr::from_bigint(*l).unwrap_or_else(|| {
+                    Fr::from_le_bytes_mod_order(&ark_ff::BigInteger::to_bytes_le(l))
+                })
+            })
             .collect();
         Self::new(&values)
     }
@@ -114,7 +128,8 @@ impl MsmScalars {
 
     /// The canonical integers, converted (in parallel) on first use.
     pub fn limbs(&self) -> &[ScalarLimbs] {
-        self.limbs.get_or_init(|| self.values.par_iter().map(|s| s.into_bigint()).collect())
+        self.limbs
+            .get_or_init(|| self.values.par_iter().map(|s| s.into_bigint()).collect())
     }
 
     /// How many scalars are 0, ±1 or other, counted on first use.
@@ -124,6 +139,8 @@ impl MsmScalars {
 
     /// The CPU bucket schedule for these scalars, built on first use.
     pub(crate) fn cpu_plan(&self) -> Arc<ScalarPlan> {
-        self.plan.get_or_init(|| Arc::new(ScalarPlan::new(self.limbs()))).clone()
+        self.plan
+            .get_or_init(|| Arc::new(ScalarPlan::new(self.limbs())))
+            .clone()
     }
 }

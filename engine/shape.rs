@@ -54,7 +54,10 @@ impl R1csShape {
                 "the circuit uses the non-R1CS predicate `{other}`; Groth16 proves R1CS only"
             )));
         }
-        let mut matrices = by_label.remove(R1CS_PREDICATE_LABEL).unwrap_or_default().into_iter();
+        let mut matrices = by_label
+            .remove(R1CS_PREDICATE_LABEL)
+            .unwrap_or_default()
+            .into_iter();
         let (a, b, c) = (
             matrices.next().unwrap_or_default(),
             matrices.next().unwrap_or_default(),
@@ -86,7 +89,10 @@ pub(crate) fn synthesize<C: ConstraintSynthesizer<Fr>>(
 ) -> Result<ConstraintSystemRef<Fr>> {
     let cs = ConstraintSystem::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Prove { construct_matrices, generate_lc_assignments: false });
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices,
+        generate_lc_assignments: false,
+    });
     circuit.generate_constraints(cs.clone())?;
     cs.finalize();
     Ok(cs)

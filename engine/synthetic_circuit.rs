@@ -5,7 +5,9 @@
 
 use ark_bls12_381::Fr;
 use ark_ff::{AdditiveGroup, Field, UniformRand};
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, LinearCombination, SynthesisError, Variable};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystemRef, LinearCombination, SynthesisError, Variable,
+};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 
 use super::error::{EngineError, Result};
@@ -57,7 +59,11 @@ impl SyntheticCircuit {
             if range {
                 remaining -= RANGE_BITS + 1;
             }
-            let chain = if range { CHAIN.min(remaining) } else { remaining };
+            let chain = if range {
+                CHAIN.min(remaining)
+            } else {
+                remaining
+            };
             remaining -= chain;
             blocks.push((range, chain));
         }
@@ -68,10 +74,19 @@ impl SyntheticCircuit {
         let mut rng = StdRng::seed_from_u64(self.seed);
         let start = Fr::rand(&mut rng);
         let layout = self.layout();
-        let range_values = layout.iter().filter(|(range, _)| *range).map(|_| rng.gen::<u64>()).collect();
+        let range_values = layout
+            .iter()
+            .filter(|(range, _)| *range)
+            .map(|_| rng.gen::<u64>())
+            .collect();
         let squarings: usize = layout.iter().map(|(_, chain)| chain).sum();
         let chain_out = (0..squarings).fold(start, |acc, _| acc.square());
-        Witness { start, layout, range_values, chain_out }
+        Witness {
+            start,
+            layout,
+            range_values,
+            chain_out,
+        }
     }
 }
 
@@ -84,12 +99,21 @@ struct Witness {
 
 impl Witness {
     fn public_inputs(&self) -> Vec<Fr> {
-        vec![self.chain_out, self.range_values.first().map(|&v| Fr::from(v)).unwrap_or_default()]
+        vec![
+            self.chain_out,
+            self.range_values
+                .first()
+                .map(|&v| Fr::from(v))
+                .unwrap_or_default(),
+        ]
     }
 }
 
 impl ConstraintSynthesizer<Fr> for SyntheticCircuit {
-    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> std::result::Result<(), SynthesisError> {
+    fn generate_constraints(
+        self,
+        cs: ConstraintSystemRef<Fr>,
+    ) -> std::result::Result<(), SynthesisError> {
         let w = self.witness();
         let inputs = w.public_inputs();
         let out = cs.new_input_variable(|| Ok(inputs[0]))?;

@@ -27,7 +27,9 @@ impl TransferTimes {
             to_device: self.to_device.saturating_sub(earlier.to_device),
             to_device_bytes: self.to_device_bytes.saturating_sub(earlier.to_device_bytes),
             from_device: self.from_device.saturating_sub(earlier.from_device),
-            from_device_bytes: self.from_device_bytes.saturating_sub(earlier.from_device_bytes),
+            from_device_bytes: self
+                .from_device_bytes
+                .saturating_sub(earlier.from_device_bytes),
             copies: self.copies.saturating_sub(earlier.copies),
         }
     }
@@ -57,7 +59,11 @@ impl TransferTimes {
     pub fn rows(&self) -> [(&'static str, Duration, u64); 2] {
         [
             ("copies host→device", self.to_device, self.to_device_bytes),
-            ("copies device→host", self.from_device, self.from_device_bytes),
+            (
+                "copies device→host",
+                self.from_device,
+                self.from_device_bytes,
+            ),
         ]
     }
 }
@@ -69,7 +75,10 @@ pub fn describe_copies(time: Duration, bytes: u64) -> String {
     if time.is_zero() {
         return format!("{ms:.1} ms ({mib:.1} MiB)");
     }
-    format!("{ms:.1} ms ({mib:.1} MiB, {:.1} GB/s)", bytes as f64 / time.as_secs_f64() / 1e9)
+    format!(
+        "{ms:.1} ms ({mib:.1} MiB, {:.1} GB/s)",
+        bytes as f64 / time.as_secs_f64() / 1e9
+    )
 }
 
 #[cfg(test)]
@@ -93,7 +102,10 @@ mod tests {
 
     #[test]
     fn describe_copies_gives_the_rate() {
-        assert_eq!(describe_copies(Duration::from_millis(2), 20_000_000), "2.0 ms (19.1 MiB, 10.0 GB/s)");
+        assert_eq!(
+            describe_copies(Duration::from_millis(2), 20_000_000),
+            "2.0 ms (19.1 MiB, 10.0 GB/s)"
+        );
         assert_eq!(describe_copies(Duration::ZERO, 0), "0.0 ms (0.0 MiB)");
     }
 }

@@ -16,7 +16,9 @@ pub struct Verifier {
 impl Verifier {
     /// Prepares `vk` (one pairing, done once).
     pub fn new(vk: &VerifyingKey<Bls12_381>) -> Self {
-        Self { pvk: ark_groth16::prepare_verifying_key(vk) }
+        Self {
+            pvk: ark_groth16::prepare_verifying_key(vk),
+        }
     }
 
     /// The verifying key.
@@ -34,8 +36,15 @@ impl Verifier {
     pub fn verify(&self, public_inputs: &[Fr], proof: &Proof<Bls12_381>) -> Result<bool> {
         let expected = self.num_public_inputs();
         if public_inputs.len() != expected {
-            return Err(EngineError::PublicInputCount { expected, got: public_inputs.len() });
+            return Err(EngineError::PublicInputCount {
+                expected,
+                got: public_inputs.len(),
+            });
         }
-        Ok(Groth16::<Bls12_381>::verify_proof(&self.pvk, proof, public_inputs)?)
+        Ok(Groth16::<Bls12_381>::verify_proof(
+            &self.pvk,
+            proof,
+            public_inputs,
+        )?)
     }
 }

@@ -43,7 +43,11 @@ impl fmt::Debug for LoadedShape {
             self.shape.num_constraints(),
             self.shape.num_variables(),
             self.backend,
-            if self.resident.is_some() { ", resident" } else { "" }
+            if self.resident.is_some() {
+                ", resident"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -52,12 +56,24 @@ impl LoadedShape {
     /// A shape whose backend needs nothing but the host shape (the default of
     /// [`Backend::load_shape`]).
     pub fn on_host(backend: &'static str, shape: Arc<R1csShape>) -> Self {
-        Self { shape, backend, resident: None }
+        Self {
+            shape,
+            backend,
+            resident: None,
+        }
     }
 
     /// A shape with backend-owned resident storage. Only backends call this.
-    pub fn resident(backend: &'static str, shape: Arc<R1csShape>, storage: Arc<dyn Any + Send + Sync>) -> Self {
-        Self { shape, backend, resident: Some(BackendStorage::new(backend, storage)) }
+    pub fn resident(
+        backend: &'static str,
+        shape: Arc<R1csShape>,
+        storage: Arc<dyn Any + Send + Sync>,
+    ) -> Self {
+        Self {
+            shape,
+            backend,
+            resident: Some(BackendStorage::new(backend, storage)),
+        }
     }
 
     /// The host shape.
@@ -104,11 +120,21 @@ pub struct WitnessMap {
 /// The witness map on the host: [`evaluate_constraints`] in the backend's
 /// [`Backend::quotient_input_order`], then [`Backend::quotient`]. The default of
 /// [`Backend::witness_map`], and the path of a shape that was never loaded.
-pub fn evaluate_then_quotient<B: Backend + ?Sized>(backend: &B, shape: &R1csShape, z: &[Fr], domain_size: usize) -> Result<WitnessMap> {
+pub fn evaluate_then_quotient<B: Backend + ?Sized>(
+    backend: &B,
+    shape: &R1csShape,
+    z: &[Fr],
+    domain_size: usize,
+) -> Result<WitnessMap> {
     let start = Instant::now();
-    let ConstraintEvaluations { a, b, c } = evaluate_constraints(shape, z, domain_size, backend.quotient_input_order())?;
+    let ConstraintEvaluations { a, b, c } =
+        evaluate_constraints(shape, z, domain_size, backend.quotient_input_order())?;
     let constraint_eval = start.elapsed();
     let mut h = backend.quotient(a, b, c)?;
     h.truncate(domain_size.saturating_sub(1));
-    Ok(WitnessMap { h: MsmScalars::from_values(h), constraint_eval, quotient: start.elapsed() - constraint_eval })
+    Ok(WitnessMap {
+        h: MsmScalars::from_values(h),
+        constraint_eval,
+        quotient: start.elapsed() - constraint_eval,
+    })
 }

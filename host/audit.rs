@@ -178,17 +178,18 @@ use ark_std::rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
 use super::{
+    field_encoding::{decode_digest, decode_u64, PublicInputError},
+    integer_gadget::bounded_bits_le,
+    key_order_gadget::{enforce_canonical, enforce_key_order, recompose, KeyVar},
     poseidon, poseidon_gadget,
     set_digest::{
         blinding_generator, candidate_x, element_domain, hash_tuple_with_hint, BlindedDigest,
         HashHint, SetDigest, SetDigestError, Tuple, COFACTOR_DOUBLINGS, TIMESTAMP_BITS,
     },
     set_digest_gadget::{
-        blind_point_var, blinding_scalar_var, hash_tuple_var, HashHintVar, JubjubVar, TimestampVar, TupleVar,
+        blind_point_var, blinding_scalar_var, hash_tuple_var, HashHintVar, JubjubVar, TimestampVar,
+        TupleVar,
     },
-    field_encoding::{decode_digest, decode_u64, PublicInputError},
-    key_order_gadget::{enforce_canonical, enforce_key_order, recompose, KeyVar},
-    integer_gadget::bounded_bits_le,
     store::{key_order, EpochSnapshot},
 };
 
@@ -201,7 +202,6 @@ pub const CLOSING_PUBLIC_INPUTS: usize = 11;
 pub const BOUNDARY_DOMAIN_LABEL: &str = "spice/audit/boundary-key/v1";
 /// Label from which the chain's start sentinel is derived.
 pub const CHAIN_START_LABEL: &str = "spice/audit/chain-start/v1";
-
 
 /// The domain tag of boundary commitments (cached).
 pub fn boundary_domain() -> Fr {
@@ -311,7 +311,9 @@ pub enum EpochCheckError {
     WriteSumMismatch,
     /// The chunks' new-key digests do not sum to the closing proof's: the epoch does not
     /// close with these chunks.
-    #[error("the chunks' new-key digests do not sum to the closing proof's: the epoch does not close")]
+    #[error(
+        "the chunks' new-key digests do not sum to the closing proof's: the epoch does not close"
+    )]
     NewKeysMismatch,
     /// The chunks' final digests do not sum to the closing proof's new final digest (a chunk
     /// missing at the end of the chain, or chunks over another state): the epoch does not
@@ -706,7 +708,11 @@ impl ChunkWitness {
 
     /// The public inputs this witness gives in `epoch`, opening `previous` (None for the
     /// first chunk).
-    pub fn public_inputs(&self, epoch: u64, previous: Option<&BoundaryOpening>) -> ChunkPublicInputs {
+    pub fn public_inputs(
+        &self,
+        epoch: u64,
+        previous: Option<&BoundaryOpening>,
+    ) -> ChunkPublicInputs {
         let blind = |sum: EdwardsProjective, rho: &JubjubScalar| {
             BlindedDigest::from_point((sum + blinding_generator() * rho).into_affine())
         };
@@ -952,7 +958,10 @@ fn boundary_commitment_var(
     salt: &FpVar<Fr>,
     epoch: &FpVar<Fr>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    poseidon_gadget::hash_var(boundary_domain(), [key.clone(), salt.clone(), epoch.clone()])
+    poseidon_gadget::hash_var(
+        boundary_domain(),
+        [key.clone(), salt.clone(), epoch.clone()],
+    )
 }
 
 /// Adds `H(tuple)` to `digest` where `condition` holds, the identity otherwise (the hash is
@@ -969,7 +978,11 @@ fn insert_if(
 }
 
 /// Enforces that the public input point `(x, y)` equals `point`.
-fn enforce_point_input(point: &JubjubVar, x: &FpVar<Fr>, y: &FpVar<Fr>) -> Result<(), SynthesisError> {
+fn enforce_point_input(
+    point: &JubjubVar,
+    x: &FpVar<Fr>,
+    y: &FpVar<Fr>,
+) -> Result<(), SynthesisError> {
     point.x.enforce_equal(x)?;
     point.y.enforce_equal(y)
 }
@@ -1029,7 +1042,8 @@ impl ConstraintSynthesizer<Fr> for ChunkCircuit {
             let audited = witness.keys.get(slot);
             let tuple = audited.map(|k| k.tuple).unwrap_or_default();
             let active = Boolean::new_witness(cs.clone(), || Ok(audited.is_some()))?;
-            let is_new = Boolean::new_witness(cs.clone(), || Ok(audited.is_some_and(|k| k.is_new)))?;
+            let is_new =
+                Boolean::new_witness(cs.clone(), || Ok(audited.is_some_and(|k| k.is_new)))?;
 
             let key = KeyVar::new_witness(&cs, tuple.key)?;
             let tuple_var = TupleVar {
@@ -1037,9 +1051,8 @@ impl ConstraintSynthesizer<Fr> for ChunkCircuit {
                 value: FpVar::new_witness(cs.clone(), || Ok(tuple.value))?,
                 timestamp: TimestampVar::new_witness(cs.clone(), || Ok(tuple.timestamp))?,
             };
-            let hint = HashHintVar::new_witness(cs.clone(), || {
-                Ok(audited.map_or(padding, |k| k.hint))
-            })?;
+            let hint =
+                HashHintVar::new_witness(cs.clone(), || Ok(audited.map_or(padding, |k| k.hint)))?;
             insert_if(&mut final_digest, &tuple_var, &hint, &active)?;
 
             // Active slots form a prefix, so each active key is compared with an active
@@ -1069,7 +1082,12 @@ impl ConstraintSynthesizer<Fr> for ChunkCircuit {
             let init_hint = HashHintVar::new_witness(cs.clone(), || {
                 Ok(audited.map_or(padding, |k| k.init_hint))
             })?;
-            insert_if(&mut new_keys_digest, &init_var, &init_hint, &(&is_new & &active))?;
+            insert_if(
+                &mut new_keys_digest,
+                &init_var,
+                &init_hint,
+                &(&is_new & &active),
+            )?;
 
             last_hi = active.select(&key.hi, &last_hi)?;
             last_lo = active.select(&key.lo, &last_lo)?;

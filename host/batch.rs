@@ -111,9 +111,7 @@ use super::{
         blinding_scalar_var, hash_tuple_var, HashHintVar, JubjubVar, SetDigestVar, TimestampVar,
         TupleVar,
     },
-    storage_gadget::{
-        apply, apply_var, App, AppError, Applied, Executed, KeySlotVar,
-    },
+    storage_gadget::{apply, apply_var, App, AppError, Applied, Executed, KeySlotVar},
     store::FIRST_TIMESTAMP,
 };
 

@@ -25,7 +25,12 @@ pub const CHECKED_HEADER_BYTES: u64 = 8 + 4 + 8 + 32;
 
 /// Writes `payload` to `dir/name` atomically (temporary file, fsync, rename, fsync of the
 /// directory), replacing an older file of that name. Returns the file's path.
-pub fn write_checked(dir: &Path, name: &str, magic: &[u8; 8], payload: &[u8]) -> Result<PathBuf, LogError> {
+pub fn write_checked(
+    dir: &Path,
+    name: &str,
+    magic: &[u8; 8],
+    payload: &[u8],
+) -> Result<PathBuf, LogError> {
     let path = dir.join(name);
     fs::create_dir_all(dir).map_err(io_error(dir))?;
     // A leading dot keeps a temporary left by a crash out of every listing that reads names.
@@ -37,7 +42,9 @@ pub fn write_checked(dir: &Path, name: &str, magic: &[u8; 8], payload: &[u8]) ->
     bytes.extend_from_slice(&Sha256::digest(payload));
     bytes.extend_from_slice(payload);
     let mut file = File::create(&tmp).map_err(io_error(&tmp))?;
-    file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(io_error(&tmp))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io_error(&tmp))?;
     drop(file);
     fs::rename(&tmp, &path).map_err(io_error(&path))?;
     sync_dir(dir)?;
@@ -60,11 +67,20 @@ pub fn read_checked(path: &Path, magic: &[u8; 8], what: &'static str) -> Result<
         });
     }
     if &bytes[..8] != magic {
-        return Err(LogError::BadMagic { file: file(), offset: 0, expected: what });
+        return Err(LogError::BadMagic {
+            file: file(),
+            offset: 0,
+            expected: what,
+        });
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if version != FORMAT_VERSION {
-        return Err(LogError::UnsupportedVersion { file: file(), offset: 8, found: version, supported: FORMAT_VERSION });
+        return Err(LogError::UnsupportedVersion {
+            file: file(),
+            offset: 8,
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
     let available = (bytes.len() - header) as u64;
@@ -79,7 +95,11 @@ pub fn read_checked(path: &Path, magic: &[u8; 8], what: &'static str) -> Result<
         });
     }
     if Sha256::digest(&bytes[header..]).as_slice() != &bytes[20..52] {
-        return Err(LogError::ChecksumMismatch { file: file(), offset: CHECKED_HEADER_BYTES, what });
+        return Err(LogError::ChecksumMismatch {
+            file: file(),
+            offset: CHECKED_HEADER_BYTES,
+            what,
+        });
     }
     Ok(bytes.split_off(header))
 }

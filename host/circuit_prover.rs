@@ -114,7 +114,10 @@ fn hash_matrix(hasher: &mut Sha256, matrix: &Matrix<Fr>) {
 
 /// The first 8 bytes of a fingerprint in hex: enough to tell cache files apart.
 pub fn short_hex(fingerprint: &[u8; 32]) -> String {
-    fingerprint[..8].iter().map(|b| format!("{b:02x}")).collect()
+    fingerprint[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A prover for one fixed-shape circuit (see the module docs).
@@ -163,8 +166,7 @@ impl CircuitProver {
         let started = Instant::now();
         let (shape, _) = R1csShape::from_circuit(blank.clone()).map_err(engine)?;
         let fingerprint = shape_fingerprint(&shape);
-        let path =
-            cache_dir.map(|dir| dir.join(format!("{name}-{}.pk", short_hex(&fingerprint))));
+        let path = cache_dir.map(|dir| dir.join(format!("{name}-{}.pk", short_hex(&fingerprint))));
         let cached = match &path {
             Some(path) if path.exists() => match read_proving_key(path) {
                 Ok(pk) => Some(pk),
@@ -182,17 +184,19 @@ impl CircuitProver {
                     "{name}: Groth16 setup for {} constraints",
                     shape.num_constraints()
                 );
-                let pk = Groth16::<Bls12_381>::generate_random_parameters_with_reduction(
-                    blank, rng,
-                )
-                .map_err(|e| CircuitProverError::Setup {
-                    circuit: name.to_string(),
-                    reason: e.to_string(),
-                })?;
+                let pk =
+                    Groth16::<Bls12_381>::generate_random_parameters_with_reduction(blank, rng)
+                        .map_err(|e| CircuitProverError::Setup {
+                            circuit: name.to_string(),
+                            reason: e.to_string(),
+                        })?;
                 if let Some(path) = &path {
                     // A cache that cannot be written costs the next run a setup, nothing more.
                     if let Err(error) = write_proving_key(path, &pk) {
-                        tracing::warn!("{name}: cannot cache the key in {}: {error}", path.display());
+                        tracing::warn!(
+                            "{name}: cannot cache the key in {}: {error}",
+                            path.display()
+                        );
                     }
                 }
                 (pk, KeyOrigin::Generated(path))
@@ -210,12 +214,11 @@ impl CircuitProver {
         backend: Arc<dyn Backend>,
     ) -> Result<Self, CircuitProverError> {
         let started = Instant::now();
-        let (shape, _) = R1csShape::from_circuit(blank).map_err(|source| {
-            CircuitProverError::Engine {
+        let (shape, _) =
+            R1csShape::from_circuit(blank).map_err(|source| CircuitProverError::Engine {
                 circuit: name.to_string(),
                 source,
-            }
-        })?;
+            })?;
         let fingerprint = shape_fingerprint(&shape);
         Self::with_key(
             name,
@@ -237,7 +240,10 @@ impl CircuitProver {
         origin: KeyOrigin,
         started: Instant,
     ) -> Result<Self, CircuitProverError> {
-        let engine = |source| CircuitProverError::Engine { circuit: name.to_string(), source };
+        let engine = |source| CircuitProverError::Engine {
+            circuit: name.to_string(),
+            source,
+        };
         let prover = Prover::new(backend, pk).map_err(engine)?;
         let shape = prover.load_shape(shape).map_err(engine)?;
         Ok(Self {
@@ -310,7 +316,10 @@ impl CircuitProver {
     /// The first half of [`Self::prove`]: synthesizes `circuit`'s full assignment (single
     /// threaded, all CPU), checked to fit the shape. Independent of the backend, so a caller
     /// can synthesize the next circuits on other threads while one is proved.
-    pub fn synthesize<C: ConstraintSynthesizer<Fr>>(&self, circuit: C) -> Result<Assignment, CircuitProverError> {
+    pub fn synthesize<C: ConstraintSynthesizer<Fr>>(
+        &self,
+        circuit: C,
+    ) -> Result<Assignment, CircuitProverError> {
         let started = Instant::now();
         let z = synthesize_assignment(circuit).map_err(|source| self.engine_error(source))?;
         if z.len() != self.shape.shape().num_variables() {
@@ -320,7 +329,10 @@ impl CircuitProver {
                 got: z.len(),
             });
         }
-        Ok(Assignment { z, synthesis: started.elapsed() })
+        Ok(Assignment {
+            z,
+            synthesis: started.elapsed(),
+        })
     }
 
     /// The second half of [`Self::prove`]: proves a synthesized assignment with fresh (r, s)
@@ -341,6 +353,9 @@ impl CircuitProver {
     }
 
     fn engine_error(&self, source: EngineError) -> CircuitProverError {
-        CircuitProverError::Engine { circuit: self.name.clone(), source }
+        CircuitProverError::Engine {
+            circuit: self.name.clone(),
+            source,
+        }
     }
 }

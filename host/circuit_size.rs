@@ -36,7 +36,10 @@ pub enum CircuitSizeError {
 
 /// The QAP domain points a circuit needs: its constraints plus its instance variables (the
 /// constant one and the public inputs), as the R1CS-to-QAP reduction lays them out.
-fn points<C: ConstraintSynthesizer<Fr>>(what: &'static str, circuit: C) -> Result<usize, CircuitSizeError> {
+fn points<C: ConstraintSynthesizer<Fr>>(
+    what: &'static str,
+    circuit: C,
+) -> Result<usize, CircuitSizeError> {
     // arkworks' gadgets record their arguments in INFO spans; counting needs no tracing.
     tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::new(), || {
         let cs = ConstraintSystem::<Fr>::new_ref();
@@ -81,13 +84,17 @@ fn largest_fitting(
 }
 
 /// The most request slots of `app` whose batch circuit fits a domain of 2^log_domain.
-pub fn batch_capacity_for_domain<A: App>(app: &A, log_domain: u32) -> Result<usize, CircuitSizeError> {
+pub fn batch_capacity_for_domain<A: App>(
+    app: &A,
+    log_domain: u32,
+) -> Result<usize, CircuitSizeError> {
     const WHAT: &str = "batch circuit";
     largest_fitting(WHAT, log_domain, |capacity| {
-        let circuit = BatchCircuit::blank(app.clone(), capacity).map_err(|e| CircuitSizeError::Circuit {
-            what: WHAT,
-            reason: e.to_string(),
-        })?;
+        let circuit =
+            BatchCircuit::blank(app.clone(), capacity).map_err(|e| CircuitSizeError::Circuit {
+                what: WHAT,
+                reason: e.to_string(),
+            })?;
         points(WHAT, circuit)
     })
 }

@@ -167,7 +167,9 @@ impl CostItem {
             }
             CostItem::AuditChunkFixed => "audit chunk, fixed (boundaries, blindings)".into(),
             CostItem::AuditClosing => "audit closing proof (whole circuit)".into(),
-            CostItem::AppRequest { app } => format!("{} request (batch slot, all included)", app.name()),
+            CostItem::AppRequest { app } => {
+                format!("{} request (batch slot, all included)", app.name())
+            }
             CostItem::MerkleRmw { depth } => {
                 format!("Poseidon Merkle RMW, depth {depth} (verify path, recompute root)")
             }
@@ -440,7 +442,11 @@ fn circuit_constraints<C: ConstraintSynthesizer<Fr>>(
     item: CostItem,
     circuit: C,
 ) -> Result<usize, CostError> {
-    constraints_added(item, |_| Ok(()), |cs, ()| circuit.generate_constraints(cs.clone()))
+    constraints_added(
+        item,
+        |_| Ok(()),
+        |cs, ()| circuit.generate_constraints(cs.clone()),
+    )
 }
 
 /// A chunk circuit of `keys` slots.
@@ -488,7 +494,10 @@ pub fn app_request(app: AppName) -> Result<usize, CostError> {
         AppName::Transfer => per_slot(item, TransferApp),
         AppName::Ledger => {
             let issuer = issuer_key(0).public_key();
-            per_slot(item, LedgerApp::new(issuer).map_err(|e| build(e.to_string()))?)
+            per_slot(
+                item,
+                LedgerApp::new(issuer).map_err(|e| build(e.to_string()))?,
+            )
         }
         AppName::Interbank => {
             let issuer = issuer_key(0).public_key();

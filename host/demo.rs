@@ -207,7 +207,9 @@ fn spinner(message: &str, chatty: bool) -> ProgressBar {
     if !chatty {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"),
+    );
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
@@ -340,7 +342,11 @@ impl RunSummary {
             } else {
                 println!("stage breakdown, mean per batch proof:");
             }
-            println!("  {:<20} {:>9.1} ms", "witness build", ms(self.batch_witness / n));
+            println!(
+                "  {:<20} {:>9.1} ms",
+                "witness build",
+                ms(self.batch_witness / n)
+            );
             for (stage, total) in &self.stages {
                 println!("  {stage:<20} {:>9.1} ms", ms(*total / n));
             }
@@ -351,7 +357,10 @@ impl RunSummary {
                 ms(self.audit / n)
             );
         }
-        println!("receipts: {} checked against the verified log", self.receipts);
+        println!(
+            "receipts: {} checked against the verified log",
+            self.receipts
+        );
     }
 }
 
@@ -408,7 +417,10 @@ fn run_workload<W: Workload>(
         );
     }
     let keys = keys_dir(options.keys_dir.clone());
-    let setup = spinner("setup: proving keys (batch, audit chunk, audit closing)", chatty);
+    let setup = spinner(
+        "setup: proving keys (batch, audit chunk, audit closing)",
+        chatty,
+    );
     let provers = ServiceProvers::setup(name, &app, &config, backend, Some(&keys))
         .context("setting up the provers")?;
     setup.finish_and_clear();
@@ -432,16 +444,28 @@ fn run_workload<W: Workload>(
     let (mut service, resumed) = match (&log.journal, log.resume) {
         (Some(journal), true) => {
             let (service, report) = Service::resume(app, config, provers, &log_dir, journal)
-                .with_context(|| format!("resuming the service of {} from the journal in {}", log_dir.display(), journal.display()))?;
+                .with_context(|| {
+                    format!(
+                        "resuming the service of {} from the journal in {}",
+                        log_dir.display(),
+                        journal.display()
+                    )
+                })?;
             (service, Some(report))
         }
         (Some(journal), false) => (
-            Service::create(app, config, provers, &log_dir, journal)
-                .with_context(|| format!("creating the log in {} and the journal in {}", log_dir.display(), journal.display()))?,
+            Service::create(app, config, provers, &log_dir, journal).with_context(|| {
+                format!(
+                    "creating the log in {} and the journal in {}",
+                    log_dir.display(),
+                    journal.display()
+                )
+            })?,
             None,
         ),
         (None, _) => (
-            Service::new(app, config, provers, &log_dir).with_context(|| format!("creating the log in {}", log_dir.display()))?,
+            Service::new(app, config, provers, &log_dir)
+                .with_context(|| format!("creating the log in {}", log_dir.display()))?,
             None,
         ),
     };
@@ -468,9 +492,14 @@ fn run_workload<W: Workload>(
             );
         }
         if let Some(epoch) = service.audit_pending() {
-            let audit = service.close_epoch(|_, _| {}).with_context(|| format!("finishing the audit of epoch {epoch}"))?;
+            let audit = service
+                .close_epoch(|_, _| {})
+                .with_context(|| format!("finishing the audit of epoch {epoch}"))?;
             if chatty {
-                println!("epoch {epoch}: the interrupted audit finished ({} chunk proofs)", audit.chunks);
+                println!(
+                    "epoch {epoch}: the interrupted audit finished ({} chunk proofs)",
+                    audit.chunks
+                );
             }
         }
     }
@@ -491,22 +520,52 @@ fn run_workload<W: Workload>(
             let report = service.execute(setup_streams.clone());
             summary.refused += report.refused.len();
             summary.execution += report.elapsed;
-            summary.storage_ops += report.executed.iter().map(|ex| ex.record.ops.len()).sum::<usize>();
-            prove(&mut service, &report.executed, &mut summary, &mut receipts, "setup batches", chatty)?;
+            summary.storage_ops += report
+                .executed
+                .iter()
+                .map(|ex| ex.record.ops.len())
+                .sum::<usize>();
+            prove(
+                &mut service,
+                &report.executed,
+                &mut summary,
+                &mut receipts,
+                "setup batches",
+                chatty,
+            )?;
         }
         let count = per_epoch.min(remaining);
         remaining -= count;
         let report = service.execute(workload.streams(count, options.workers * 2));
         summary.requests += report.executed.len() + report.refused.len();
-        summary.accepted += report.executed.iter().filter(|ex| ex.response.accepted).count();
-        summary.rejected += report.executed.iter().filter(|ex| !ex.response.accepted).count();
+        summary.accepted += report
+            .executed
+            .iter()
+            .filter(|ex| ex.response.accepted)
+            .count();
+        summary.rejected += report
+            .executed
+            .iter()
+            .filter(|ex| !ex.response.accepted)
+            .count();
         summary.refused += report.refused.len();
         summary.execution += report.elapsed;
-        summary.storage_ops += report.executed.iter().map(|ex| ex.record.ops.len()).sum::<usize>();
+        summary.storage_ops += report
+            .executed
+            .iter()
+            .map(|ex| ex.record.ops.len())
+            .sum::<usize>();
         for refused in report.refused.iter().take(3) {
             tracing::warn!("refused {:?}: {}", refused.request, refused.error);
         }
-        prove(&mut service, &report.executed, &mut summary, &mut receipts, "batches", chatty)?;
+        prove(
+            &mut service,
+            &report.executed,
+            &mut summary,
+            &mut receipts,
+            "batches",
+            chatty,
+        )?;
         let chunks = bar(0, format!("epoch {epoch}: audit"), chatty);
         let audit = service
             .close_epoch(|done, total| {
@@ -538,7 +597,10 @@ fn run_workload<W: Workload>(
     summary.receipts = receipts.len();
     summary.verified = match &verdict {
         Ok(log) => {
-            let bad = receipts.iter().filter(|r| log.check_receipt(r).is_err()).count();
+            let bad = receipts
+                .iter()
+                .filter(|r| log.check_receipt(r).is_err())
+                .count();
             if chatty {
                 println!(
                     "verify: {} entries, {} epochs audited, {} batch proofs; {} of {} receipts bad",
@@ -569,7 +631,11 @@ fn prove<A: App>(
     chatty: bool,
 ) -> Result<()> {
     let batches = executed.len().div_ceil(service.config().batch_capacity);
-    let progress = bar(batches as u64, format!("epoch {}: {label}", service.epoch()), chatty);
+    let progress = bar(
+        batches as u64,
+        format!("epoch {}: {label}", service.epoch()),
+        chatty,
+    );
     let started = Instant::now();
     // Receipts are taken as each batch lands in the log, so an error later keeps them.
     service.prove_batches(executed, |report| {

@@ -93,12 +93,12 @@ use ark_r1cs_std::{
 use ark_relations::gr1cs::{ConstraintSystemRef, Namespace, SynthesisError};
 
 use super::{
-    edwards_gadget::{doublings_var, invert_serially},
-    fixed_base_gadget::{three_bit_windows, WindowTables},
     eddsa::{
         self, account_domain, challenge_domain, cofactor_generator, generator, PublicKey,
         Signature, CHALLENGE_BITS, COFACTOR_DOUBLINGS,
     },
+    edwards_gadget::{doublings_var, invert_serially},
+    fixed_base_gadget::{three_bit_windows, WindowTables},
     poseidon_gadget,
 };
 
@@ -251,8 +251,7 @@ pub fn is_valid(
     // 5. S·(8G) − 8R' = c·P.
     let h = challenge_hash_var(pk, sig, msg)?;
     let h_bits = canonical_bits_var(&cs, &h)?;
-    let lhs = fixed_base_mul_var(&s_bits)?
-        + clear_cofactor_var(r)?.negate()?;
+    let lhs = fixed_base_mul_var(&s_bits)? + clear_cofactor_var(r)?.negate()?;
     let rhs = challenge_mul_var(&p, &h_bits[..CHALLENGE_BITS])?;
     let equation = [lhs.x.is_eq(&rhs.x)?, lhs.y.is_eq(&rhs.y)?];
 
@@ -327,7 +326,9 @@ fn witness_bits(
 
 /// The [`LIMB_BITS`]-bit limbs of a little-endian bit string (free: linear combinations).
 fn limbs_var(bits: &[Boolean<Fr>]) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
-    bits.chunks(LIMB_BITS).map(super::matrix_free::le_bits_to_fp).collect()
+    bits.chunks(LIMB_BITS)
+        .map(super::matrix_free::le_bits_to_fp)
+        .collect()
 }
 
 /// Σ limbⱼ·2^(32·j) (free). Not `Boolean::le_bits_to_fp` on all 255 bits: that would add
@@ -441,7 +442,11 @@ fn scalar_bits_var(
 fn fixed_base_mul_var(bits: &[Boolean<Fr>]) -> Result<EdwardsVar, SynthesisError> {
     static TABLES: OnceLock<WindowTables> = OnceLock::new();
     let tables = TABLES.get_or_init(|| {
-        WindowTables::new(cofactor_generator(), WINDOW_BITS, SCALAR_BITS.div_ceil(WINDOW_BITS))
+        WindowTables::new(
+            cofactor_generator(),
+            WINDOW_BITS,
+            SCALAR_BITS.div_ceil(WINDOW_BITS),
+        )
     });
     three_bit_windows(bits, tables)
 }
@@ -560,7 +565,12 @@ impl MontgomeryVar {
     /// (6 constraints). Needs self ≠ ±q and self ± q ≠ ±self (see the module doc). `slopes`:
     /// the values of λ₁ and λ₂ if already known (see [`ladder_slopes`]), else they are
     /// computed here.
-    fn double_add_signed(&self, q: &Self, bit: &Boolean<Fr>, slopes: Option<(Fr, Fr)>) -> Result<Self, SynthesisError> {
+    fn double_add_signed(
+        &self,
+        q: &Self,
+        bit: &Boolean<Fr>,
+        slopes: Option<(Fr, Fr)>,
+    ) -> Result<Self, SynthesisError> {
         let (a, b) = montgomery_coefficients();
         let cs = self.cs().or(q.cs()).or(bit.cs());
         // ±q.v = (2·bit − 1)·q.v
@@ -568,7 +578,10 @@ impl MontgomeryVar {
         // λ₁: slope through self and ±q.
         let slope1 = new_coordinate(&cs, || match slopes {
             Some((slope1, _)) => Ok(slope1),
-            None => divide(q_v.value()? - self.v.value()?, q.u.value()? - self.u.value()?),
+            None => divide(
+                q_v.value()? - self.v.value()?,
+                q.u.value()? - self.u.value()?,
+            ),
         })?;
         slope1.mul_equals(&(&q.u - &self.u), &(&q_v - &self.v))?;
         // u of the middle point m = self ± q.
@@ -580,7 +593,10 @@ impl MontgomeryVar {
         // λ₂ = 2v/(u − m.u) − λ₁, so m.v is never materialised.
         let slope2 = new_coordinate(&cs, || match slopes {
             Some((_, slope2)) => Ok(slope2),
-            None => Ok(divide(self.v.value()?.double(), self.u.value()? - middle_u.value()?)? - slope1.value()?),
+            None => Ok(divide(
+                self.v.value()?.double(),
+                self.u.value()? - middle_u.value()?,
+            )? - slope1.value()?),
         })?;
         (&slope1 + &slope2).mul_equals(&(&self.u - &middle_u), &self.v.double()?)?;
         self.finish_line(&slope2, &middle_u)
@@ -614,8 +630,15 @@ fn ladder_slopes(p: &EdwardsVar, bits: &[Boolean<Fr>]) -> Option<Vec<(Fr, Fr)>> 
     // The coordinates as they are. arkworks' `EdwardsVar::value` checks the point's subgroup
     // with a scalar multiplication, 4% of a ledger batch's synthesis; P's order is the
     // circuit's business (it is 8·A' or 8G), and these values are only the steps' hints.
-    let base = EdwardsProjective::from(EdwardsAffine::new_unchecked(p.x.value().ok()?, p.y.value().ok()?));
-    let signs: Vec<bool> = bits.iter().rev().map(|b| b.value().ok()).collect::<Option<_>>()?;
+    let base = EdwardsProjective::from(EdwardsAffine::new_unchecked(
+        p.x.value().ok()?,
+        p.y.value().ok()?,
+    ));
+    let signs: Vec<bool> = bits
+        .iter()
+        .rev()
+        .map(|b| b.value().ok())
+        .collect::<Option<_>>()?;
     let steps = signs.len();
     // points[2j] = k_j·P, points[2j + 1] = (k_j ± 1)·P (the middle point), j < steps; then P.
     let mut points = Vec::with_capacity(2 * steps + 1);
@@ -680,12 +703,18 @@ mod tests {
     };
 
     /// A random point of prime order ℓ and `CHALLENGE_BITS` random bits, as witnesses of `cs`.
-    fn ladder_inputs(cs: &ConstraintSystemRef<Fr>, seed: u64) -> (EdwardsVar, Vec<Boolean<Fr>>, EdwardsProjective, Vec<bool>) {
+    fn ladder_inputs(
+        cs: &ConstraintSystemRef<Fr>,
+        seed: u64,
+    ) -> (EdwardsVar, Vec<Boolean<Fr>>, EdwardsProjective, Vec<bool>) {
         let mut rng = StdRng::seed_from_u64(seed);
         let p = EdwardsProjective::generator() * JubjubScalar::rand(&mut rng);
         let bits: Vec<bool> = (0..CHALLENGE_BITS).map(|_| rng.gen()).collect();
         let p_var = EdwardsVar::new_witness(cs.clone(), || Ok(p)).unwrap();
-        let bit_vars = bits.iter().map(|&b| Boolean::new_witness(cs.clone(), || Ok(b)).unwrap()).collect();
+        let bit_vars = bits
+            .iter()
+            .map(|&b| Boolean::new_witness(cs.clone(), || Ok(b)).unwrap())
+            .collect();
         (p_var, bit_vars, p, bits)
     }
 
@@ -694,12 +723,20 @@ mod tests {
         for seed in 0..4 {
             let cs = ConstraintSystem::<Fr>::new_ref();
             let (p_var, bit_vars, p, bits) = ladder_inputs(&cs, seed);
-            assert!(ladder_slopes(&p_var, &bit_vars).is_some(), "the native run must cover a point of order ℓ");
+            assert!(
+                ladder_slopes(&p_var, &bit_vars).is_some(),
+                "the native run must cover a point of order ℓ"
+            );
             let product = challenge_mul_var(&p_var, &bit_vars).unwrap();
             assert!(cs.is_satisfied().unwrap(), "seed {seed}");
             // k₀ = 3, k ← 2k ± 1, most significant bit first.
             let k = bits.iter().rev().fold(JubjubScalar::from(3u64), |k, &b| {
-                k.double() + if b { JubjubScalar::from(1u64) } else { -JubjubScalar::from(1u64) }
+                k.double()
+                    + if b {
+                        JubjubScalar::from(1u64)
+                    } else {
+                        -JubjubScalar::from(1u64)
+                    }
             });
             assert_eq!(product.value().unwrap(), p * k, "seed {seed}");
         }
@@ -714,9 +751,18 @@ mod tests {
             let p = MontgomeryVar::from_edwards(&p_var).unwrap();
             let acc = p.double().unwrap().add(&p).unwrap();
             assert!(cs.is_satisfied().unwrap());
-            let tampered = if wrong_second { (slope1, slope2 + Fr::from(1u64)) } else { (slope1 + Fr::from(1u64), slope2) };
-            acc.double_add_signed(&p, &bit_vars[CHALLENGE_BITS - 1], Some(tampered)).unwrap();
-            assert!(!cs.is_satisfied().unwrap(), "a wrong λ{} was accepted", if wrong_second { 2 } else { 1 });
+            let tampered = if wrong_second {
+                (slope1, slope2 + Fr::from(1u64))
+            } else {
+                (slope1 + Fr::from(1u64), slope2)
+            };
+            acc.double_add_signed(&p, &bit_vars[CHALLENGE_BITS - 1], Some(tampered))
+                .unwrap();
+            assert!(
+                !cs.is_satisfied().unwrap(),
+                "a wrong λ{} was accepted",
+                if wrong_second { 2 } else { 1 }
+            );
         }
     }
 }

@@ -57,7 +57,8 @@ impl KeyVar {
         // Two halves, each shorter than r's 255 bits: `le_bits_to_fp` then adds no in-field
         // check (which is what we want: see the module docs).
         let lo = super::matrix_free::le_bits_to_fp(&alloc(0..KEY_LOW_BITS)?)?;
-        let hi = super::matrix_free::le_bits_to_fp(&alloc(KEY_LOW_BITS..KEY_LOW_BITS + KEY_HIGH_BITS)?)?;
+        let hi =
+            super::matrix_free::le_bits_to_fp(&alloc(KEY_LOW_BITS..KEY_LOW_BITS + KEY_HIGH_BITS)?)?;
         Ok(Self {
             key: recompose(&hi, &lo),
             hi,

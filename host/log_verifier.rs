@@ -53,8 +53,7 @@ use crate::engine::{EngineError, Verifier};
 
 use super::{
     audit::{
-        check_epoch, genesis_final_digest, ChunkPublicInputs, ClosingPublicInputs,
-        EpochCheckError,
+        check_epoch, genesis_final_digest, ChunkPublicInputs, ClosingPublicInputs, EpochCheckError,
     },
     batch::BatchPublicInputs,
     field_encoding::PublicInputError,
@@ -242,7 +241,9 @@ pub enum ReceiptError {
         epoch: u64,
     },
     /// The opening does not lead to the batch's root.
-    #[error("the receipt does not open batch {batch_id}'s commitment to this request and response")]
+    #[error(
+        "the receipt does not open batch {batch_id}'s commitment to this request and response"
+    )]
     BadOpening {
         /// The id.
         batch_id: u64,
@@ -506,12 +507,13 @@ impl LogVerifier {
                 if replay.phase != Phase::Batches {
                     return Err(order(replay.phase));
                 }
-                let public = BatchPublicInputs::from_field_elements(&entry.public_inputs)
-                    .map_err(|source| Rejection::Inputs {
+                let public = BatchPublicInputs::from_field_elements(&entry.public_inputs).map_err(
+                    |source| Rejection::Inputs {
                         sequence,
                         kind,
                         source,
-                    })?;
+                    },
+                )?;
                 check_epoch_field(sequence, entry.epoch, public.epoch)?;
                 self.check_proof(&self.batch, entry)?;
                 if let Some(&first) = replay.batch_ids.get(&public.batch_id) {
@@ -533,12 +535,13 @@ impl LogVerifier {
                 if replay.phase == Phase::Closed {
                     return Err(order(replay.phase));
                 }
-                let public = ChunkPublicInputs::from_field_elements(&entry.public_inputs)
-                    .map_err(|source| Rejection::Inputs {
+                let public = ChunkPublicInputs::from_field_elements(&entry.public_inputs).map_err(
+                    |source| Rejection::Inputs {
                         sequence,
                         kind,
                         source,
-                    })?;
+                    },
+                )?;
                 check_epoch_field(sequence, entry.epoch, public.epoch)?;
                 self.check_proof(&self.chunk, entry)?;
                 replay.chunks.push(public);
@@ -594,9 +597,8 @@ impl LogVerifier {
 
     fn check_proof(&self, verifier: &Verifier, entry: &LogEntry) -> Result<(), Rejection> {
         let (sequence, kind) = (entry.sequence, entry.kind);
-        let proof: &Proof<Bls12_381> = entry
-            .proof()
-            .ok_or(Rejection::Payload { sequence, kind })?;
+        let proof: &Proof<Bls12_381> =
+            entry.proof().ok_or(Rejection::Payload { sequence, kind })?;
         match verifier.verify(&entry.public_inputs, proof) {
             Ok(true) => Ok(()),
             Ok(false) => Err(Rejection::BadProof { sequence, kind }),

@@ -117,7 +117,12 @@ impl LogWriter {
     /// Marks the end of `epoch`: its audit is complete, the next entries belong to the next
     /// epoch.
     pub fn end_epoch(&mut self, epoch: u64) -> Result<EntryPosition, LogError> {
-        self.append(EntryKind::EpochEnd, epoch, Vec::new(), Payload::Bytes(Vec::new()))
+        self.append(
+            EntryKind::EpochEnd,
+            epoch,
+            Vec::new(),
+            Payload::Bytes(Vec::new()),
+        )
     }
 
     /// Appends an entry as given, with the next sequence number. The typed appends above are

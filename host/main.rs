@@ -52,7 +52,11 @@ struct CostArgs {
 
 fn cost(args: CostArgs) -> Result<bool> {
     let table = spice::host::cost::CostTable::measure()?;
-    let text = if args.json { table.to_json() } else { table.to_text() };
+    let text = if args.json {
+        table.to_json()
+    } else {
+        table.to_text()
+    };
     print!("{text}");
     Ok(true)
 }
@@ -67,7 +71,8 @@ const DEFAULT_LOG_FILTER: &str = "info,gr1cs=off,r1cs=off";
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -19,7 +19,10 @@ use ark_relations::gr1cs::{ConstraintSystemRef, LinearCombination, SynthesisErro
 /// for the values of linear combinations). When it does not, nothing but the assignment
 /// survives synthesis.
 pub fn records_linear_combinations(cs: &ConstraintSystemRef<Fr>) -> bool {
-    cs.should_construct_matrices() || cs.borrow().is_some_and(|inner| inner.should_generate_lc_assignments())
+    cs.should_construct_matrices()
+        || cs
+            .borrow()
+            .is_some_and(|inner| inner.should_generate_lc_assignments())
 }
 
 /// `Σ bᵢ·2^i`: arkworks' [`Boolean::le_bits_to_fp`], with the same result, the same
@@ -34,7 +37,10 @@ pub fn records_linear_combinations(cs: &ConstraintSystemRef<Fr>) -> bool {
 /// those always take arkworks' path.
 pub fn le_bits_to_fp(bits: &[Boolean<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     let cs = bits.cs();
-    if cs.is_none() || records_linear_combinations(&cs) || bits.len() >= Fr::MODULUS_BIT_SIZE as usize {
+    if cs.is_none()
+        || records_linear_combinations(&cs)
+        || bits.len() >= Fr::MODULUS_BIT_SIZE as usize
+    {
         return Boolean::le_bits_to_fp(bits);
     }
     let mut value = <Fr as PrimeField>::BigInt::zero();
@@ -78,7 +84,12 @@ mod tests {
     /// (so that its value reaches a witness): its output value, and its assignment.
     fn run(cs: &ConstraintSystemRef<Fr>, bits: &[(bool, u8)], ours: bool) -> (Fr, Vec<Fr>) {
         let vars = allocate(cs, bits);
-        let x = if ours { le_bits_to_fp(&vars) } else { Boolean::le_bits_to_fp(&vars) }.unwrap();
+        let x = if ours {
+            le_bits_to_fp(&vars)
+        } else {
+            Boolean::le_bits_to_fp(&vars)
+        }
+        .unwrap();
         let square = FpVar::new_witness(cs.clone(), || Ok(x.value()? * x.value()?)).unwrap();
         x.square().unwrap().enforce_equal(&square).unwrap();
         let mut z = cs.instance_assignment().unwrap_or_default();
@@ -88,7 +99,10 @@ mod tests {
 
     fn prover_cs(construct_matrices: bool) -> ConstraintSystemRef<Fr> {
         let cs = ConstraintSystem::new_ref();
-        cs.set_mode(SynthesisMode::Prove { construct_matrices, generate_lc_assignments: false });
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices,
+            generate_lc_assignments: false,
+        });
         cs
     }
 

@@ -55,7 +55,10 @@ where
             let results = results.clone();
             scope.spawn(move || loop {
                 // Only the wait for the next job holds the queue's lock, never a proof.
-                let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+                let next = queue
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .recv();
                 let Ok((index, job)) = next else { return }; // the committer is done
                 let outcome = match catch_unwind(AssertUnwindSafe(|| prove(job))) {
                     Ok(result) => Outcome::Done(result),
@@ -142,7 +145,13 @@ mod tests {
         let running = AtomicUsize::new(0);
         let most = AtomicUsize::new(0);
         let mut committed = Vec::new();
-        let jobs = (0..n).map(|i| if fail_build == Some(i) { Err(Failure::Build(i)) } else { Ok(i) });
+        let jobs = (0..n).map(|i| {
+            if fail_build == Some(i) {
+                Err(Failure::Build(i))
+            } else {
+                Ok(i)
+            }
+        });
         let result = prove_in_order(
             jobs,
             in_flight,
@@ -182,19 +191,28 @@ mod tests {
         // there if the three were handed out together.
         let running = AtomicUsize::new(0);
         let met = AtomicUsize::new(0);
-        let result = prove_in_order((0..3).map(Ok::<usize, ()>), 3, |i| {
-            running.fetch_add(1, Ordering::SeqCst);
-            let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            while running.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            if running.load(Ordering::SeqCst) == 3 {
-                met.fetch_add(1, Ordering::SeqCst);
-            }
-            Ok(i)
-        }, |_| Ok(()));
+        let result = prove_in_order(
+            (0..3).map(Ok::<usize, ()>),
+            3,
+            |i| {
+                running.fetch_add(1, Ordering::SeqCst);
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while running.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if running.load(Ordering::SeqCst) == 3 {
+                    met.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(i)
+            },
+            |_| Ok(()),
+        );
         assert_eq!(result, Ok(()));
-        assert_eq!(met.load(Ordering::SeqCst), 3, "the three proofs were not all in flight together");
+        assert_eq!(
+            met.load(Ordering::SeqCst),
+            3,
+            "the three proofs were not all in flight together"
+        );
     }
 
     #[test]
@@ -213,7 +231,18 @@ mod tests {
     #[test]
     fn a_panicking_proof_panics_the_caller() {
         let result = catch_unwind(|| {
-            prove_in_order((0..3).map(Ok::<usize, ()>), 2, |i| if i == 1 { panic!("bug in proof {i}") } else { Ok(i) }, |_| Ok(()))
+            prove_in_order(
+                (0..3).map(Ok::<usize, ()>),
+                2,
+                |i| {
+                    if i == 1 {
+                        panic!("bug in proof {i}")
+                    } else {
+                        Ok(i)
+                    }
+                },
+                |_| Ok(()),
+            )
         });
         assert!(result.is_err());
     }

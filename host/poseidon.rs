@@ -107,7 +107,12 @@ impl SboxPowers {
     fn of(x: Fr) -> Self {
         let x2 = x.square();
         let x4 = x2.square();
-        Self { x, x2, x4, x5: x4 * x }
+        Self {
+            x,
+            x2,
+            x4,
+            x5: x4 * x,
+        }
     }
 }
 
@@ -126,7 +131,10 @@ pub fn permute_observed(state: &mut [Fr; WIDTH], mut on_sbox: impl FnMut(&SboxPo
         let powers = SboxPowers::of(state[0]);
         on_sbox(&powers);
         let s0 = powers.x5;
-        state[0] = sparse.m00 * s0 + round.first_row[0] * state[1] + round.first_row[1] * state[2] + round.first_row[2] * state[3];
+        state[0] = sparse.m00 * s0
+            + round.first_row[0] * state[1]
+            + round.first_row[1] * state[2]
+            + round.first_row[2] * state[3];
         for (lane, w) in state[1..].iter_mut().zip(&round.first_column) {
             *lane += *w * s0;
         }
@@ -140,7 +148,12 @@ pub fn permute_observed(state: &mut [Fr; WIDTH], mut on_sbox: impl FnMut(&SboxPo
 }
 
 /// Round constants, S-box on every lane, MDS.
-fn full_round(state: &mut [Fr; WIDTH], constants: &[Fr], mds: &[Vec<Fr>], on_sbox: &mut impl FnMut(&SboxPowers)) {
+fn full_round(
+    state: &mut [Fr; WIDTH],
+    constants: &[Fr],
+    mds: &[Vec<Fr>],
+    on_sbox: &mut impl FnMut(&SboxPowers),
+) {
     for (lane, constant) in state.iter_mut().zip(constants) {
         *lane += constant;
         let powers = SboxPowers::of(*lane);
@@ -221,7 +234,9 @@ fn small_inverse(a: &Small) -> Option<Small> {
     let det: Fr = (0..3).map(|j| a[0][j] * cofactor(0, j)).sum();
     let det_inv = det.inverse()?;
     // The inverse is the transposed cofactor matrix over the determinant.
-    Some(std::array::from_fn(|i| std::array::from_fn(|j| cofactor(j, i) * det_inv)))
+    Some(std::array::from_fn(|i| {
+        std::array::from_fn(|j| cofactor(j, i) * det_inv)
+    }))
 }
 
 impl SparseRounds {
@@ -246,9 +261,12 @@ impl SparseRounds {
             constants.push(c[0]);
             carry = std::array::from_fn(|i| (1..WIDTH).map(|j| mds[i][j] * c[j]).sum());
         }
-        let first_full_after = std::array::from_fn(|lane| config.ark[half + PARTIAL_ROUNDS][lane] + carry[lane]);
+        let first_full_after =
+            std::array::from_fn(|lane| config.ark[half + PARTIAL_ROUNDS][lane] + carry[lane]);
 
-        let identity: Small = std::array::from_fn(|i| std::array::from_fn(|j| if i == j { Fr::ONE } else { Fr::ZERO }));
+        let identity: Small = std::array::from_fn(|i| {
+            std::array::from_fn(|j| if i == j { Fr::ONE } else { Fr::ZERO })
+        });
         let (mut b, mut b_next_inv) = (identity, m_hat_inv);
         let mut rounds = Vec::with_capacity(PARTIAL_ROUNDS);
         for _ in 0..PARTIAL_ROUNDS {
@@ -260,7 +278,13 @@ impl SparseRounds {
             b = small_mul(&m_hat, &b);
             b_next_inv = small_mul(&b_next_inv, &m_hat_inv);
         }
-        Self { m00: mds[0][0], constants, rounds, deferred: b, first_full_after }
+        Self {
+            m00: mds[0][0],
+            constants,
+            rounds,
+            deferred: b,
+            first_full_after,
+        }
     }
 }
 
@@ -310,11 +334,20 @@ mod tests {
     fn dense_permute_observed(state: &mut [Fr; WIDTH], mut on_sbox: impl FnMut(Fr)) {
         let config = config();
         let half = FULL_ROUNDS / 2;
-        for (round, constants) in config.ark.iter().enumerate().take(FULL_ROUNDS + PARTIAL_ROUNDS) {
+        for (round, constants) in config
+            .ark
+            .iter()
+            .enumerate()
+            .take(FULL_ROUNDS + PARTIAL_ROUNDS)
+        {
             for (lane, constant) in state.iter_mut().zip(constants) {
                 *lane += constant;
             }
-            let lanes = if round < half || round >= half + PARTIAL_ROUNDS { WIDTH } else { 1 };
+            let lanes = if round < half || round >= half + PARTIAL_ROUNDS {
+                WIDTH
+            } else {
+                1
+            };
             for lane in &mut state[..lanes] {
                 on_sbox(*lane);
                 *lane = lane.pow([5]);
@@ -363,8 +396,16 @@ mod tests {
     fn the_small_inverse_inverts() {
         let mut rng = StdRng::seed_from_u64(9);
         let a: Small = std::array::from_fn(|_| std::array::from_fn(|_| Fr::rand(&mut rng)));
-        let identity: Small = std::array::from_fn(|i| std::array::from_fn(|j| if i == j { Fr::ONE } else { Fr::ZERO }));
-        assert_eq!(small_mul(&a, &small_inverse(&a).expect("a random matrix is invertible")), identity);
+        let identity: Small = std::array::from_fn(|i| {
+            std::array::from_fn(|j| if i == j { Fr::ONE } else { Fr::ZERO })
+        });
+        assert_eq!(
+            small_mul(
+                &a,
+                &small_inverse(&a).expect("a random matrix is invertible")
+            ),
+            identity
+        );
         assert!(small_inverse(&[[Fr::ONE; 3]; 3]).is_none());
     }
 }

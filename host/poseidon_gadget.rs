@@ -30,9 +30,7 @@ use ark_r1cs_std::{
     fields::fp::{AllocatedFp, FpVar},
     GR1CSVar,
 };
-use ark_relations::gr1cs::{
-    ConstraintSystemRef, LinearCombination, SynthesisError, Variable,
-};
+use ark_relations::gr1cs::{ConstraintSystemRef, LinearCombination, SynthesisError, Variable};
 
 use super::poseidon::{config, CAPACITY, FULL_ROUNDS, PARTIAL_ROUNDS, RATE, WIDTH};
 
@@ -126,18 +124,33 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
     }
     let record = super::matrix_free::records_linear_combinations(&cs);
     if !record {
-        if let Some(values) = state.iter().map(|lane| lane.value().ok()).collect::<Option<Vec<Fr>>>() {
+        if let Some(values) = state
+            .iter()
+            .map(|lane| lane.value().ok())
+            .collect::<Option<Vec<Fr>>>()
+        {
             return permute_var_from_values(&cs, &state, values);
         }
     }
 
     // The basis starts as the constant one and the variable lanes' own variables.
-    let mut basis = Basis { variables: vec![Variable::One], record };
+    let mut basis = Basis {
+        variables: vec![Variable::One],
+        record,
+    };
     let mut lanes: Vec<Lane> = state
         .iter()
         .map(|fp| match fp {
-            FpVar::Constant(c) => Lane { variable: false, value: Some(*c), form: Form::new() },
-            FpVar::Var(v) => Lane { variable: true, value: v.value().ok(), form: Form::new() },
+            FpVar::Constant(c) => Lane {
+                variable: false,
+                value: Some(*c),
+                form: Form::new(),
+            },
+            FpVar::Var(v) => Lane {
+                variable: true,
+                value: v.value().ok(),
+                form: Form::new(),
+            },
         })
         .collect();
     let inputs = state.iter().filter_map(|fp| match fp {
@@ -148,7 +161,12 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
 
     let config = config();
     let half = FULL_ROUNDS / 2;
-    for (round, constants) in config.ark.iter().enumerate().take(FULL_ROUNDS + PARTIAL_ROUNDS) {
+    for (round, constants) in config
+        .ark
+        .iter()
+        .enumerate()
+        .take(FULL_ROUNDS + PARTIAL_ROUNDS)
+    {
         for (lane, constant) in lanes.iter_mut().zip(constants) {
             lane.value = lane.value.map(|v| v + constant);
             if record && lane.variable {
@@ -176,7 +194,11 @@ pub fn permute_var(state: [FpVar<Fr>; WIDTH]) -> Result<[FpVar<Fr>; WIDTH], Synt
     let mut out = state;
     for (fp, lane) in out.iter_mut().zip(&lanes) {
         *fp = if lane.variable {
-            let lc = if record { basis.lc(&lane.form) } else { LinearCombination::zero() };
+            let lc = if record {
+                basis.lc(&lane.form)
+            } else {
+                LinearCombination::zero()
+            };
             let variable = cs.new_lc(|| lc)?;
             FpVar::Var(AllocatedFp::new(lane.value, variable, cs.clone()))
         } else {
@@ -200,7 +222,10 @@ fn permute_var_from_values(
     output.copy_from_slice(&values);
     let mut sboxes = Vec::with_capacity(FULL_ROUNDS * WIDTH + PARTIAL_ROUNDS);
     super::poseidon::permute_observed(&mut output, |powers| sboxes.push(*powers));
-    let variable_at_start: Vec<bool> = state.iter().map(|lane| matches!(lane, FpVar::Var(_))).collect();
+    let variable_at_start: Vec<bool> = state
+        .iter()
+        .map(|lane| matches!(lane, FpVar::Var(_)))
+        .collect();
     for (k, powers) in sboxes.into_iter().enumerate() {
         if k < WIDTH && !variable_at_start[k] {
             continue;
@@ -225,7 +250,11 @@ fn permute_var_from_values(
 /// constant; a variable lane `x` gets witnesses x², x⁴, x⁵ (in that order) and the
 /// constraints `x·x = x²`, `x²·x² = x⁴`, `x⁴·x = x⁵`. Returns the x⁵ variable, whose unit
 /// form the caller gives the lane (the lane's form is left as `x`'s).
-fn sbox(cs: &ConstraintSystemRef<Fr>, basis: &Basis, lane: &mut Lane) -> Result<Option<Variable>, SynthesisError> {
+fn sbox(
+    cs: &ConstraintSystemRef<Fr>,
+    basis: &Basis,
+    lane: &mut Lane,
+) -> Result<Option<Variable>, SynthesisError> {
     let x2_value = lane.value.map(|x| x.square());
     let x4_value = x2_value.map(|x2| x2.square());
     lane.value = x4_value.zip(lane.value).map(|(x4, x)| x4 * x);
@@ -271,7 +300,11 @@ fn mix(mds: &[Vec<Fr>], basis: &Basis, lanes: &mut [Lane]) {
                 form[0] += *m * c;
             }
         }
-        mixed.push(Lane { variable: any_variable, value, form });
+        mixed.push(Lane {
+            variable: any_variable,
+            value,
+            form,
+        });
     }
     lanes.clone_from_slice(&mixed);
 }
@@ -369,7 +402,9 @@ mod tests {
 
     /// arkworks' sponge, used as [`sponge_hash_var`] uses it.
     fn arkworks_sponge(capacity: Fr, inputs: &[FpVar<Fr>]) -> FpVar<Fr> {
-        let cs = inputs.iter().fold(ConstraintSystemRef::None, |cs, x| cs.or(x.cs()));
+        let cs = inputs
+            .iter()
+            .fold(ConstraintSystemRef::None, |cs, x| cs.or(x.cs()));
         let mut sponge = PoseidonSpongeVar::new(cs, config());
         sponge.state[0] = FpVar::constant(capacity);
         sponge.absorb(&inputs.to_vec()).unwrap();
@@ -378,7 +413,9 @@ mod tests {
 
     /// arkworks' permutation on `[domain, a, b, c]`, read at the first rate lane.
     fn arkworks_hash(domain: Fr, inputs: &[FpVar<Fr>]) -> FpVar<Fr> {
-        let cs = inputs.iter().fold(ConstraintSystemRef::None, |cs, x| cs.or(x.cs()));
+        let cs = inputs
+            .iter()
+            .fold(ConstraintSystemRef::None, |cs, x| cs.or(x.cs()));
         let mut sponge = PoseidonSpongeVar::new(cs, config());
         sponge.state[0] = FpVar::constant(domain);
         sponge.state[CAPACITY..].clone_from_slice(inputs);
@@ -395,7 +432,10 @@ mod tests {
         ours: impl Fn(&[FpVar<Fr>]) -> FpVar<Fr>,
     ) -> Result<(), TestCaseError> {
         let cs = ConstraintSystem::new_ref();
-        cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
         let out = ours(&inputs(&cs, kinds, seed));
         prop_assert_eq!(out.value().unwrap(), theirs.2.value().unwrap());
         let _square = out.square().unwrap();
@@ -432,7 +472,10 @@ mod tests {
         }
     }
 
-    fn assert_same(theirs: &(R1csShape, Vec<Fr>, FpVar<Fr>), ours: &(R1csShape, Vec<Fr>, FpVar<Fr>)) -> Result<(), TestCaseError> {
+    fn assert_same(
+        theirs: &(R1csShape, Vec<Fr>, FpVar<Fr>),
+        ours: &(R1csShape, Vec<Fr>, FpVar<Fr>),
+    ) -> Result<(), TestCaseError> {
         prop_assert_eq!(&theirs.0.a, &ours.0.a);
         prop_assert_eq!(&theirs.0.b, &ours.0.b);
         prop_assert_eq!(&theirs.0.c, &ours.0.c);
@@ -445,7 +488,8 @@ mod tests {
 
     /// Rows of `shape` that `z` does not satisfy.
     fn unsatisfied_rows(shape: &R1csShape, z: &[Fr]) -> usize {
-        let row = |m: &[Vec<(Fr, usize)>], i: usize| m[i].iter().map(|&(c, v)| c * z[v]).sum::<Fr>();
+        let row =
+            |m: &[Vec<(Fr, usize)>], i: usize| m[i].iter().map(|&(c, v)| c * z[v]).sum::<Fr>();
         (0..shape.num_constraints())
             .filter(|&i| row(&shape.a, i) * row(&shape.b, i) != row(&shape.c, i))
             .count()
@@ -494,7 +538,12 @@ mod tests {
     /// A permutation of constants is a constant, computed natively, with no constraints.
     #[test]
     fn constant_lanes_give_a_constant() {
-        let lanes = [Fr::from(1u64), Fr::from(2u64), Fr::from(3u64), Fr::from(4u64)];
+        let lanes = [
+            Fr::from(1u64),
+            Fr::from(2u64),
+            Fr::from(3u64),
+            Fr::from(4u64),
+        ];
         let out = permute_var(lanes.map(FpVar::constant)).unwrap();
         let mut expected = lanes;
         crate::host::poseidon::permute(&mut expected);
@@ -513,9 +562,17 @@ mod tests {
         let kinds = [Kind::Witness, Kind::Sum, Kind::Input];
         let inputs = inputs(&cs, &kinds, 7);
         let first_sbox_witness = cs.num_witness_variables();
-        let _ = hash_var(Fr::from(5u64), [inputs[0].clone(), inputs[1].clone(), inputs[2].clone()]).unwrap();
+        let _ = hash_var(
+            Fr::from(5u64),
+            [inputs[0].clone(), inputs[1].clone(), inputs[2].clone()],
+        )
+        .unwrap();
         let (shape, z) = shape_and_assignment(&cs);
-        assert_eq!(unsatisfied_rows(&shape, &z), 0, "the honest assignment satisfies");
+        assert_eq!(
+            unsatisfied_rows(&shape, &z),
+            0,
+            "the honest assignment satisfies"
+        );
         // The domain lane is a constant in the first round: 3 + 3·4 + 56 + 4·4 = 87 S-boxes.
         let sboxes = shape.num_witness - first_sbox_witness;
         assert_eq!(sboxes, 3 * 87);
@@ -523,7 +580,10 @@ mod tests {
         for w in first_sbox_witness..shape.num_witness {
             let mut tampered = z.clone();
             tampered[offset + w] += Fr::ONE;
-            assert!(unsatisfied_rows(&shape, &tampered) > 0, "witness {w} is free");
+            assert!(
+                unsatisfied_rows(&shape, &tampered) > 0,
+                "witness {w} is free"
+            );
         }
     }
 }

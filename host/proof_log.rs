@@ -1053,7 +1053,12 @@ pub fn write_verifying_key(
     }
     let mut payload = vec![kind.tag()];
     vk.serialize_compressed(&mut payload)?;
-    write_checked(dir, &format!("{}.vk", kind.name()), VERIFYING_KEY_MAGIC, &payload)
+    write_checked(
+        dir,
+        &format!("{}.vk", kind.name()),
+        VERIFYING_KEY_MAGIC,
+        &payload,
+    )
 }
 
 /// Reads the verifying key for `kind` written by [`write_verifying_key`], rejecting a wrong

@@ -18,8 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::keys_dir;
 use spice::engine::transfer_times::describe_copies;
 use spice::engine::{
-    read_proving_key, select, synthesize_assignment, write_proving_key, BackendChoice, EngineError, Prover, R1csShape,
-    StageTimes, SyntheticCircuit,
+    read_proving_key, select, synthesize_assignment, write_proving_key, BackendChoice, EngineError,
+    Prover, R1csShape, StageTimes, SyntheticCircuit,
 };
 
 #[derive(clap::Args, Debug)]
@@ -56,33 +56,49 @@ pub struct Args {
 
 fn spinner(message: String) -> ProgressBar {
     let bar = ProgressBar::new_spinner().with_message(message);
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"),
+    );
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
 
 /// Loads the cached key for `circuit`, or runs the setup and caches it. A cached file that is
 /// corrupted is reported and replaced, never used.
-fn load_or_setup(dir: &std::path::Path, circuit: &SyntheticCircuit, n: usize) -> Result<ProvingKey<Bls12_381>> {
+fn load_or_setup(
+    dir: &std::path::Path,
+    circuit: &SyntheticCircuit,
+    n: usize,
+) -> Result<ProvingKey<Bls12_381>> {
     let path = dir.join(format!("synthetic-{n}.v1.pk"));
     if path.exists() {
         let started = Instant::now();
         match read_proving_key(&path) {
             Ok(pk) => {
-                println!("key: loaded {} in {:.2?}", path.display(), started.elapsed());
+                println!(
+                    "key: loaded {} in {:.2?}",
+                    path.display(),
+                    started.elapsed()
+                );
                 return Ok(pk);
             }
             Err(e @ EngineError::KeyFile { .. }) => tracing::warn!("{e}; running the setup again"),
             Err(e) => return Err(e.into()),
         }
     }
-    let bar = spinner(format!("setup: generating the proving key for {n} constraints"));
+    let bar = spinner(format!(
+        "setup: generating the proving key for {n} constraints"
+    ));
     let started = Instant::now();
-    let pk = Groth16::<Bls12_381>::generate_random_parameters_with_reduction(circuit.clone(), &mut rand::thread_rng())
-        .context("Groth16 setup failed")?;
+    let pk = Groth16::<Bls12_381>::generate_random_parameters_with_reduction(
+        circuit.clone(),
+        &mut rand::thread_rng(),
+    )
+    .context("Groth16 setup failed")?;
     bar.finish_and_clear();
     println!("setup: {:.2?}", started.elapsed());
-    write_proving_key(&path, &pk).with_context(|| format!("caching the key in {}", path.display()))?;
+    write_proving_key(&path, &pk)
+        .with_context(|| format!("caching the key in {}", path.display()))?;
     println!("key: cached in {}", path.display());
     Ok(pk)
 }
@@ -112,7 +128,11 @@ pub fn run(args: Args) -> Result<bool> {
         rayon::current_num_threads()
     );
     let pk = load_or_setup(&keys_dir(args.keys_dir), &circuit, n)?;
-    let ark_pk = if args.compare_arkworks { Some(pk.clone()) } else { None };
+    let ark_pk = if args.compare_arkworks {
+        Some(pk.clone())
+    } else {
+        None
+    };
     let started = Instant::now();
     let prover = Prover::new(backend, pk)?;
     println!("load key into backend: {:.2?}", started.elapsed());
@@ -120,13 +140,18 @@ pub fn run(args: Args) -> Result<bool> {
         let started = Instant::now();
         let (shape, _) = R1csShape::from_circuit(circuit.clone())?;
         let loaded = prover.load_shape(shape)?;
-        println!("load shape into backend: {:.2?} ({loaded:?})", started.elapsed());
+        println!(
+            "load shape into backend: {:.2?} ({loaded:?})",
+            started.elapsed()
+        );
         Some(loaded)
     } else {
         None
     };
     let prove = |r: Fr, s: Fr| -> Result<_> {
-        let Some(loaded) = &loaded else { return Ok(prover.prove_timed(circuit.clone(), r, s)?) };
+        let Some(loaded) = &loaded else {
+            return Ok(prover.prove_timed(circuit.clone(), r, s)?);
+        };
         let started = Instant::now();
         let z = synthesize_assignment(circuit.clone())?;
         let synthesis = started.elapsed();
@@ -137,7 +162,10 @@ pub fn run(args: Args) -> Result<bool> {
     let mut rng = StdRng::seed_from_u64(args.seed);
     let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
     let bar = ProgressBar::new(args.runs as u64).with_message("proving");
-    bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}]").expect("static template"));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}]")
+            .expect("static template"),
+    );
     let mut ours = Vec::new();
     let mut last = None;
     for run in 0..args.runs {
@@ -163,7 +191,11 @@ pub fn run(args: Args) -> Result<bool> {
     bar.finish_and_clear();
     let proof = last.context("no proof produced")?;
     let ours = median(ours);
-    println!("prove (spice, median of {}): {:.1} ms", args.runs, ours.as_secs_f64() * 1e3);
+    println!(
+        "prove (spice, median of {}): {:.1} ms",
+        args.runs,
+        ours.as_secs_f64() * 1e3
+    );
 
     let verified = prover.verifier().verify(&circuit.public_inputs(), &proof)?;
 
@@ -171,8 +203,12 @@ pub fn run(args: Args) -> Result<bool> {
         let threads = args.in_flight as usize;
         let total = threads * args.runs;
         let expected = bytes(&proof)?;
-        let bar = ProgressBar::new(total as u64).with_message(format!("proving, {threads} at a time"));
-        bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}]").expect("static template"));
+        let bar =
+            ProgressBar::new(total as u64).with_message(format!("proving, {threads} at a time"));
+        bar.set_style(
+            ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed}]")
+                .expect("static template"),
+        );
         let started = Instant::now();
         std::thread::scope(|scope| -> Result<()> {
             let workers: Vec<_> = (0..threads)
@@ -181,7 +217,9 @@ pub fn run(args: Args) -> Result<bool> {
                         for _ in 0..args.runs {
                             let (p, _) = prove(r, s)?;
                             if bytes(&p)? != expected {
-                                bail!("a proof made alongside others differs from the one made alone");
+                                bail!(
+                                    "a proof made alongside others differs from the one made alone"
+                                );
                             }
                             bar.inc(1);
                         }
@@ -190,7 +228,9 @@ pub fn run(args: Args) -> Result<bool> {
                 })
                 .collect();
             for worker in workers {
-                worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             }
             Ok(())
         })?;
@@ -212,20 +252,34 @@ pub fn run(args: Args) -> Result<bool> {
         let bar = ProgressBar::new(args.runs as u64).with_message("proving with ark_groth16");
         for run in 0..args.runs {
             let started = Instant::now();
-            let p = Groth16::<Bls12_381>::create_proof_with_reduction(circuit.clone(), &ark_pk, r, s)
-                .context("ark_groth16 failed to prove")?;
+            let p =
+                Groth16::<Bls12_381>::create_proof_with_reduction(circuit.clone(), &ark_pk, r, s)
+                    .context("ark_groth16 failed to prove")?;
             let took = started.elapsed();
-            bar.suspend(|| println!("ark_groth16 run {}: {:.1} ms", run + 1, took.as_secs_f64() * 1e3));
+            bar.suspend(|| {
+                println!(
+                    "ark_groth16 run {}: {:.1} ms",
+                    run + 1,
+                    took.as_secs_f64() * 1e3
+                )
+            });
             bar.inc(1);
             theirs.push(took);
             ark_proof = Some(p);
         }
         bar.finish_and_clear();
         let theirs = median(theirs);
-        println!("prove (ark_groth16, median of {}): {:.1} ms", args.runs, theirs.as_secs_f64() * 1e3);
+        println!(
+            "prove (ark_groth16, median of {}): {:.1} ms",
+            args.runs,
+            theirs.as_secs_f64() * 1e3
+        );
         let identical = bytes(&proof)? == bytes(&ark_proof.context("no arkworks proof")?)?;
         println!("identical to ark_groth16: {identical}");
-        println!("ratio ours/arkworks: {:.2}", ours.as_secs_f64() / theirs.as_secs_f64());
+        println!(
+            "ratio ours/arkworks: {:.2}",
+            ours.as_secs_f64() / theirs.as_secs_f64()
+        );
         if !identical {
             println!("verified: {verified}");
             bail!("our proof differs from ark_groth16's for the same key, circuit and (r, s)");

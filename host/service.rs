@@ -60,7 +60,9 @@ use rayon::prelude::*;
 use crate::engine::{Backend, StageTimes};
 
 use super::{
-    audit::{AuditBuildError, AuditedFinal, ChunkCircuit, ClosingCircuit, EpochAudit, EpochBatches},
+    audit::{
+        AuditBuildError, AuditedFinal, ChunkCircuit, ClosingCircuit, EpochAudit, EpochBatches,
+    },
     batch::{build_batch, BatchCircuit, BatchError, BatchPublicInputs},
     circuit_prover::{Assignment, CircuitProver, CircuitProverError},
     log_writer::{LogWriter, ServiceVerifyingKeys},
@@ -222,17 +224,15 @@ impl ServiceProvers {
     ) -> Result<Self, ServiceError> {
         config.validate()?;
         let mut rng = StdRng::from_entropy();
-        let blank_batch = BatchCircuit::blank(app.clone(), config.batch_capacity).map_err(
-            |source| ServiceError::Batch {
-                batch_id: 0,
-                source,
-            },
-        )?;
-        let blank_chunk =
-            ChunkCircuit::blank(config.keys_per_chunk).map_err(|source| ServiceError::Audit {
-                epoch: 0,
-                source,
+        let blank_batch =
+            BatchCircuit::blank(app.clone(), config.batch_capacity).map_err(|source| {
+                ServiceError::Batch {
+                    batch_id: 0,
+                    source,
+                }
             })?;
+        let blank_chunk = ChunkCircuit::blank(config.keys_per_chunk)
+            .map_err(|source| ServiceError::Audit { epoch: 0, source })?;
         Ok(Self {
             batch: CircuitProver::setup(
                 &format!("{name}-batch-{}", config.batch_capacity),
@@ -374,7 +374,15 @@ fn prepare_batch<A: App>(
     let public = *built.public_inputs();
     let blindings = built.blindings();
     let assignment = prover.synthesize(built.circuit)?;
-    Ok(PreparedBatch { batch_id, public, blindings, receipts: built.receipts, assignment, witness, rng })
+    Ok(PreparedBatch {
+        batch_id,
+        public,
+        blindings,
+        receipts: built.receipts,
+        assignment,
+        witness,
+        rng,
+    })
 }
 
 /// A prepared batch with its proof, waiting for its turn in the log.
@@ -389,7 +397,10 @@ struct ProvedBatch {
 }
 
 /// Proves a prepared batch: the backend's part, on any thread.
-fn prove_prepared(prover: &CircuitProver, mut prepared: PreparedBatch) -> Result<ProvedBatch, ServiceError> {
+fn prove_prepared(
+    prover: &CircuitProver,
+    mut prepared: PreparedBatch,
+) -> Result<ProvedBatch, ServiceError> {
     let (proof, stages) = prover.prove_assignment(&prepared.assignment, &mut prepared.rng)?;
     Ok(ProvedBatch {
         batch_id: prepared.batch_id,
@@ -449,7 +460,15 @@ impl<A: App> Service<A> {
         config.validate()?;
         let log = LogWriter::create(log_dir, &provers.verifying_keys())?;
         let store = Store::with_max_keys_per_request(A::KEYS.max(1));
-        Ok(Self::assemble(app, config, provers, log, store, &Checkpoint::genesis(FIRST_TIMESTAMP), None))
+        Ok(Self::assemble(
+            app,
+            config,
+            provers,
+            log,
+            store,
+            &Checkpoint::genesis(FIRST_TIMESTAMP),
+            None,
+        ))
     }
 
     /// Like [`Service::new`], and keeps a journal in `journal_dir` (a new directory, or one
@@ -465,16 +484,29 @@ impl<A: App> Service<A> {
         config.validate()?;
         let start = Checkpoint::genesis(FIRST_TIMESTAMP);
         if same_dir(log_dir, journal_dir) {
-            return Err(ServiceError::Config("the journal holds secrets: keep it out of the (public) log's directory".into()));
+            return Err(ServiceError::Config(
+                "the journal holds secrets: keep it out of the (public) log's directory".into(),
+            ));
         }
         // Both directories are checked before either is written: a refusal leaves neither.
         if ServiceJournal::exists(journal_dir) {
-            return Err(JournalError::AlreadyExists { dir: journal_dir.to_path_buf() }.into());
+            return Err(JournalError::AlreadyExists {
+                dir: journal_dir.to_path_buf(),
+            }
+            .into());
         }
         let log = LogWriter::create(log_dir, &provers.verifying_keys())?;
         let journal = ServiceJournal::create(journal_dir, &start)?;
         let store = Store::with_max_keys_per_request(A::KEYS.max(1));
-        Ok(Self::assemble(app, config, provers, log, store, &start, Some(journal)))
+        Ok(Self::assemble(
+            app,
+            config,
+            provers,
+            log,
+            store,
+            &start,
+            Some(journal),
+        ))
     }
 
     /// Reopens a service made by [`Service::create`] after it stopped, at any point: from the
@@ -519,10 +551,20 @@ impl<A: App> Service<A> {
             match records.get(k) {
                 Some(record) if record.public.batch_id == batch_id => {
                     if record.public.to_field_elements() != entry.public_inputs {
-                        return Err(journal.inconsistent(format!("batch {batch_id}'s public inputs in the journal are not the log's")).into());
+                        return Err(journal
+                            .inconsistent(format!(
+                                "batch {batch_id}'s public inputs in the journal are not the log's"
+                            ))
+                            .into());
                     }
                 }
-                _ => return Err(journal.inconsistent(format!("batch {batch_id} is in the log, its record is not in the journal")).into()),
+                _ => {
+                    return Err(journal
+                        .inconsistent(format!(
+                            "batch {batch_id} is in the log, its record is not in the journal"
+                        ))
+                        .into())
+                }
             }
         }
         for record in &unlogged {
@@ -530,7 +572,13 @@ impl<A: App> Service<A> {
         }
 
         let replay = |source| ServiceError::Replay { epoch, source };
-        let store = Store::restored(A::KEYS.max(1), epoch, checkpoint.next_timestamp, &checkpoint.state).map_err(replay)?;
+        let store = Store::restored(
+            A::KEYS.max(1),
+            epoch,
+            checkpoint.next_timestamp,
+            &checkpoint.state,
+        )
+        .map_err(replay)?;
         let mut txs: Vec<&TxRecord> = records.iter().flat_map(|record| &record.records).collect();
         txs.sort_by_key(|tx| tx.t_req);
         for tx in &txs {
@@ -538,21 +586,35 @@ impl<A: App> Service<A> {
         }
         let mut service = Self::assemble(app, config, provers, log, store, &checkpoint, None);
         for record in &records {
-            service.batches.add_batch(record.public.read_set, record.public.write_set, record.read_blinding, record.write_blinding);
+            service.batches.add_batch(
+                record.public.read_set,
+                record.public.write_set,
+                record.read_blinding,
+                record.write_blinding,
+            );
         }
         service.next_batch_id = checkpoint.next_batch_id + records.len() as u64;
 
         match journal.audit(epoch)? {
             Some(record) => service.pending = Some(service.rebuild_audit(&journal, record, &open)?),
             None if open.audit.is_empty() && !open.ended => {}
-            None => return Err(journal.inconsistent(format!("the log holds audit entries of epoch {epoch}, the journal no audit record")).into()),
+            None => {
+                return Err(journal
+                    .inconsistent(format!(
+                        "the log holds audit entries of epoch {epoch}, the journal no audit record"
+                    ))
+                    .into())
+            }
         }
         service.journal = Some(journal);
         let report = ResumeReport {
             epoch,
             batches: records.len(),
             requests: txs.len(),
-            receipts: records.iter().flat_map(|record| record.receipts.iter().cloned()).collect(),
+            receipts: records
+                .iter()
+                .flat_map(|record| record.receipts.iter().cloned())
+                .collect(),
             dropped_batches: unlogged.len(),
             torn_tail,
             audit_pending: service.audit_pending(),
@@ -597,7 +659,12 @@ impl<A: App> Service<A> {
 
     /// Rebuilds the audit of the current epoch that `record` started, checks the proofs of it
     /// the log holds are its own, and moves the store to the next epoch, as starting it did.
-    fn rebuild_audit(&mut self, journal: &ServiceJournal, record: AuditRecord, open: &EpochEntries<'_>) -> Result<PendingAudit, ServiceError> {
+    fn rebuild_audit(
+        &mut self,
+        journal: &ServiceJournal,
+        record: AuditRecord,
+        open: &EpochEntries<'_>,
+    ) -> Result<PendingAudit, ServiceError> {
         let epoch = record.epoch;
         let pending = self.build_audit(&mut StdRng::from_seed(record.seed))?;
         let expected: Vec<(EntryKind, Vec<Fr>)> = pending
@@ -605,18 +672,35 @@ impl<A: App> Service<A> {
             .chunks
             .iter()
             .map(|chunk| (EntryKind::AuditChunkProof, chunk.public.to_field_elements()))
-            .chain(std::iter::once((EntryKind::AuditClosingProof, pending.audit.closing.public.to_field_elements())))
+            .chain(std::iter::once((
+                EntryKind::AuditClosingProof,
+                pending.audit.closing.public.to_field_elements(),
+            )))
             .collect();
         if open.audit.len() > expected.len() || (open.ended && open.audit.len() < expected.len()) {
-            return Err(journal.inconsistent(format!("the log holds {} audit proofs of epoch {epoch}, its audit has {}", open.audit.len(), expected.len())).into());
+            return Err(journal
+                .inconsistent(format!(
+                    "the log holds {} audit proofs of epoch {epoch}, its audit has {}",
+                    open.audit.len(),
+                    expected.len()
+                ))
+                .into());
         }
         for (k, (entry, (kind, inputs))) in open.audit.iter().zip(&expected).enumerate() {
             if entry.kind != *kind || entry.public_inputs != *inputs {
-                return Err(journal.inconsistent(format!("audit proof {k} of epoch {epoch} in the log is not the rebuilt audit's")).into());
+                return Err(journal
+                    .inconsistent(format!(
+                        "audit proof {k} of epoch {epoch} in the log is not the rebuilt audit's"
+                    ))
+                    .into());
             }
         }
         self.store.close_epoch();
-        Ok(PendingAudit { logged: open.audit.len(), ended: open.ended, ..pending })
+        Ok(PendingAudit {
+            logged: open.audit.len(),
+            ended: open.ended,
+            ..pending
+        })
     }
 
     /// The epoch whose audit is started but not all in the log (after a failed or interrupted
@@ -637,7 +721,10 @@ impl<A: App> Service<A> {
     /// it). For tests that crash the service at each point and resume it.
     #[doc(hidden)]
     pub fn fail_at_write(&mut self, index: u64, performed: bool) {
-        self.crash = Some(CrashPoint { writes_left: index, perform_next: performed });
+        self.crash = Some(CrashPoint {
+            writes_left: index,
+            perform_next: performed,
+        });
     }
 
     /// Draws the service's randomness (salts, blindings, every proof's r and s) from `seed`
@@ -693,7 +780,11 @@ impl<A: App> Service<A> {
                 .collect();
             handles
                 .into_iter()
-                .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
                 .collect()
         });
         let mut executed = Vec::new();
@@ -758,7 +849,9 @@ impl<A: App> Service<A> {
     ) -> Result<Vec<ClientReceipt>, ServiceError> {
         self.check_no_pending_audit()?;
         let chunks: Vec<&[Executed<A>]> = executed.chunks(self.config.batch_capacity).collect();
-        let ahead = rayon::current_num_threads().clamp(1, MAX_BATCHES_AHEAD).min(chunks.len().max(1));
+        let ahead = rayon::current_num_threads()
+            .clamp(1, MAX_BATCHES_AHEAD)
+            .min(chunks.len().max(1));
         let in_flight = self.proofs_in_flight().min(chunks.len().max(1));
         // Each batch's randomness (salts, blindings, r and s) is drawn from its own generator,
         // seeded in batch order from the service's, so batches can be built and proved on any
@@ -766,13 +859,25 @@ impl<A: App> Service<A> {
         let jobs: Vec<(u64, &[Executed<A>], StdRng)> = chunks
             .iter()
             .enumerate()
-            .map(|(i, chunk)| (self.next_batch_id + i as u64, *chunk, StdRng::from_seed(self.rng.gen())))
+            .map(|(i, chunk)| {
+                (
+                    self.next_batch_id + i as u64,
+                    *chunk,
+                    StdRng::from_seed(self.rng.gen()),
+                )
+            })
             .collect();
-        let (app, provers, epoch, capacity) = (self.app.clone(), self.provers.clone(), self.epoch(), self.config.batch_capacity);
+        let (app, provers, epoch, capacity) = (
+            self.app.clone(),
+            self.provers.clone(),
+            self.epoch(),
+            self.config.batch_capacity,
+        );
         let mut receipts = Vec::with_capacity(executed.len());
         let mut committed = 0;
         std::thread::scope(|scope| {
-            let (ready, next) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, ServiceError>>(ahead);
+            let (ready, next) =
+                std::sync::mpsc::sync_channel::<Result<PreparedBatch, ServiceError>>(ahead);
             let (app, provers) = (&app, &provers);
             scope.spawn(move || {
                 let mut jobs = jobs.into_iter();
@@ -783,7 +888,17 @@ impl<A: App> Service<A> {
                     }
                     let prepared: Vec<_> = window
                         .into_par_iter()
-                        .map(|(batch_id, chunk, rng)| prepare_batch(app, &provers.batch, epoch, batch_id, capacity, chunk, rng))
+                        .map(|(batch_id, chunk, rng)| {
+                            prepare_batch(
+                                app,
+                                &provers.batch,
+                                epoch,
+                                batch_id,
+                                capacity,
+                                chunk,
+                                rng,
+                            )
+                        })
                         .collect();
                     for batch in prepared {
                         let failed = batch.is_err();
@@ -847,13 +962,19 @@ impl<A: App> Service<A> {
     /// Batches cannot be proved while an epoch's audit is not all in the log.
     fn check_no_pending_audit(&self) -> Result<(), ServiceError> {
         match &self.pending {
-            Some(pending) => Err(ServiceError::AuditPending { epoch: pending.audit.epoch }),
+            Some(pending) => Err(ServiceError::AuditPending {
+                epoch: pending.audit.epoch,
+            }),
             None => Ok(()),
         }
     }
 
     /// Appends a proved batch (the next one: its id is the next batch id) to the log.
-    fn log_batch(&mut self, executed: &[Executed<A>], proved: ProvedBatch) -> Result<BatchReport, ServiceError> {
+    fn log_batch(
+        &mut self,
+        executed: &[Executed<A>],
+        proved: ProvedBatch,
+    ) -> Result<BatchReport, ServiceError> {
         let batch_id = self.next_batch_id;
         if proved.batch_id != batch_id {
             return Err(ServiceError::Pipeline(format!(
@@ -879,16 +1000,30 @@ impl<A: App> Service<A> {
         // The journal's record first: whatever the log holds, the journal can explain.
         if let Some(journal) = &self.journal {
             let records = executed.iter().map(|ex| ex.record.clone()).collect();
-            let record = BatchRecord { public, read_blinding, write_blinding, records, receipts: receipts.clone() };
-            durable(&mut self.crash, journal.dir(), || Ok(journal.write_batch(&record)?))?;
+            let record = BatchRecord {
+                public,
+                read_blinding,
+                write_blinding,
+                records,
+                receipts: receipts.clone(),
+            };
+            durable(&mut self.crash, journal.dir(), || {
+                Ok(journal.write_batch(&record)?)
+            })?;
         }
         let log_dir = self.log.dir().to_path_buf();
-        durable(&mut self.crash, &log_dir, || Ok(self.log.append_batch(&public, proved.proof)?))?;
+        durable(&mut self.crash, &log_dir, || {
+            Ok(self.log.append_batch(&public, proved.proof)?)
+        })?;
         let log = logged.elapsed();
         // In the log: from here on the batch counts for the epoch.
         self.next_batch_id += 1;
-        self.batches
-            .add_batch(public.read_set, public.write_set, read_blinding, write_blinding);
+        self.batches.add_batch(
+            public.read_set,
+            public.write_set,
+            read_blinding,
+            write_blinding,
+        );
         self.unproven.fetch_sub(
             executed.len().min(self.unproven.load(Ordering::SeqCst)),
             Ordering::SeqCst,
@@ -954,7 +1089,9 @@ impl<A: App> Service<A> {
         // `&mut self`: no request can run between the snapshot and the epoch change below.
         let pending = self.build_audit(&mut StdRng::from_seed(seed))?;
         if let Some(journal) = &self.journal {
-            durable(&mut self.crash, journal.dir(), || Ok(journal.write_audit(&AuditRecord { epoch, seed })?))?;
+            durable(&mut self.crash, journal.dir(), || {
+                Ok(journal.write_audit(&AuditRecord { epoch, seed })?)
+            })?;
         }
         self.store.close_epoch();
         Ok(pending)
@@ -966,8 +1103,14 @@ impl<A: App> Service<A> {
         let epoch = self.epoch();
         let started = Instant::now();
         let snapshot = self.store.snapshot();
-        let audit = EpochAudit::build(&snapshot, self.config.keys_per_chunk, &self.previous_final, &self.batches, rng)
-            .map_err(|source| ServiceError::Audit { epoch, source })?;
+        let audit = EpochAudit::build(
+            &snapshot,
+            self.config.keys_per_chunk,
+            &self.previous_final,
+            &self.batches,
+            rng,
+        )
+        .map_err(|source| ServiceError::Audit { epoch, source })?;
         if !audit.balances() {
             return Err(ServiceError::Unbalanced { epoch });
         }
@@ -995,7 +1138,9 @@ impl<A: App> Service<A> {
         // The chunks not in the log yet, each with its own randomness drawn in order, proved
         // several at once and logged in order.
         let from = pending.logged.min(chunks);
-        let rngs: Vec<StdRng> = (from..chunks).map(|_| StdRng::from_seed(self.rng.gen())).collect();
+        let rngs: Vec<StdRng> = (from..chunks)
+            .map(|_| StdRng::from_seed(self.rng.gen()))
+            .collect();
         let in_flight = self.proofs_in_flight().min((chunks - from).max(1));
         let provers = self.provers.clone();
         let PendingAudit { audit, logged, .. } = pending;
@@ -1019,12 +1164,16 @@ impl<A: App> Service<A> {
             let closing = &pending.audit.closing;
             let (proof, _) = self.provers.closing.prove(closing.clone(), &mut self.rng)?;
             let dir = self.log.dir().to_path_buf();
-            durable(&mut self.crash, &dir, || Ok(self.log.append_closing(&closing.public, proof)?))?;
+            durable(&mut self.crash, &dir, || {
+                Ok(self.log.append_closing(&closing.public, proof)?)
+            })?;
             pending.logged += 1;
         }
         if !pending.ended {
             let dir = self.log.dir().to_path_buf();
-            durable(&mut self.crash, &dir, || Ok(self.log.end_epoch(pending.audit.epoch)?))?;
+            durable(&mut self.crash, &dir, || {
+                Ok(self.log.end_epoch(pending.audit.epoch)?)
+            })?;
             pending.ended = true;
         }
         if let Some(journal) = &self.journal {
@@ -1035,7 +1184,9 @@ impl<A: App> Service<A> {
                 previous_final: pending.audit.new_final,
                 state: pending.final_state.clone(),
             };
-            durable(&mut self.crash, journal.dir(), || Ok(journal.write_checkpoint(&checkpoint)?))?;
+            durable(&mut self.crash, journal.dir(), || {
+                Ok(journal.write_checkpoint(&checkpoint)?)
+            })?;
         }
         Ok(())
     }
@@ -1091,13 +1242,29 @@ struct EpochEntries<'a> {
 impl<'a> EpochEntries<'a> {
     /// Splits `entries` at `epoch` and checks the log is where a checkpoint of `epoch` can be:
     /// the previous epoch ended, nothing of a later one.
-    fn of(journal: &ServiceJournal, entries: &'a [LogEntry], epoch: u64) -> Result<Self, ServiceError> {
-        let split = entries.iter().position(|entry| entry.epoch >= epoch).unwrap_or(entries.len());
+    fn of(
+        journal: &ServiceJournal,
+        entries: &'a [LogEntry],
+        epoch: u64,
+    ) -> Result<Self, ServiceError> {
+        let split = entries
+            .iter()
+            .position(|entry| entry.epoch >= epoch)
+            .unwrap_or(entries.len());
         let previous_ended = matches!(entries[..split].last(), Some(entry) if entry.kind == EntryKind::EpochEnd && entry.epoch + 1 == epoch);
         if epoch > 0 && !previous_ended {
-            return Err(journal.inconsistent(format!("its checkpoint starts epoch {epoch}, the log does not end epoch {}", epoch - 1)).into());
+            return Err(journal
+                .inconsistent(format!(
+                    "its checkpoint starts epoch {epoch}, the log does not end epoch {}",
+                    epoch - 1
+                ))
+                .into());
         }
-        let mut open = Self { batches: Vec::new(), audit: Vec::new(), ended: false };
+        let mut open = Self {
+            batches: Vec::new(),
+            audit: Vec::new(),
+            ended: false,
+        };
         for entry in &entries[split..] {
             if entry.epoch != epoch || open.ended {
                 return Err(journal.inconsistent(format!("the log holds entries after epoch {epoch}, the journal's checkpoint is older")).into());
@@ -1105,7 +1272,11 @@ impl<'a> EpochEntries<'a> {
             match entry.kind {
                 EntryKind::BatchProof if open.audit.is_empty() => open.batches.push(entry),
                 EntryKind::BatchProof => {
-                    return Err(journal.inconsistent(format!("the log holds a batch of epoch {epoch} after its audit proofs")).into())
+                    return Err(journal
+                        .inconsistent(format!(
+                            "the log holds a batch of epoch {epoch} after its audit proofs"
+                        ))
+                        .into())
                 }
                 EntryKind::AuditChunkProof | EntryKind::AuditClosingProof => open.audit.push(entry),
                 EntryKind::EpochEnd => open.ended = true,
@@ -1126,7 +1297,11 @@ struct CrashPoint {
 
 /// Makes a durable write (`write`, whose files are in `dir`), unless [`Service::fail_at_write`]
 /// says the process is dead by now.
-fn durable<T>(crash: &mut Option<CrashPoint>, dir: &Path, write: impl FnOnce() -> Result<T, ServiceError>) -> Result<T, ServiceError> {
+fn durable<T>(
+    crash: &mut Option<CrashPoint>,
+    dir: &Path,
+    write: impl FnOnce() -> Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
     let Some(point) = crash else { return write() };
     if point.writes_left > 0 {
         point.writes_left -= 1;
@@ -1154,7 +1329,11 @@ fn same_dir(outer: &Path, inner: &Path) -> bool {
             match (existing.parent(), existing.file_name()) {
                 (Some(parent), Some(name)) => {
                     rest.push(name.to_os_string());
-                    existing = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+                    existing = if parent.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        parent
+                    };
                 }
                 _ => return path.to_path_buf(),
             }

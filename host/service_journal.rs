@@ -80,7 +80,13 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The start of a new service: epoch 0, nothing written.
     pub fn genesis(next_timestamp: u64) -> Self {
-        Self { epoch: 0, next_batch_id: 0, next_timestamp, previous_final: AuditedFinal::genesis(), state: Vec::new() }
+        Self {
+            epoch: 0,
+            next_batch_id: 0,
+            next_timestamp,
+            previous_final: AuditedFinal::genesis(),
+            state: Vec::new(),
+        }
     }
 }
 
@@ -148,11 +154,15 @@ impl ServiceJournal {
     /// `first`.
     pub fn create(dir: &Path, first: &Checkpoint) -> Result<Self, JournalError> {
         if Self::exists(dir) {
-            return Err(JournalError::AlreadyExists { dir: dir.to_path_buf() });
+            return Err(JournalError::AlreadyExists {
+                dir: dir.to_path_buf(),
+            });
         }
         fs::create_dir_all(dir).map_err(io_error(dir))?;
         restrict_to_owner(dir)?;
-        let journal = Self { dir: dir.to_path_buf() };
+        let journal = Self {
+            dir: dir.to_path_buf(),
+        };
         journal.write_checkpoint(first)?;
         Ok(journal)
     }
@@ -165,12 +175,19 @@ impl ServiceJournal {
     /// Opens the journal in `dir` and reads its checkpoint.
     pub fn open(dir: &Path) -> Result<(Self, Checkpoint), JournalError> {
         if !Self::exists(dir) {
-            return Err(JournalError::NotAJournal { dir: dir.to_path_buf() });
+            return Err(JournalError::NotAJournal {
+                dir: dir.to_path_buf(),
+            });
         }
         let path = dir.join(CHECKPOINT_FILE);
         let payload = read_checked(&path, JOURNAL_MAGIC, "journal record")?;
         let checkpoint = decode(&path, &payload, CHECKPOINT_TAG, decode_checkpoint)?;
-        Ok((Self { dir: dir.to_path_buf() }, checkpoint))
+        Ok((
+            Self {
+                dir: dir.to_path_buf(),
+            },
+            checkpoint,
+        ))
     }
 
     /// The journal's directory.
@@ -198,7 +215,12 @@ impl ServiceJournal {
     pub fn write_batch(&self, record: &BatchRecord) -> Result<(), JournalError> {
         let mut payload = vec![BATCH_TAG];
         encode_batch(&mut payload, record)?;
-        write_checked(&self.dir, &batch_file(record.public.epoch, record.public.batch_id), JOURNAL_MAGIC, &payload)?;
+        write_checked(
+            &self.dir,
+            &batch_file(record.public.epoch, record.public.batch_id),
+            JOURNAL_MAGIC,
+            &payload,
+        )?;
         Ok(())
     }
 
@@ -213,7 +235,10 @@ impl ServiceJournal {
             let payload = read_checked(&path, JOURNAL_MAGIC, "journal record")?;
             let record = decode(&path, &payload, BATCH_TAG, decode_batch)?;
             if name != batch_file(record.public.epoch, record.public.batch_id) {
-                return Err(self.inconsistent(format!("{name} holds the record of batch {} of epoch {}", record.public.batch_id, record.public.epoch)));
+                return Err(self.inconsistent(format!(
+                    "{name} holds the record of batch {} of epoch {}",
+                    record.public.batch_id, record.public.epoch
+                )));
             }
             batches.push(record);
         }
@@ -231,9 +256,17 @@ impl ServiceJournal {
     /// Writes an audit's record (durable when this returns).
     pub fn write_audit(&self, record: &AuditRecord) -> Result<(), JournalError> {
         let mut payload = vec![AUDIT_TAG];
-        record.epoch.serialize_compressed(&mut payload).map_err(LogError::from)?;
+        record
+            .epoch
+            .serialize_compressed(&mut payload)
+            .map_err(LogError::from)?;
         payload.extend_from_slice(&record.seed);
-        write_checked(&self.dir, &audit_file(record.epoch), JOURNAL_MAGIC, &payload)?;
+        write_checked(
+            &self.dir,
+            &audit_file(record.epoch),
+            JOURNAL_MAGIC,
+            &payload,
+        )?;
         Ok(())
     }
 
@@ -246,19 +279,29 @@ impl ServiceJournal {
         let payload = read_checked(&path, JOURNAL_MAGIC, "journal record")?;
         let record = decode(&path, &payload, AUDIT_TAG, |bytes| {
             let epoch = u64::deserialize_compressed(&mut *bytes).map_err(|e| e.to_string())?;
-            let seed: [u8; 32] = bytes.get(..32).and_then(|s| s.try_into().ok()).ok_or("the seed is cut short")?;
+            let seed: [u8; 32] = bytes
+                .get(..32)
+                .and_then(|s| s.try_into().ok())
+                .ok_or("the seed is cut short")?;
             *bytes = &bytes[32..];
             Ok(AuditRecord { epoch, seed })
         })?;
         if record.epoch != epoch {
-            return Err(self.inconsistent(format!("{} holds the audit record of epoch {}", path.display(), record.epoch)));
+            return Err(self.inconsistent(format!(
+                "{} holds the audit record of epoch {}",
+                path.display(),
+                record.epoch
+            )));
         }
         Ok(Some(record))
     }
 
     /// An [`JournalError::Inconsistent`] about this journal.
     pub fn inconsistent(&self, reason: String) -> JournalError {
-        JournalError::Inconsistent { dir: self.dir.clone(), reason }
+        JournalError::Inconsistent {
+            dir: self.dir.clone(),
+            reason,
+        }
     }
 
     /// Every batch and audit record's file name, with the epoch its name gives.
@@ -286,7 +329,9 @@ fn audit_file(epoch: u64) -> String {
 /// The epoch of a batch or audit record's file name; `None` for any other file.
 fn record_epoch(name: &str) -> Option<u64> {
     let stem = name.strip_suffix(SUFFIX)?;
-    let rest = stem.strip_prefix(BATCH_PREFIX).or_else(|| stem.strip_prefix(AUDIT_PREFIX))?;
+    let rest = stem
+        .strip_prefix(BATCH_PREFIX)
+        .or_else(|| stem.strip_prefix(AUDIT_PREFIX))?;
     rest.get(..16)?.parse().ok()
 }
 
@@ -382,8 +427,16 @@ fn decode_checkpoint(bytes: &mut &[u8]) -> Decoded<Checkpoint> {
     let next_timestamp = get(bytes)?;
     let digest = BlindedDigest::from_point(get::<EdwardsAffine>(bytes)?);
     let blinding = get(bytes)?;
-    let state = (0..get_len(bytes)?).map(|_| get_tuple(bytes)).collect::<Decoded<_>>()?;
-    Ok(Checkpoint { epoch, next_batch_id, next_timestamp, previous_final: AuditedFinal { digest, blinding }, state })
+    let state = (0..get_len(bytes)?)
+        .map(|_| get_tuple(bytes))
+        .collect::<Decoded<_>>()?;
+    Ok(Checkpoint {
+        epoch,
+        next_batch_id,
+        next_timestamp,
+        previous_final: AuditedFinal { digest, blinding },
+        state,
+    })
 }
 
 fn decode_batch(bytes: &mut &[u8]) -> Decoded<BatchRecord> {
@@ -396,7 +449,12 @@ fn decode_batch(bytes: &mut &[u8]) -> Decoded<BatchRecord> {
             let epoch = get(bytes)?;
             let t_req = get(bytes)?;
             let ops = (0..get_len(bytes)?)
-                .map(|_| Ok(StorageOp { old: get_tuple(bytes)?, new: get_tuple(bytes)? }))
+                .map(|_| {
+                    Ok(StorageOp {
+                        old: get_tuple(bytes)?,
+                        new: get_tuple(bytes)?,
+                    })
+                })
                 .collect::<Decoded<_>>()?;
             Ok(TxRecord { epoch, t_req, ops })
         })
@@ -405,17 +463,47 @@ fn decode_batch(bytes: &mut &[u8]) -> Decoded<BatchRecord> {
         .map(|_| {
             let (epoch, batch_id, slot) = (get(bytes)?, get(bytes)?, get::<u64>(bytes)?);
             let slot = usize::try_from(slot).map_err(|_| format!("slot {slot} does not fit"))?;
-            let receipt = Receipt { slot, salt: get(bytes)?, path: MerklePath { siblings: get(bytes)? } };
-            Ok(ClientReceipt { epoch, batch_id, receipt, request: get(bytes)?, response: get(bytes)? })
+            let receipt = Receipt {
+                slot,
+                salt: get(bytes)?,
+                path: MerklePath {
+                    siblings: get(bytes)?,
+                },
+            };
+            Ok(ClientReceipt {
+                epoch,
+                batch_id,
+                receipt,
+                request: get(bytes)?,
+                response: get(bytes)?,
+            })
         })
         .collect::<Decoded<_>>()?;
-    Ok(BatchRecord { public, read_blinding, write_blinding, records, receipts })
+    Ok(BatchRecord {
+        public,
+        read_blinding,
+        write_blinding,
+        records,
+        receipts,
+    })
 }
 
 /// Decodes a payload of kind `tag` completely (no trailing bytes).
-fn decode<T>(path: &Path, payload: &[u8], tag: u8, body: impl FnOnce(&mut &[u8]) -> Decoded<T>) -> Result<T, JournalError> {
-    let bad = |reason: String| LogError::BadEncoding { file: path.to_path_buf(), offset: CHECKED_HEADER_BYTES, what: "journal record", reason };
-    let (&found, mut rest) = payload.split_first().ok_or_else(|| bad("empty payload".into()))?;
+fn decode<T>(
+    path: &Path,
+    payload: &[u8],
+    tag: u8,
+    body: impl FnOnce(&mut &[u8]) -> Decoded<T>,
+) -> Result<T, JournalError> {
+    let bad = |reason: String| LogError::BadEncoding {
+        file: path.to_path_buf(),
+        offset: CHECKED_HEADER_BYTES,
+        what: "journal record",
+        reason,
+    };
+    let (&found, mut rest) = payload
+        .split_first()
+        .ok_or_else(|| bad("empty payload".into()))?;
     if found != tag {
         return Err(bad(format!("record tag {found}, expected {tag}")).into());
     }
@@ -440,14 +528,25 @@ mod tests {
     fn batch(rng: &mut StdRng, epoch: u64, batch_id: u64, requests: usize) -> BatchRecord {
         let point = |rng: &mut StdRng| BlindedDigest::from_point(EdwardsAffine::rand(rng));
         BatchRecord {
-            public: BatchPublicInputs { epoch, batch_id, root: Fr::rand(rng), read_set: point(rng), write_set: point(rng) },
+            public: BatchPublicInputs {
+                epoch,
+                batch_id,
+                root: Fr::rand(rng),
+                read_set: point(rng),
+                write_set: point(rng),
+            },
             read_blinding: JubjubScalar::rand(rng),
             write_blinding: JubjubScalar::rand(rng),
             records: (0..requests)
                 .map(|_| TxRecord {
                     epoch,
                     t_req: rng.gen(),
-                    ops: (0..rng.gen_range(1..4)).map(|_| StorageOp { old: tuple(rng), new: tuple(rng) }).collect(),
+                    ops: (0..rng.gen_range(1..4))
+                        .map(|_| StorageOp {
+                            old: tuple(rng),
+                            new: tuple(rng),
+                        })
+                        .collect(),
                 })
                 .collect(),
             receipts: (0..requests)
@@ -457,7 +556,9 @@ mod tests {
                     receipt: Receipt {
                         slot,
                         salt: Fr::rand(rng),
-                        path: MerklePath { siblings: (0..rng.gen_range(0..5)).map(|_| Fr::rand(rng)).collect() },
+                        path: MerklePath {
+                            siblings: (0..rng.gen_range(0..5)).map(|_| Fr::rand(rng)).collect(),
+                        },
                     },
                     request: (0..rng.gen_range(1..6)).map(|_| Fr::rand(rng)).collect(),
                     response: (0..rng.gen_range(1..4)).map(|_| Fr::rand(rng)).collect(),
@@ -467,7 +568,11 @@ mod tests {
     }
 
     fn dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("spice-journal-{name}-{}-{}", std::process::id(), rand_suffix()));
+        let dir = std::env::temp_dir().join(format!(
+            "spice-journal-{name}-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -531,8 +636,18 @@ mod tests {
         let journal = ServiceJournal::create(&dir, &Checkpoint::genesis(1)).unwrap();
         journal.write_batch(&batch(&mut rng, 0, 0, 1)).unwrap();
         journal.write_batch(&batch(&mut rng, 1, 1, 1)).unwrap();
-        journal.write_audit(&AuditRecord { epoch: 0, seed: [3; 32] }).unwrap();
-        journal.write_checkpoint(&Checkpoint { epoch: 1, ..Checkpoint::genesis(9) }).unwrap();
+        journal
+            .write_audit(&AuditRecord {
+                epoch: 0,
+                seed: [3; 32],
+            })
+            .unwrap();
+        journal
+            .write_checkpoint(&Checkpoint {
+                epoch: 1,
+                ..Checkpoint::genesis(9)
+            })
+            .unwrap();
         assert!(journal.batches(0).unwrap().is_empty());
         assert_eq!(journal.audit(0).unwrap(), None);
         assert_eq!(journal.batches(1).unwrap().len(), 1);
@@ -544,10 +659,16 @@ mod tests {
     fn create_refuses_an_existing_journal_and_open_a_directory_without_one() {
         let dir = dir("exists");
         ServiceJournal::create(&dir, &Checkpoint::genesis(1)).unwrap();
-        assert!(matches!(ServiceJournal::create(&dir, &Checkpoint::genesis(1)), Err(JournalError::AlreadyExists { .. })));
+        assert!(matches!(
+            ServiceJournal::create(&dir, &Checkpoint::genesis(1)),
+            Err(JournalError::AlreadyExists { .. })
+        ));
         let empty = self::dir("empty");
         fs::create_dir_all(&empty).unwrap();
-        assert!(matches!(ServiceJournal::open(&empty), Err(JournalError::NotAJournal { .. })));
+        assert!(matches!(
+            ServiceJournal::open(&empty),
+            Err(JournalError::NotAJournal { .. })
+        ));
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&empty).unwrap();
     }
@@ -558,7 +679,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = dir("mode");
         ServiceJournal::create(&dir, &Checkpoint::genesis(1)).unwrap();
-        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -19,9 +19,7 @@
 
 use ark_bls12_381::Fr;
 use ark_ec::twisted_edwards::TECurveConfig;
-use ark_ed_on_bls12_381::{
-    constraints::EdwardsVar, EdwardsConfig, Fr as JubjubScalar,
-};
+use ark_ed_on_bls12_381::{constraints::EdwardsVar, EdwardsConfig, Fr as JubjubScalar};
 use ark_ff::{BigInteger, PrimeField};
 use ark_r1cs_std::{
     alloc::{AllocVar, AllocationMode},
@@ -257,10 +255,17 @@ pub fn blinding_scalar_var(
 /// [`blinding_scalar_var`]). B is a constant, so its multiples are tabulated once and ρ·B
 /// costs two-bit lookups and additions only — no doublings in the circuit (8 constraints a
 /// pair of bits: 1,008 for 252 bits).
-pub fn blind_point_var(point: &JubjubVar, rho_bits: &[Boolean<Fr>]) -> Result<JubjubVar, SynthesisError> {
+pub fn blind_point_var(
+    point: &JubjubVar,
+    rho_bits: &[Boolean<Fr>],
+) -> Result<JubjubVar, SynthesisError> {
     static TABLES: OnceLock<WindowTables> = OnceLock::new();
     let tables = TABLES.get_or_init(|| {
-        WindowTables::new(blinding_generator(), 2, (JubjubScalar::MODULUS_BIT_SIZE as usize).div_ceil(2))
+        WindowTables::new(
+            blinding_generator(),
+            2,
+            (JubjubScalar::MODULUS_BIT_SIZE as usize).div_ceil(2),
+        )
     });
     add_two_bit_windows(point, rho_bits, tables)
 }

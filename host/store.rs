@@ -300,23 +300,42 @@ impl Store {
 
     /// A store in `epoch` holding `state` (the tuples written in the epochs before it, keys
     /// distinct), its clock at `next_timestamp`: an epoch's start as a checkpoint recorded it.
-    pub fn restored(max: usize, epoch: u64, next_timestamp: u64, state: &[Tuple]) -> Result<Self, ReplayError> {
+    pub fn restored(
+        max: usize,
+        epoch: u64,
+        next_timestamp: u64,
+        state: &[Tuple],
+    ) -> Result<Self, ReplayError> {
         if epoch == 0 && !state.is_empty() {
-            return Err(ReplayError::BadState(format!("{} tuples before the first epoch", state.len())));
+            return Err(ReplayError::BadState(format!(
+                "{} tuples before the first epoch",
+                state.len()
+            )));
         }
         let store = Self::with_max_keys_per_request(max);
         *recover(store.gate.write()) = epoch;
-        store.clock.store(next_timestamp.max(FIRST_TIMESTAMP), AtomicOrdering::SeqCst);
+        store
+            .clock
+            .store(next_timestamp.max(FIRST_TIMESTAMP), AtomicOrdering::SeqCst);
         for tuple in state {
             if tuple.timestamp == 0 || tuple.timestamp >= next_timestamp {
-                return Err(ReplayError::BadState(format!("{tuple:?} is not a write below the clock {next_timestamp}")));
+                return Err(ReplayError::BadState(format!(
+                    "{tuple:?} is not a write below the clock {next_timestamp}"
+                )));
             }
             let slot = store.slot(&tuple.key);
             let mut slot = recover(slot.lock());
             if slot.timestamp != 0 {
-                return Err(ReplayError::BadState(format!("key {} appears twice", tuple.key)));
+                return Err(ReplayError::BadState(format!(
+                    "key {} appears twice",
+                    tuple.key
+                )));
             }
-            *slot = Slot { value: tuple.value, timestamp: tuple.timestamp, first_written_epoch: epoch - 1 };
+            *slot = Slot {
+                value: tuple.value,
+                timestamp: tuple.timestamp,
+                first_written_epoch: epoch - 1,
+            };
         }
         Ok(store)
     }
@@ -330,17 +349,28 @@ impl Store {
         let gate = recover(self.gate.write());
         let (t_req, epoch) = (record.t_req, *gate);
         if record.epoch != epoch {
-            return Err(ReplayError::WrongEpoch { t_req, record: record.epoch, store: epoch });
+            return Err(ReplayError::WrongEpoch {
+                t_req,
+                record: record.epoch,
+                store: epoch,
+            });
         }
         for op in &record.ops {
             if op.new != Tuple::new(op.old.key, op.new.value, t_req) || op.old.timestamp >= t_req {
-                return Err(ReplayError::BadWrite { t_req, written: op.new });
+                return Err(ReplayError::BadWrite {
+                    t_req,
+                    written: op.new,
+                });
             }
             let slot = self.slot(&op.old.key);
             let mut slot = recover(slot.lock());
             let current = slot.tuple(op.old.key);
             if current != op.old {
-                return Err(ReplayError::StaleRead { t_req, read: op.old, current_timestamp: current.timestamp });
+                return Err(ReplayError::StaleRead {
+                    t_req,
+                    read: op.old,
+                    current_timestamp: current.timestamp,
+                });
             }
             if slot.timestamp == 0 {
                 slot.first_written_epoch = epoch;
@@ -348,7 +378,8 @@ impl Store {
             slot.value = op.new.value;
             slot.timestamp = t_req;
         }
-        self.clock.fetch_max(t_req.saturating_add(1), AtomicOrdering::SeqCst);
+        self.clock
+            .fetch_max(t_req.saturating_add(1), AtomicOrdering::SeqCst);
         drop(gate);
         Ok(())
     }

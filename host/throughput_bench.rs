@@ -13,7 +13,12 @@ use crate::demo::{run_app, AppChoice, LogOptions, RunOptions, RunSummary};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The applications, in row order.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "ledger,interbank,darkpool,transfer")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ledger,interbank,darkpool,transfer"
+    )]
     apps: Vec<AppChoice>,
     /// log2 of the QAP domains to size the batch circuits for, one row each (overrides
     /// --domain-log; --batch-size, if given, overrides both).
@@ -43,7 +48,10 @@ fn breakdown(summary: &RunSummary) -> Vec<(&'static str, f64)> {
             / n
     };
     vec![
-        ("witness", ms(summary.batch_witness / n + stage(&["synthesis", "constraint eval"]))),
+        (
+            "witness",
+            ms(summary.batch_witness / n + stage(&["synthesis", "constraint eval"])),
+        ),
         ("quotient", ms(stage(&["quotient"]))),
         ("msm", ms(stage(&["msm", "scalar prep"]))),
         ("audit", ms(summary.audit / n)),
@@ -55,17 +63,42 @@ pub fn run(args: Args) -> Result<bool> {
         bail!("give at least one app and one domain size");
     }
     let header = [
-        "app", "backend", "in flight", "slots", "constraints/req", "batches", "tx/s proving", "tx/s end to end",
-        "witness ms", "quotient ms", "msm ms", "audit ms", "verified",
+        "app",
+        "backend",
+        "in flight",
+        "slots",
+        "constraints/req",
+        "batches",
+        "tx/s proving",
+        "tx/s end to end",
+        "witness ms",
+        "quotient ms",
+        "msm ms",
+        "audit ms",
+        "verified",
     ];
     if args.markdown {
         println!("| {} |", header.join(" | "));
-        println!("|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+        println!(
+            "|{}|",
+            header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+        );
     } else {
         println!(
             "{:<10} {:<7} {:>9} {:>5} {:>15} {:>7} {:>12} {:>15} {:>10} {:>11} {:>8} {:>8} {:>8}",
-            header[0], header[1], header[2], header[3], header[4], header[5], header[6],
-            header[7], header[8], header[9], header[10], header[11], header[12]
+            header[0],
+            header[1],
+            header[2],
+            header[3],
+            header[4],
+            header[5],
+            header[6],
+            header[7],
+            header[8],
+            header[9],
+            header[10],
+            header[11],
+            header[12]
         );
     }
     let mut all_verified = true;

@@ -33,7 +33,10 @@ pub fn run(args: Args) -> Result<bool> {
         println!("key {kind}: sha256 {}", hex(&fingerprint));
     }
     let progress = ProgressBar::new_spinner().with_message("verifying");
-    progress.set_style(ProgressStyle::with_template("{spinner} {msg} {pos} entries [{elapsed}]").expect("static template"));
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} entries [{elapsed}]")
+            .expect("static template"),
+    );
     let verdict = verifier.verify_dir(&args.log, |done| progress.set_position(done));
     progress.finish_and_clear();
     match verdict {
@@ -53,7 +56,11 @@ pub fn run(args: Args) -> Result<bool> {
                     if open.closed { "closing proof in, epoch end missing" } else { "audit incomplete" }
                 );
             }
-            println!("{} entries, {} epochs audited", log.entries, log.epochs.len());
+            println!(
+                "{} entries, {} epochs audited",
+                log.entries,
+                log.epochs.len()
+            );
             println!("accept");
             Ok(true)
         }

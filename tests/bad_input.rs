@@ -12,12 +12,14 @@ use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use common::MixedCircuit;
 use spice::engine::{
-    backend::check_ntt_size, read_proving_key, write_proving_key, Backend, CpuBackend, EngineError, NttDirection,
-    Prover, SyntheticCircuit,
+    backend::check_ntt_size, read_proving_key, write_proving_key, Backend, CpuBackend, EngineError,
+    NttDirection, Prover, SyntheticCircuit,
 };
 
 fn setup<C: ConstraintSynthesizer<Fr>>(c: C) -> ProvingKey<Bls12_381> {
-    Groth16::<Bls12_381>::circuit_specific_setup(c, &mut StdRng::seed_from_u64(1)).unwrap().0
+    Groth16::<Bls12_381>::circuit_specific_setup(c, &mut StdRng::seed_from_u64(1))
+        .unwrap()
+        .0
 }
 
 fn prover(pk: ProvingKey<Bls12_381>) -> Prover {
@@ -32,7 +34,11 @@ fn rs() -> (Fr, Fr) {
 fn key_for_another_shape_is_a_key_mismatch() {
     let p = prover(setup(MixedCircuit::new(1, 4, 0, 10, 1)));
     let (r, s) = rs();
-    for other in [MixedCircuit::new(2, 4, 0, 10, 1), MixedCircuit::new(1, 5, 0, 10, 1), MixedCircuit::new(1, 4, 0, 40, 1)] {
+    for other in [
+        MixedCircuit::new(2, 4, 0, 10, 1),
+        MixedCircuit::new(1, 5, 0, 10, 1),
+        MixedCircuit::new(1, 4, 0, 40, 1),
+    ] {
         let err = p.prove_with_randomness(other, r, s).unwrap_err();
         assert!(matches!(err, EngineError::KeyMismatch(_)), "{err}");
     }
@@ -55,7 +61,11 @@ impl ConstraintSynthesizer<Fr> for Product {
         let y = cs.new_witness_variable(|| Ok(yv))?;
         let rhs = if self.square { x } else { y };
         cs.enforce_r1cs_constraint(|| x.into(), || rhs.into(), || z.into())?;
-        cs.enforce_r1cs_constraint(|| y.into(), || ark_relations::gr1cs::Variable::One.into(), || y.into())?;
+        cs.enforce_r1cs_constraint(
+            || y.into(),
+            || ark_relations::gr1cs::Variable::One.into(),
+            || y.into(),
+        )?;
         Ok(())
     }
 }
@@ -64,8 +74,12 @@ impl ConstraintSynthesizer<Fr> for Product {
 fn key_for_another_circuit_of_the_same_shape_returns_no_proof() {
     let p = prover(setup(Product { square: false }));
     let (r, s) = rs();
-    assert!(p.prove_with_randomness(Product { square: false }, r, s).is_ok());
-    let err = p.prove_with_randomness(Product { square: true }, r, s).unwrap_err();
+    assert!(p
+        .prove_with_randomness(Product { square: false }, r, s)
+        .is_ok());
+    let err = p
+        .prove_with_randomness(Product { square: true }, r, s)
+        .unwrap_err();
     assert!(matches!(err, EngineError::SelfCheckFailed(_)), "{err}");
 }
 
@@ -74,7 +88,9 @@ fn unsatisfied_witness_names_the_constraint() {
     let c = MixedCircuit::new(1, 4, 2, 10, 2);
     let p = prover(setup(c.clone()));
     let (r, s) = rs();
-    let err = p.prove_with_randomness(MixedCircuit { tamper: true, ..c }, r, s).unwrap_err();
+    let err = p
+        .prove_with_randomness(MixedCircuit { tamper: true, ..c }, r, s)
+        .unwrap_err();
     match err {
         // The tampered value is the last multiplication: constraint 4 + 2 + 9.
         EngineError::Unsatisfied { index, total, .. } => assert_eq!((index, total), (15, 16)),
@@ -84,10 +100,18 @@ fn unsatisfied_witness_names_the_constraint() {
 
 #[test]
 fn oversized_or_odd_ntt_is_an_error() {
-    assert!(matches!(check_ntt_size(1 << 29), Err(EngineError::BadNttSize { .. })));
-    assert!(matches!(check_ntt_size(0), Err(EngineError::BadNttSize { .. })));
+    assert!(matches!(
+        check_ntt_size(1 << 29),
+        Err(EngineError::BadNttSize { .. })
+    ));
+    assert!(matches!(
+        check_ntt_size(0),
+        Err(EngineError::BadNttSize { .. })
+    ));
     let mut odd = vec![Fr::from(1u64); 12];
-    let err = CpuBackend::new().ntt(&mut odd, NttDirection::Forward).unwrap_err();
+    let err = CpuBackend::new()
+        .ntt(&mut odd, NttDirection::Forward)
+        .unwrap_err();
     assert!(err.to_string().contains("12"), "{err}");
     assert!(SyntheticCircuit::new(4, 0).is_err());
 }
@@ -97,7 +121,10 @@ fn malformed_key_is_rejected_at_load() {
     let mut pk = setup(MixedCircuit::new(1, 4, 0, 10, 3));
     pk.h_query.pop();
     let err = Prover::new(Arc::new(CpuBackend::new()), pk).unwrap_err();
-    assert!(matches!(err, EngineError::KeyMismatch(ref m) if m.contains("h_query")), "{err}");
+    assert!(
+        matches!(err, EngineError::KeyMismatch(ref m) if m.contains("h_query")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -108,9 +135,16 @@ fn verifier_rejects_wrong_number_of_public_inputs() {
     let proof = p.prove_with_randomness(c.clone(), r, s).unwrap();
     let inputs = c.public_inputs();
     assert!(p.verifier().verify(&inputs, &proof).unwrap());
-    for wrong in [&inputs[..1], &[inputs.clone(), vec![Fr::from(0u64)]].concat()[..], &[][..]] {
+    for wrong in [
+        &inputs[..1],
+        &[inputs.clone(), vec![Fr::from(0u64)]].concat()[..],
+        &[][..],
+    ] {
         let err = p.verifier().verify(wrong, &proof).unwrap_err();
-        assert!(matches!(err, EngineError::PublicInputCount { expected: 2, .. }), "{err}");
+        assert!(
+            matches!(err, EngineError::PublicInputCount { expected: 2, .. }),
+            "{err}"
+        );
     }
     // Right count, altered value: a clean `false`.
     let mut altered = inputs.clone();
@@ -151,7 +185,10 @@ fn key_file_round_trips_and_rejects_truncation_and_corruption() {
         std::fs::write(&path, &bytes).unwrap();
         let err = read_proving_key(&path).unwrap_err();
         assert!(matches!(err, EngineError::KeyFile { .. }), "{err}");
-        assert!(err.to_string().contains(what), "expected `{what}` in: {err}");
+        assert!(
+            err.to_string().contains(what),
+            "expected `{what}` in: {err}"
+        );
     }
     let missing = read_proving_key(&dir.join("missing.pk")).unwrap_err();
     assert!(matches!(missing, EngineError::KeyFile { .. }));

@@ -34,7 +34,10 @@ fn gpu(test: &str) -> Option<&'static Gpu> {
     match opened {
         Ok(g) => Some(g),
         Err(reason) => {
-            assert!(std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"), "{test}: SPICE_REQUIRE_GPU=1 but: {reason}");
+            assert!(
+                std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"),
+                "{test}: SPICE_REQUIRE_GPU=1 but: {reason}"
+            );
             println!("{test}: skipped: {reason}");
             None
         }
@@ -48,16 +51,37 @@ fn rng(test: &str) -> StdRng {
 }
 
 /// Runs `kernel(in_0, .., in_k, out_0, .., out_m, n)` over equal-length arrays.
-fn run<I: Pod, O: Pod + Default>(g: &Gpu, kernel: &str, inputs: &[&[I]], outputs: usize) -> Vec<Vec<O>> {
+fn run<I: Pod, O: Pod + Default>(
+    g: &Gpu,
+    kernel: &str,
+    inputs: &[&[I]],
+    outputs: usize,
+) -> Vec<Vec<O>> {
     let n = inputs[0].len();
-    let ins: Vec<DeviceBuffer<I>> = inputs.iter().map(|v| DeviceBuffer::from_host(&g.device, v).unwrap()).collect();
-    let outs: Vec<DeviceBuffer<O>> = (0..outputs).map(|_| DeviceBuffer::new(&g.device, n).unwrap()).collect();
-    let mut ptrs: Vec<u64> = ins.iter().map(|b| b.ptr()).chain(outs.iter().map(|b| b.ptr())).collect();
+    let ins: Vec<DeviceBuffer<I>> = inputs
+        .iter()
+        .map(|v| DeviceBuffer::from_host(&g.device, v).unwrap())
+        .collect();
+    let outs: Vec<DeviceBuffer<O>> = (0..outputs)
+        .map(|_| DeviceBuffer::new(&g.device, n).unwrap())
+        .collect();
+    let mut ptrs: Vec<u64> = ins
+        .iter()
+        .map(|b| b.ptr())
+        .chain(outs.iter().map(|b| b.ptr()))
+        .collect();
     let mut count = n as u32;
-    let mut args: Vec<*mut c_void> = ptrs.iter_mut().map(|p| p as *mut u64 as *mut c_void).collect();
+    let mut args: Vec<*mut c_void> = ptrs
+        .iter_mut()
+        .map(|p| p as *mut u64 as *mut c_void)
+        .collect();
     args.push(&mut count as *mut u32 as *mut c_void);
     let k = g.module.kernel(kernel).unwrap();
-    let shape = LaunchShape { blocks: (n as u32).div_ceil(128), threads: 128, shared_bytes: 0 };
+    let shape = LaunchShape {
+        blocks: (n as u32).div_ceil(128),
+        threads: 128,
+        shared_bytes: 0,
+    };
     // SAFETY: the arith_selftest kernels take their arrays then n, in this order; every array
     // holds n elements of the layout the kernel reads or writes, and lives until the download.
     unsafe { k.launch(&g.device, shape, &mut args).unwrap() };
@@ -85,54 +109,97 @@ fn fq_values(rng: &mut StdRng) -> Vec<Fq> {
 
 #[test]
 fn gpu_fr_mul_add_sub_match_arkworks() {
-    let Some(g) = gpu("gpu_fr_mul_add_sub_match_arkworks") else { return };
+    let Some(g) = gpu("gpu_fr_mul_add_sub_match_arkworks") else {
+        return;
+    };
     let mut rng = rng("gpu_fr_mul_add_sub_match_arkworks");
     let a = fr_values(&mut rng);
     let mut b = fr_values(&mut rng);
     b.reverse(); // every edge value meets random ones and the other edges
-    let (la, lb): (Vec<FrLimbs>, Vec<FrLimbs>) = (a.iter().map(|&x| x.into()).collect(), b.iter().map(|&x| x.into()).collect());
+    let (la, lb): (Vec<FrLimbs>, Vec<FrLimbs>) = (
+        a.iter().map(|&x| x.into()).collect(),
+        b.iter().map(|&x| x.into()).collect(),
+    );
     let prod = &run::<FrLimbs, FrLimbs>(g, "spice_fr_mul_kernel", &[&la, &lb], 1)[0];
     let sums = run::<FrLimbs, FrLimbs>(g, "spice_fr_add_sub_kernel", &[&la, &lb], 2);
     for i in 0..a.len() {
         assert_eq!(prod[i], FrLimbs::from(a[i] * b[i]), "{} * {}", a[i], b[i]);
-        assert_eq!(sums[0][i], FrLimbs::from(a[i] + b[i]), "{} + {}", a[i], b[i]);
-        assert_eq!(sums[1][i], FrLimbs::from(a[i] - b[i]), "{} - {}", a[i], b[i]);
+        assert_eq!(
+            sums[0][i],
+            FrLimbs::from(a[i] + b[i]),
+            "{} + {}",
+            a[i],
+            b[i]
+        );
+        assert_eq!(
+            sums[1][i],
+            FrLimbs::from(a[i] - b[i]),
+            "{} - {}",
+            a[i],
+            b[i]
+        );
     }
 }
 
 #[test]
 fn gpu_fq_mul_and_inverse_match_arkworks() {
-    let Some(g) = gpu("gpu_fq_mul_and_inverse_match_arkworks") else { return };
+    let Some(g) = gpu("gpu_fq_mul_and_inverse_match_arkworks") else {
+        return;
+    };
     let mut rng = rng("gpu_fq_mul_and_inverse_match_arkworks");
     let a = fq_values(&mut rng);
     let mut b = fq_values(&mut rng);
     b.reverse();
-    let (la, lb): (Vec<FqLimbs>, Vec<FqLimbs>) = (a.iter().map(|&x| x.into()).collect(), b.iter().map(|&x| x.into()).collect());
+    let (la, lb): (Vec<FqLimbs>, Vec<FqLimbs>) = (
+        a.iter().map(|&x| x.into()).collect(),
+        b.iter().map(|&x| x.into()).collect(),
+    );
     let prod = &run::<FqLimbs, FqLimbs>(g, "spice_fq_mul_kernel", &[&la, &lb], 1)[0];
     let inv = &run::<FqLimbs, FqLimbs>(g, "spice_fq_inverse_kernel", &[&la], 1)[0];
     for i in 0..a.len() {
         assert_eq!(prod[i], FqLimbs::from(a[i] * b[i]), "{} * {}", a[i], b[i]);
         // The kernel maps zero to zero (Fermat), arkworks to None.
-        assert_eq!(inv[i], FqLimbs::from(a[i].inverse().unwrap_or(Fq::zero())), "1 / {}", a[i]);
+        assert_eq!(
+            inv[i],
+            FqLimbs::from(a[i].inverse().unwrap_or(Fq::zero())),
+            "1 / {}",
+            a[i]
+        );
     }
 }
 
 /// Random points plus the identity, and pairs that hit P + P and P + (−P).
 fn pairs<G: CurveGroup>(rng: &mut StdRng) -> (Vec<G::Affine>, Vec<G::Affine>) {
-    let mut a: Vec<G::Affine> = (0..500).map(|_| (G::generator() * G::ScalarField::rand(rng)).into_affine()).collect();
-    let mut b: Vec<G::Affine> = (0..500).map(|_| (G::generator() * G::ScalarField::rand(rng)).into_affine()).collect();
+    let mut a: Vec<G::Affine> = (0..500)
+        .map(|_| (G::generator() * G::ScalarField::rand(rng)).into_affine())
+        .collect();
+    let mut b: Vec<G::Affine> = (0..500)
+        .map(|_| (G::generator() * G::ScalarField::rand(rng)).into_affine())
+        .collect();
     let p = a[0];
     a.extend([p, p, G::Affine::zero(), p, G::Affine::zero()]);
-    b.extend([p, (-p.into_group()).into_affine(), p, G::Affine::zero(), G::Affine::zero()]);
+    b.extend([
+        p,
+        (-p.into_group()).into_affine(),
+        p,
+        G::Affine::zero(),
+        G::Affine::zero(),
+    ]);
     (a, b)
 }
 
 #[test]
 fn gpu_g1_mixed_addition_matches_arkworks() {
-    let Some(g) = gpu("gpu_g1_mixed_addition_matches_arkworks") else { return };
+    let Some(g) = gpu("gpu_g1_mixed_addition_matches_arkworks") else {
+        return;
+    };
     let (a, b) = pairs::<G1Projective>(&mut rng("gpu_g1_mixed_addition_matches_arkworks"));
-    let (la, lb): (Vec<G1AffineLimbs>, Vec<G1AffineLimbs>) = (a.iter().map(|&p| p.into()).collect(), b.iter().map(|&p| p.into()).collect());
-    let sum = &run::<G1AffineLimbs, G1AffineLimbs>(g, "spice_g1_add_mixed_kernel", &[&la, &lb], 1)[0];
+    let (la, lb): (Vec<G1AffineLimbs>, Vec<G1AffineLimbs>) = (
+        a.iter().map(|&p| p.into()).collect(),
+        b.iter().map(|&p| p.into()).collect(),
+    );
+    let sum =
+        &run::<G1AffineLimbs, G1AffineLimbs>(g, "spice_g1_add_mixed_kernel", &[&la, &lb], 1)[0];
     for i in 0..a.len() {
         let expected: G1Affine = (a[i].into_group() + b[i]).into_affine();
         assert_eq!(sum[i], G1AffineLimbs::from(expected), "pair {i}");
@@ -141,10 +208,16 @@ fn gpu_g1_mixed_addition_matches_arkworks() {
 
 #[test]
 fn gpu_g2_mixed_addition_matches_arkworks() {
-    let Some(g) = gpu("gpu_g2_mixed_addition_matches_arkworks") else { return };
+    let Some(g) = gpu("gpu_g2_mixed_addition_matches_arkworks") else {
+        return;
+    };
     let (a, b) = pairs::<G2Projective>(&mut rng("gpu_g2_mixed_addition_matches_arkworks"));
-    let (la, lb): (Vec<G2AffineLimbs>, Vec<G2AffineLimbs>) = (a.iter().map(|&p| p.into()).collect(), b.iter().map(|&p| p.into()).collect());
-    let sum = &run::<G2AffineLimbs, G2AffineLimbs>(g, "spice_g2_add_mixed_kernel", &[&la, &lb], 1)[0];
+    let (la, lb): (Vec<G2AffineLimbs>, Vec<G2AffineLimbs>) = (
+        a.iter().map(|&p| p.into()).collect(),
+        b.iter().map(|&p| p.into()).collect(),
+    );
+    let sum =
+        &run::<G2AffineLimbs, G2AffineLimbs>(g, "spice_g2_add_mixed_kernel", &[&la, &lb], 1)[0];
     for i in 0..a.len() {
         let expected: G2Affine = (a[i].into_group() + b[i]).into_affine();
         assert_eq!(sum[i], G2AffineLimbs::from(expected), "pair {i}");

@@ -15,12 +15,16 @@ use std::mem::{align_of, offset_of, size_of};
 use spice::engine::gpu_msm::params::{
     LevelParams, ReduceParams, ScheduleParams, MAX_WINDOW_BITS, MIN_CHUNK, MIN_WINDOW_BITS, NEGATE,
 };
-use spice::engine::gpu_witness::params::{WitnessMapParams, COEFF_MINUS_ONE, COEFF_ONE, NO_FAILURE};
+use spice::engine::gpu_ntt::pass::{
+    NttPassParams, FLAG_BITREV_IO, FLAG_DIT, FLAG_LAMBDA, FLAG_SCALE, MAX_TILE_LOG,
+};
+use spice::engine::gpu_witness::params::{
+    WitnessMapParams, COEFF_MINUS_ONE, COEFF_ONE, NO_FAILURE,
+};
 use spice::engine::gpu_witness::WitnessTerm;
-use spice::engine::gpu_ntt::pass::{NttPassParams, FLAG_BITREV_IO, FLAG_DIT, FLAG_LAMBDA, FLAG_SCALE, MAX_TILE_LOG};
 use spice::engine::kernel_host::{
-    Fq2Limbs, FqLimbs, FrLimbs, G1AffineLimbs, G1JacobianLimbs, G1XyzzLimbs, G2AffineLimbs, G2JacobianLimbs,
-    G2XyzzLimbs,
+    Fq2Limbs, FqLimbs, FrLimbs, G1AffineLimbs, G1JacobianLimbs, G1XyzzLimbs, G2AffineLimbs,
+    G2JacobianLimbs, G2XyzzLimbs,
 };
 
 /// Same size and alignment, and each named field at the same offset.
@@ -59,9 +63,34 @@ fn ntt_pass_parameters_match_the_rust_mirror() {
 
 #[test]
 fn msm_parameters_match_the_rust_mirrors() {
-    same_layout!(generated::spice_msm_schedule, ScheduleParams, scalars, entry_count, n, window_bits, windows, scan_segment, entry_capacity);
-    same_layout!(generated::spice_msm_level, LevelParams, count, next_partials, chunk, level);
-    same_layout!(generated::spice_msm_reduce, ReduceParams, buckets, window_sums, window_bits, windows, segment_log);
+    same_layout!(
+        generated::spice_msm_schedule,
+        ScheduleParams,
+        scalars,
+        entry_count,
+        n,
+        window_bits,
+        windows,
+        scan_segment,
+        entry_capacity
+    );
+    same_layout!(
+        generated::spice_msm_level,
+        LevelParams,
+        count,
+        next_partials,
+        chunk,
+        level
+    );
+    same_layout!(
+        generated::spice_msm_reduce,
+        ReduceParams,
+        buckets,
+        window_sums,
+        window_bits,
+        windows,
+        segment_log
+    );
     assert_eq!(generated::SPICE_MSM_NEGATE, NEGATE);
     assert_eq!(generated::SPICE_MSM_MIN_WINDOW_BITS, MIN_WINDOW_BITS);
     assert_eq!(generated::SPICE_MSM_MAX_WINDOW_BITS, MAX_WINDOW_BITS);
@@ -71,7 +100,21 @@ fn msm_parameters_match_the_rust_mirrors() {
 #[test]
 fn witness_map_parameters_match_the_rust_mirror() {
     same_layout!(generated::spice_witness_term, WitnessTerm, var, coeff);
-    same_layout!(generated::spice_witness_map, WitnessMapParams, offsets, terms, coeff_table, z, a, b, c, first_failure, rows, instance, domain);
+    same_layout!(
+        generated::spice_witness_map,
+        WitnessMapParams,
+        offsets,
+        terms,
+        coeff_table,
+        z,
+        a,
+        b,
+        c,
+        first_failure,
+        rows,
+        instance,
+        domain
+    );
     assert_eq!(generated::SPICE_WITNESS_COEFF_ONE, COEFF_ONE);
     assert_eq!(generated::SPICE_WITNESS_COEFF_MINUS_ONE, COEFF_MINUS_ONE);
     assert_eq!(generated::SPICE_WITNESS_NO_FAILURE, NO_FAILURE);

@@ -32,20 +32,25 @@ use reference_proof::Reference;
 use test_seed::seed;
 #[path = "support/scalar_kinds.rs"]
 mod scalar_kinds;
-use scalar_kinds::{scalar, Kind, KINDS};
 use rayon::prelude::*;
+use scalar_kinds::{scalar, Kind, KINDS};
 use spice::engine::cuda::{G2Placement, MsmConfig};
 use spice::engine::gpu_msm::MsmOptions;
 use spice::engine::gpu_ntt::TileShape;
-use spice::engine::{Backend, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, SyntheticCircuit};
+use spice::engine::{
+    Backend, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, SyntheticCircuit,
+};
 
 /// `n` scalars of `kind`, generated in parallel.
 fn scalars(kind: Kind, n: usize, seed: u64) -> Vec<Fr> {
     let mut v = vec![Fr::zero(); n];
-    v.par_chunks_mut(1 << 14).enumerate().for_each(|(i, chunk)| {
-        let mut rng = StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        chunk.iter_mut().for_each(|x| *x = scalar(kind, &mut rng));
-    });
+    v.par_chunks_mut(1 << 14)
+        .enumerate()
+        .for_each(|(i, chunk)| {
+            let mut rng =
+                StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            chunk.iter_mut().for_each(|x| *x = scalar(kind, &mut rng));
+        });
     v
 }
 
@@ -53,49 +58,84 @@ fn scalars(kind: Kind, n: usize, seed: u64) -> Vec<Fr> {
 /// identity, repeats and negations mixed in.
 fn bases<G: CurveGroup>(n: usize, seed: u64) -> Vec<G::Affine> {
     let mut points = vec![G::zero(); n];
-    points.par_chunks_mut(1 << 12).enumerate().for_each(|(i, chunk)| {
-        let mut rng = StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0xd1b5_4a32_d192_ed03));
-        let step = G::rand(&mut rng);
-        let mut acc = G::rand(&mut rng);
-        for k in 0..chunk.len() {
-            acc += step;
-            let point = match rng.gen_range(0..16) {
-                0 => G::zero(),
-                1 if k > 0 => chunk[rng.gen_range(0..k)],
-                2 if k > 0 => -chunk[rng.gen_range(0..k)],
-                _ => acc,
-            };
-            chunk[k] = point;
-        }
-    });
+    points
+        .par_chunks_mut(1 << 12)
+        .enumerate()
+        .for_each(|(i, chunk)| {
+            let mut rng =
+                StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0xd1b5_4a32_d192_ed03));
+            let step = G::rand(&mut rng);
+            let mut acc = G::rand(&mut rng);
+            for k in 0..chunk.len() {
+                acc += step;
+                let point = match rng.gen_range(0..16) {
+                    0 => G::zero(),
+                    1 if k > 0 => chunk[rng.gen_range(0..k)],
+                    2 if k > 0 => -chunk[rng.gen_range(0..k)],
+                    _ => acc,
+                };
+                chunk[k] = point;
+            }
+        });
     G::normalize_batch(&points)
 }
 
 fn cpu_g1(points: &[G1Affine], s: &MsmScalars) -> G1Affine {
     let cpu = CpuBackend::new();
-    cpu.msm_g1(&cpu.load_g1(points.to_vec()).unwrap(), s).unwrap().into_affine()
+    cpu.msm_g1(&cpu.load_g1(points.to_vec()).unwrap(), s)
+        .unwrap()
+        .into_affine()
 }
 
 fn cpu_g2(points: &[G2Affine], s: &MsmScalars) -> G2Affine {
     let cpu = CpuBackend::new();
-    cpu.msm_g2(&cpu.load_g2(points.to_vec()).unwrap(), s).unwrap().into_affine()
+    cpu.msm_g2(&cpu.load_g2(points.to_vec()).unwrap(), s)
+        .unwrap()
+        .into_affine()
 }
 
 /// Sizes where the plan changes: empty, tiny, the window size's steps, powers of two and one
 /// past them.
-const G1_SIZES: [usize; 13] = [0, 1, 2, 3, 1000, 1 << 4, (1 << 4) + 1, 1 << 10, (1 << 10) + 1, 1 << 16, (1 << 16) + 1, 1 << 20, (1 << 20) + 1];
-const G2_SIZES: [usize; 9] = [0, 1, 2, 3, 1000, 1 << 10, (1 << 10) + 1, 1 << 16, (1 << 16) + 1];
+const G1_SIZES: [usize; 13] = [
+    0,
+    1,
+    2,
+    3,
+    1000,
+    1 << 4,
+    (1 << 4) + 1,
+    1 << 10,
+    (1 << 10) + 1,
+    1 << 16,
+    (1 << 16) + 1,
+    1 << 20,
+    (1 << 20) + 1,
+];
+const G2_SIZES: [usize; 9] = [
+    0,
+    1,
+    2,
+    3,
+    1000,
+    1 << 10,
+    (1 << 10) + 1,
+    1 << 16,
+    (1 << 16) + 1,
+];
 
 #[test]
 fn gpu_g1_msm_matches_cpu_at_every_size_and_kind() {
-    let Some(gpu) = gpu("gpu_g1_msm_matches_cpu_at_every_size_and_kind") else { return };
+    let Some(gpu) = gpu("gpu_g1_msm_matches_cpu_at_every_size_and_kind") else {
+        return;
+    };
     let s = seed("gpu_g1_msm_matches_cpu_at_every_size_and_kind");
     for (i, n) in G1_SIZES.into_iter().enumerate() {
         let points = bases::<G1Projective>(n, s ^ i as u64);
         let handle = gpu.load_g1(points.clone()).unwrap();
         for (k, kind) in KINDS.into_iter().enumerate() {
             // At 2^20 the CPU reference takes a second a kind: the three that cover every path.
-            if n > 1 << 16 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind) {
+            if n > 1 << 16 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind)
+            {
                 continue;
             }
             let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
@@ -107,14 +147,21 @@ fn gpu_g1_msm_matches_cpu_at_every_size_and_kind() {
 
 #[test]
 fn gpu_g2_msm_matches_cpu_at_every_size_and_kind() {
-    let Some(gpu) = gpu("gpu_g2_msm_matches_cpu_at_every_size_and_kind") else { return };
-    assert_eq!(gpu.msm_config().g2, G2Placement::Gpu, "run the G2 tests with G2 on the GPU (unset SPICE_CUDA_G2_MSM)");
+    let Some(gpu) = gpu("gpu_g2_msm_matches_cpu_at_every_size_and_kind") else {
+        return;
+    };
+    assert_eq!(
+        gpu.msm_config().g2,
+        G2Placement::Gpu,
+        "run the G2 tests with G2 on the GPU (unset SPICE_CUDA_G2_MSM)"
+    );
     let s = seed("gpu_g2_msm_matches_cpu_at_every_size_and_kind");
     for (i, n) in G2_SIZES.into_iter().enumerate() {
         let points = bases::<G2Projective>(n, s ^ i as u64);
         let handle = gpu.load_g2(points.clone()).unwrap();
         for (k, kind) in KINDS.into_iter().enumerate() {
-            if n > 1 << 10 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind) {
+            if n > 1 << 10 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind)
+            {
                 continue;
             }
             let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
@@ -126,7 +173,9 @@ fn gpu_g2_msm_matches_cpu_at_every_size_and_kind() {
 
 #[test]
 fn gpu_msm_is_right_for_bases_that_are_all_the_identity() {
-    let Some(gpu) = gpu("gpu_msm_is_right_for_bases_that_are_all_the_identity") else { return };
+    let Some(gpu) = gpu("gpu_msm_is_right_for_bases_that_are_all_the_identity") else {
+        return;
+    };
     let s = seed("gpu_msm_is_right_for_bases_that_are_all_the_identity");
     let handle = gpu.load_g1(vec![G1Affine::zero(); 5000]).unwrap();
     let sc = MsmScalars::new(&scalars(Kind::Random, 5000, s));
@@ -135,7 +184,9 @@ fn gpu_msm_is_right_for_bases_that_are_all_the_identity() {
 
 #[test]
 fn planner_overrides_give_the_same_result_on_the_gpu() {
-    let Some(_) = gpu("planner_overrides_give_the_same_result_on_the_gpu") else { return };
+    let Some(_) = gpu("planner_overrides_give_the_same_result_on_the_gpu") else {
+        return;
+    };
     let s = seed("planner_overrides_give_the_same_result_on_the_gpu");
     let n = 50_000;
     let points = bases::<G1Projective>(n, s);
@@ -143,9 +194,13 @@ fn planner_overrides_give_the_same_result_on_the_gpu() {
     let expected = cpu_g1(&points, &sc);
     // Small chunks: six or more levels of partial sums; small and large windows; one bucket a
     // segment and one segment a window; tiny scan segments.
-    for (window_bits, chunk, segment_log, scan_segment) in
-        [(4, 4, 0, 1), (8, 5, 7, 3), (13, 64, 3, 32), (16, 1024, 15, 32), (18, 9, 6, 1024)]
-    {
+    for (window_bits, chunk, segment_log, scan_segment) in [
+        (4, 4, 0, 1),
+        (8, 5, 7, 3),
+        (13, 64, 3, 32),
+        (16, 1024, 15, 32),
+        (18, 9, 6, 1024),
+    ] {
         let options = MsmOptions {
             window_bits: Some(window_bits),
             chunk: Some(chunk),
@@ -153,70 +208,128 @@ fn planner_overrides_give_the_same_result_on_the_gpu() {
             scan_segment: Some(scan_segment),
             ..MsmOptions::default()
         };
-        let backend = CudaBackend::with_config(TileShape::default(), MsmConfig { options, g2: G2Placement::Gpu }).unwrap();
+        let backend = CudaBackend::with_config(
+            TileShape::default(),
+            MsmConfig {
+                options,
+                g2: G2Placement::Gpu,
+            },
+        )
+        .unwrap();
         let handle = backend.load_g1(points.clone()).unwrap();
-        let ours = backend.msm_g1(&handle, &MsmScalars::new(sc.values())).unwrap().into_affine();
+        let ours = backend
+            .msm_g1(&handle, &MsmScalars::new(sc.values()))
+            .unwrap()
+            .into_affine();
         assert_eq!(ours, expected, "{options:?}");
     }
 }
 
 #[test]
 fn a_schedule_serves_several_msms_and_is_rebuilt_for_new_scalars() {
-    let Some(gpu) = gpu("a_schedule_serves_several_msms_and_is_rebuilt_for_new_scalars") else { return };
+    let Some(gpu) = gpu("a_schedule_serves_several_msms_and_is_rebuilt_for_new_scalars") else {
+        return;
+    };
     let s = seed("a_schedule_serves_several_msms_and_is_rebuilt_for_new_scalars");
     let n = 1 << 14;
     let (p1, q1) = (bases::<G1Projective>(n, s), bases::<G1Projective>(n, s ^ 1));
     let p2 = bases::<G2Projective>(n, s ^ 2);
-    let (h1, k1, h2) = (gpu.load_g1(p1.clone()).unwrap(), gpu.load_g1(q1.clone()).unwrap(), gpu.load_g2(p2.clone()).unwrap());
+    let (h1, k1, h2) = (
+        gpu.load_g1(p1.clone()).unwrap(),
+        gpu.load_g1(q1.clone()).unwrap(),
+        gpu.load_g2(p2.clone()).unwrap(),
+    );
     let first = MsmScalars::new(&scalars(Kind::WitnessLike, n, s ^ 3));
     let second = MsmScalars::new(&scalars(Kind::Random, n, s ^ 4));
     gpu.prepare_scalars(&first).unwrap();
     // Groth16's order (A, B in G1, B in G2, L) over one schedule, then other scalars, then
     // back: each MSM must use the schedule of its own scalars.
-    assert_eq!(gpu.msm_g1(&h1, &first).unwrap().into_affine(), cpu_g1(&p1, &first));
-    assert_eq!(gpu.msm_g1(&k1, &first).unwrap().into_affine(), cpu_g1(&q1, &first));
-    assert_eq!(gpu.msm_g2(&h2, &first).unwrap().into_affine(), cpu_g2(&p2, &first));
-    assert_eq!(gpu.msm_g1(&h1, &second).unwrap().into_affine(), cpu_g1(&p1, &second));
-    assert_eq!(gpu.msm_g1(&k1, &first).unwrap().into_affine(), cpu_g1(&q1, &first));
+    assert_eq!(
+        gpu.msm_g1(&h1, &first).unwrap().into_affine(),
+        cpu_g1(&p1, &first)
+    );
+    assert_eq!(
+        gpu.msm_g1(&k1, &first).unwrap().into_affine(),
+        cpu_g1(&q1, &first)
+    );
+    assert_eq!(
+        gpu.msm_g2(&h2, &first).unwrap().into_affine(),
+        cpu_g2(&p2, &first)
+    );
+    assert_eq!(
+        gpu.msm_g1(&h1, &second).unwrap().into_affine(),
+        cpu_g1(&p1, &second)
+    );
+    assert_eq!(
+        gpu.msm_g1(&k1, &first).unwrap().into_affine(),
+        cpu_g1(&q1, &first)
+    );
 }
 
 #[test]
 fn gpu_msm_results_do_not_change_between_runs() {
     // The scatter's atomics place entries in a different order each run; a race would show as
     // results that differ.
-    let Some(gpu) = gpu("gpu_msm_results_do_not_change_between_runs") else { return };
+    let Some(gpu) = gpu("gpu_msm_results_do_not_change_between_runs") else {
+        return;
+    };
     let s = seed("gpu_msm_results_do_not_change_between_runs");
     let n = 1 << 18;
     let points = bases::<G1Projective>(n, s);
     let handle = gpu.load_g1(points).unwrap();
     let values = scalars(Kind::WitnessLike, n, s ^ 1);
-    let first = gpu.msm_g1(&handle, &MsmScalars::new(&values)).unwrap().into_affine();
+    let first = gpu
+        .msm_g1(&handle, &MsmScalars::new(&values))
+        .unwrap()
+        .into_affine();
     for _ in 0..3 {
-        assert_eq!(gpu.msm_g1(&handle, &MsmScalars::new(&values)).unwrap().into_affine(), first);
+        assert_eq!(
+            gpu.msm_g1(&handle, &MsmScalars::new(&values))
+                .unwrap()
+                .into_affine(),
+            first
+        );
     }
-    let (timed, times) = gpu.msm_g1_timed(&handle, &MsmScalars::new(&values)).unwrap();
+    let (timed, times) = gpu
+        .msm_g1_timed(&handle, &MsmScalars::new(&values))
+        .unwrap();
     assert_eq!(timed.into_affine(), first);
     assert!(times.schedule_ms > 0.0 && times.curve_ms > 0.0, "{times:?}");
 }
 
 #[test]
 fn gpu_msm_rejects_mismatched_and_foreign_inputs() {
-    let Some(gpu) = gpu("gpu_msm_rejects_mismatched_and_foreign_inputs") else { return };
+    let Some(gpu) = gpu("gpu_msm_rejects_mismatched_and_foreign_inputs") else {
+        return;
+    };
     let handle = gpu.load_g1(vec![G1Affine::generator(); 4]).unwrap();
-    let err = gpu.msm_g1(&handle, &MsmScalars::new(&[Fr::one(); 3])).unwrap_err();
+    let err = gpu
+        .msm_g1(&handle, &MsmScalars::new(&[Fr::one(); 3]))
+        .unwrap_err();
     assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
     let cpu = CpuBackend::new();
     let foreign = cpu.load_g1(vec![G1Affine::generator(); 3]).unwrap();
-    let err = gpu.msm_g1(&foreign, &MsmScalars::new(&[Fr::one(); 3])).unwrap_err();
+    let err = gpu
+        .msm_g1(&foreign, &MsmScalars::new(&[Fr::one(); 3]))
+        .unwrap_err();
     assert!(matches!(err, EngineError::ForeignHandle { .. }), "{err:?}");
 }
 
 #[test]
 fn proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof() {
-    let Some(gpu) = gpu("proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof") else { return };
+    let Some(gpu) = gpu("proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof") else {
+        return;
+    };
     let s = seed("proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof");
     let g2_on_cpu = Arc::new(
-        CudaBackend::with_config(TileShape::default(), MsmConfig { g2: G2Placement::CpuConcurrent, ..gpu.msm_config() }).unwrap(),
+        CudaBackend::with_config(
+            TileShape::default(),
+            MsmConfig {
+                g2: G2Placement::CpuConcurrent,
+                ..gpu.msm_config()
+            },
+        )
+        .unwrap(),
     );
     assert!(g2_on_cpu.overlaps_g2_msm());
     let mixed = MixedCircuit::new(3, 40, 7, 300, s);
@@ -228,9 +341,18 @@ fn proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof() {
             let c = $c;
             let reference = Reference::new(&c, $inputs, r, t, &mut rng);
             let pk = &reference.pk;
-            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
-            let on_gpu = Prover::new(gpu.clone(), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
-            let split = Prover::new(g2_on_cpu.clone(), pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
+            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone())
+                .unwrap()
+                .prove_with_randomness(c.clone(), r, t)
+                .unwrap();
+            let on_gpu = Prover::new(gpu.clone(), pk.clone())
+                .unwrap()
+                .prove_with_randomness(c.clone(), r, t)
+                .unwrap();
+            let split = Prover::new(g2_on_cpu.clone(), pk.clone())
+                .unwrap()
+                .prove_with_randomness(c.clone(), r, t)
+                .unwrap();
             reference.assert_matches(&on_cpu, "the CPU backend");
             reference.assert_matches(&on_gpu, "the CUDA backend");
             reference.assert_matches(&split, "G2 on the CPU alongside");
@@ -241,17 +363,24 @@ fn proof_on_the_cuda_backend_is_byte_identical_to_the_cpu_proof() {
     // r = s = 0: the prover skips the B-in-G1 MSM; still identical.
     let zero = Fr::zero();
     let reference = Reference::new(&mixed, mixed.public_inputs(), zero, zero, &mut rng);
-    let ours = Prover::new(gpu.clone(), reference.pk.clone()).unwrap().prove_with_randomness(mixed, zero, zero).unwrap();
+    let ours = Prover::new(gpu.clone(), reference.pk.clone())
+        .unwrap()
+        .prove_with_randomness(mixed, zero, zero)
+        .unwrap();
     reference.assert_matches(&ours, "the CUDA backend with r = s = 0");
 }
 
 #[test]
 fn a_gpu_proof_reports_its_host_device_copies() {
-    let Some(gpu) = gpu("a_gpu_proof_reports_its_host_device_copies") else { return };
+    let Some(gpu) = gpu("a_gpu_proof_reports_its_host_device_copies") else {
+        return;
+    };
     let s = seed("a_gpu_proof_reports_its_host_device_copies");
     let c = SyntheticCircuit::new(1 << 12, s).unwrap();
     let mut rng = StdRng::seed_from_u64(s);
-    let pk = Groth16::<Bls12_381>::circuit_specific_setup(c.clone(), &mut rng).unwrap().0;
+    let pk = Groth16::<Bls12_381>::circuit_specific_setup(c.clone(), &mut rng)
+        .unwrap()
+        .0;
     let prover = Prover::new(gpu.clone(), pk).unwrap();
     let n = prover.domain_size() as u64;
     let (r, t) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
@@ -260,11 +389,21 @@ fn a_gpu_proof_reports_its_host_device_copies() {
         let copies = times.transfers.expect("the CUDA backend times its copies");
         // At least: A·z, B·z, C·z and the n − 1 coefficients of h up, h down; the
         // assignment's upload and each MSM's window sums come on top.
-        assert!(copies.to_device_bytes >= 32 * (4 * n - 1), "run {run}: {copies:?}");
+        assert!(
+            copies.to_device_bytes >= 32 * (4 * n - 1),
+            "run {run}: {copies:?}"
+        );
         assert!(copies.from_device_bytes >= 32 * n, "run {run}: {copies:?}");
         assert!(copies.copies >= 4 + 1 + 1 + 5, "run {run}: {copies:?}");
-        assert!(!copies.to_device.is_zero() && !copies.from_device.is_zero(), "run {run}: {copies:?}");
+        assert!(
+            !copies.to_device.is_zero() && !copies.from_device.is_zero(),
+            "run {run}: {copies:?}"
+        );
         // Copies happen inside the stages, so they cannot exceed them.
-        assert!(copies.to_device + copies.from_device <= times.total(), "run {run}: {copies:?} vs {:?}", times.total());
+        assert!(
+            copies.to_device + copies.from_device <= times.total(),
+            "run {run}: {copies:?} vs {:?}",
+            times.total()
+        );
     }
 }

@@ -22,13 +22,20 @@ use ark_ff::{FftField, Field, One, UniformRand, Zero};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use common::MixedCircuit;
 use gpu_backend::gpu;
-use reference_proof::Reference;
-use test_seed::seed;
 use rayon::prelude::*;
-use spice::engine::{select, Backend, BackendChoice, CpuBackend, CudaBackend, EngineError, NttDirection, Prover, SyntheticCircuit};
+use reference_proof::Reference;
+use spice::engine::{
+    select, Backend, BackendChoice, CpuBackend, CudaBackend, EngineError, NttDirection, Prover,
+    SyntheticCircuit,
+};
+use test_seed::seed;
 
-const DIRECTIONS: [NttDirection; 4] =
-    [NttDirection::Forward, NttDirection::Inverse, NttDirection::CosetForward, NttDirection::CosetInverse];
+const DIRECTIONS: [NttDirection; 4] = [
+    NttDirection::Forward,
+    NttDirection::Inverse,
+    NttDirection::CosetForward,
+    NttDirection::CosetInverse,
+];
 
 /// `n` random elements, generated in parallel (2^28 of them take seconds, not minutes).
 fn random(n: usize, seed: u64) -> Vec<Fr> {
@@ -55,48 +62,71 @@ fn gpu_ntt(gpu: &CudaBackend, data: &[Fr], direction: NttDirection) -> Vec<Fr> {
 
 #[test]
 fn gpu_ntt_matches_cpu_on_random_inputs_at_every_small_size() {
-    let Some(gpu) = gpu("gpu_ntt_matches_cpu_on_random_inputs_at_every_small_size") else { return };
+    let Some(gpu) = gpu("gpu_ntt_matches_cpu_on_random_inputs_at_every_small_size") else {
+        return;
+    };
     let s = seed("gpu_ntt_matches_cpu_on_random_inputs_at_every_small_size");
     for log in 0..=16u32 {
         let data = random(1 << log, s ^ u64::from(log));
         for direction in DIRECTIONS {
-            assert_eq!(gpu_ntt(&gpu, &data, direction), cpu_ntt(&data, direction), "2^{log} {direction:?}");
+            assert_eq!(
+                gpu_ntt(&gpu, &data, direction),
+                cpu_ntt(&data, direction),
+                "2^{log} {direction:?}"
+            );
         }
     }
 }
 
 #[test]
 fn gpu_ntt_matches_cpu_at_odd_sizes_and_pass_boundaries() {
-    let Some(gpu) = gpu("gpu_ntt_matches_cpu_at_odd_sizes_and_pass_boundaries") else { return };
+    let Some(gpu) = gpu("gpu_ntt_matches_cpu_at_odd_sizes_and_pass_boundaries") else {
+        return;
+    };
     let s = seed("gpu_ntt_matches_cpu_at_odd_sizes_and_pass_boundaries");
     // The default tile changes pass count at 2^11, 2^17 and 2^25.
     for log in [17u32, 19, 21, 23, 24, 25] {
         let data = random(1 << log, s ^ u64::from(log));
         for direction in [NttDirection::Forward, NttDirection::CosetInverse] {
-            assert_eq!(gpu_ntt(&gpu, &data, direction), cpu_ntt(&data, direction), "2^{log} {direction:?}");
+            assert_eq!(
+                gpu_ntt(&gpu, &data, direction),
+                cpu_ntt(&data, direction),
+                "2^{log} {direction:?}"
+            );
         }
     }
 }
 
 #[test]
 fn gpu_coset_ntt_matches_cpu_coset() {
-    let Some(gpu) = gpu("gpu_coset_ntt_matches_cpu_coset") else { return };
+    let Some(gpu) = gpu("gpu_coset_ntt_matches_cpu_coset") else {
+        return;
+    };
     let s = seed("gpu_coset_ntt_matches_cpu_coset");
     for log in [1u32, 2, 5, 10, 11, 13, 18, 20] {
         let data = random(1 << log, s ^ u64::from(log));
         for direction in [NttDirection::CosetForward, NttDirection::CosetInverse] {
-            assert_eq!(gpu_ntt(&gpu, &data, direction), cpu_ntt(&data, direction), "2^{log} {direction:?}");
+            assert_eq!(
+                gpu_ntt(&gpu, &data, direction),
+                cpu_ntt(&data, direction),
+                "2^{log} {direction:?}"
+            );
         }
     }
 }
 
 #[test]
 fn gpu_forward_then_inverse_is_identity() {
-    let Some(gpu) = gpu("gpu_forward_then_inverse_is_identity") else { return };
+    let Some(gpu) = gpu("gpu_forward_then_inverse_is_identity") else {
+        return;
+    };
     let s = seed("gpu_forward_then_inverse_is_identity");
     for log in [1u32, 3, 9, 12, 15, 20, 22] {
         let data = random(1 << log, s ^ u64::from(log));
-        for (fwd, inv) in [(NttDirection::Forward, NttDirection::Inverse), (NttDirection::CosetForward, NttDirection::CosetInverse)] {
+        for (fwd, inv) in [
+            (NttDirection::Forward, NttDirection::Inverse),
+            (NttDirection::CosetForward, NttDirection::CosetInverse),
+        ] {
             let mut v = data.clone();
             gpu.ntt(&mut v, fwd).unwrap();
             assert_ne!(v, data, "2^{log}: the forward transform changed nothing");
@@ -126,12 +156,20 @@ fn evaluate(coeffs: &[Fr], point: Fr) -> Fr {
 
 #[test]
 fn gpu_ntt_at_the_largest_size_that_fits() {
-    let Some(gpu) = gpu("gpu_ntt_at_the_largest_size_that_fits") else { return };
+    let Some(gpu) = gpu("gpu_ntt_at_the_largest_size_that_fits") else {
+        return;
+    };
     let s = seed("gpu_ntt_at_the_largest_size_that_fits");
     let (_, free) = gpu.memory().unwrap();
     // Data and scratch on the device, with room to spare; host RAM limits the test too.
-    let log = (20..=28u32).rev().find(|&l| 3usize << (l + 5) < free).expect("at least 2^20 fits");
-    println!("gpu_ntt_at_the_largest_size_that_fits: 2^{log} ({} MiB free on the device)", free >> 20);
+    let log = (20..=28u32)
+        .rev()
+        .find(|&l| 3usize << (l + 5) < free)
+        .expect("at least 2^20 fits");
+    println!(
+        "gpu_ntt_at_the_largest_size_that_fits: 2^{log} ({} MiB free on the device)",
+        free >> 20
+    );
     let n = 1usize << log;
     let data = random(n, s);
     let mut v = data.clone();
@@ -140,7 +178,11 @@ fn gpu_ntt_at_the_largest_size_that_fits() {
     let omega = Fr::get_root_of_unity(n as u64).unwrap();
     let mut rng = StdRng::seed_from_u64(s);
     for k in [0usize, 1, n - 1, rand::Rng::gen_range(&mut rng, 0..n)] {
-        assert_eq!(v[k], evaluate(&data, omega.pow([k as u64])), "2^{log}: evaluation {k}");
+        assert_eq!(
+            v[k],
+            evaluate(&data, omega.pow([k as u64])),
+            "2^{log}: evaluation {k}"
+        );
     }
     gpu.ntt(&mut v, NttDirection::Inverse).unwrap();
     assert!(v == data, "2^{log}: inverse did not undo forward");
@@ -148,12 +190,16 @@ fn gpu_ntt_at_the_largest_size_that_fits() {
 
 #[test]
 fn gpu_quotient_matches_cpu_quotient() {
-    let Some(gpu) = gpu("gpu_quotient_matches_cpu_quotient") else { return };
+    let Some(gpu) = gpu("gpu_quotient_matches_cpu_quotient") else {
+        return;
+    };
     let s = seed("gpu_quotient_matches_cpu_quotient");
     for log in [0u32, 1, 2, 4, 10, 11, 16, 17, 20] {
         let n = 1usize << log;
         let (a, b, c) = (random(n, s ^ 1), random(n, s ^ 2), random(n, s ^ 3));
-        let expected = CpuBackend::new().quotient(a.clone(), b.clone(), c.clone()).unwrap();
+        let expected = CpuBackend::new()
+            .quotient(a.clone(), b.clone(), c.clone())
+            .unwrap();
         let ours = gpu.quotient(a, b, c).unwrap();
         assert_eq!(ours, expected, "2^{log}");
     }
@@ -161,12 +207,19 @@ fn gpu_quotient_matches_cpu_quotient() {
 
 #[test]
 fn resident_transforms_chain_on_the_device() {
-    let Some(gpu) = gpu("resident_transforms_chain_on_the_device") else { return };
+    let Some(gpu) = gpu("resident_transforms_chain_on_the_device") else {
+        return;
+    };
     let s = seed("resident_transforms_chain_on_the_device");
     let data = random(1 << 18, s);
     let mut v = gpu.upload(&data).unwrap();
     let mut expected = data.clone();
-    for direction in [NttDirection::Forward, NttDirection::CosetInverse, NttDirection::CosetForward, NttDirection::Inverse] {
+    for direction in [
+        NttDirection::Forward,
+        NttDirection::CosetInverse,
+        NttDirection::CosetForward,
+        NttDirection::Inverse,
+    ] {
         gpu.ntt_resident(&mut v, direction).unwrap();
         expected = cpu_ntt(&expected, direction);
     }
@@ -176,7 +229,9 @@ fn resident_transforms_chain_on_the_device() {
 #[test]
 fn gpu_results_do_not_change_between_runs() {
     // A race between threads or blocks shows as results that differ run to run.
-    let Some(gpu) = gpu("gpu_results_do_not_change_between_runs") else { return };
+    let Some(gpu) = gpu("gpu_results_do_not_change_between_runs") else {
+        return;
+    };
     let data = random(1 << 20, seed("gpu_results_do_not_change_between_runs"));
     let first = gpu_ntt(&gpu, &data, NttDirection::CosetForward);
     for _ in 0..3 {
@@ -186,7 +241,9 @@ fn gpu_results_do_not_change_between_runs() {
 
 #[test]
 fn proof_with_the_gpu_witness_map_is_byte_identical_to_the_cpu_proof() {
-    let Some(gpu) = gpu("proof_with_the_gpu_witness_map_is_byte_identical_to_the_cpu_proof") else { return };
+    let Some(gpu) = gpu("proof_with_the_gpu_witness_map_is_byte_identical_to_the_cpu_proof") else {
+        return;
+    };
     let s = seed("proof_with_the_gpu_witness_map_is_byte_identical_to_the_cpu_proof");
     let mixed = MixedCircuit::new(3, 40, 7, 300, s);
     let synthetic = SyntheticCircuit::new(1 << 12, s).unwrap();
@@ -196,8 +253,14 @@ fn proof_with_the_gpu_witness_map_is_byte_identical_to_the_cpu_proof() {
         ($c:expr, $inputs:expr) => {{
             let c = $c;
             let reference = Reference::new(&c, $inputs, r, t, &mut rng);
-            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), reference.pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
-            let on_gpu = Prover::new(gpu.clone(), reference.pk.clone()).unwrap().prove_with_randomness(c.clone(), r, t).unwrap();
+            let on_cpu = Prover::new(Arc::new(CpuBackend::new()), reference.pk.clone())
+                .unwrap()
+                .prove_with_randomness(c.clone(), r, t)
+                .unwrap();
+            let on_gpu = Prover::new(gpu.clone(), reference.pk.clone())
+                .unwrap()
+                .prove_with_randomness(c.clone(), r, t)
+                .unwrap();
             reference.assert_matches(&on_cpu, "the CPU backend");
             reference.assert_matches(&on_gpu, "the GPU quotient (host rows)");
         }};
@@ -214,11 +277,17 @@ fn selecting_cuda_gives_the_gpu_or_a_typed_reason() {
             assert_eq!(select(BackendChoice::Auto).unwrap().name(), "cuda");
         }
         Err(e) => {
-            assert!(std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"), "SPICE_REQUIRE_GPU=1 but: {e}");
+            assert!(
+                std::env::var("SPICE_REQUIRE_GPU").as_deref() != Ok("1"),
+                "SPICE_REQUIRE_GPU=1 but: {e}"
+            );
             println!("selecting_cuda_gives_the_gpu_or_a_typed_reason: no GPU here ({e}); checking the fallback");
             assert!(matches!(e, EngineError::BackendUnavailable { .. }), "{e:?}");
             let err = select(BackendChoice::Cuda).unwrap_err();
-            assert!(matches!(&err, EngineError::BackendUnavailable { reason, .. } if !reason.is_empty()), "{err:?}");
+            assert!(
+                matches!(&err, EngineError::BackendUnavailable { reason, .. } if !reason.is_empty()),
+                "{err:?}"
+            );
             assert_eq!(select(BackendChoice::Auto).unwrap().name(), "cpu");
         }
     }
@@ -226,9 +295,16 @@ fn selecting_cuda_gives_the_gpu_or_a_typed_reason() {
 
 #[test]
 fn gpu_rejects_sizes_it_cannot_transform() {
-    let Some(gpu) = gpu("gpu_rejects_sizes_it_cannot_transform") else { return };
+    let Some(gpu) = gpu("gpu_rejects_sizes_it_cannot_transform") else {
+        return;
+    };
     let mut odd = vec![Fr::one(); 3];
-    assert!(matches!(gpu.ntt(&mut odd, NttDirection::Forward), Err(EngineError::BadNttSize { .. })));
-    let err = gpu.quotient(vec![Fr::one(); 4], vec![Fr::one(); 4], vec![Fr::one(); 2]).unwrap_err();
+    assert!(matches!(
+        gpu.ntt(&mut odd, NttDirection::Forward),
+        Err(EngineError::BadNttSize { .. })
+    ));
+    let err = gpu
+        .quotient(vec![Fr::one(); 4], vec![Fr::one(); 4], vec![Fr::one(); 2])
+        .unwrap_err();
     assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
 }

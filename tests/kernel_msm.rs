@@ -53,7 +53,10 @@ fn bases<G: CurveGroup>(n: usize, rng: &mut StdRng) -> Vec<G::Affine> {
 
 /// Options that keep the simulation's grids small (a few hundred threads, like a small device).
 fn small_device() -> MsmOptions {
-    MsmOptions { resident_threads: 256, ..MsmOptions::default() }
+    MsmOptions {
+        resident_threads: 256,
+        ..MsmOptions::default()
+    }
 }
 
 fn check_g1(points: &[G1Affine], s: &[Fr], options: MsmOptions, order_seed: u64, what: &str) {
@@ -79,7 +82,13 @@ fn g1_simulation_matches_arkworks_at_every_size_and_kind() {
         let points = bases::<G1Projective>(n, &mut rng);
         for kind in KINDS {
             let sc = scalars(kind, n, &mut rng);
-            check_g1(&points, &sc, small_device(), rng.gen(), &format!("G1, n = {n}, {kind:?}"));
+            check_g1(
+                &points,
+                &sc,
+                small_device(),
+                rng.gen(),
+                &format!("G1, n = {n}, {kind:?}"),
+            );
         }
     }
 }
@@ -97,7 +106,13 @@ fn g2_simulation_matches_arkworks_at_every_size_and_kind() {
                 continue;
             }
             let sc = scalars(kind, n, &mut rng);
-            check_g2(&points, &sc, small_device(), rng.gen(), &format!("G2, n = {n}, {kind:?}"));
+            check_g2(
+                &points,
+                &sc,
+                small_device(),
+                rng.gen(),
+                &format!("G2, n = {n}, {kind:?}"),
+            );
         }
     }
 }
@@ -117,11 +132,18 @@ fn bases_that_are_all_the_identity_give_the_identity() {
 fn the_default_plan_for_a_large_device_matches_arkworks() {
     // The planner's own choices for an H100-sized device (large chunks: one level) rather
     // than the small device the other tests simulate.
-    let mut rng = StdRng::seed_from_u64(seed("the_default_plan_for_a_large_device_matches_arkworks"));
+    let mut rng =
+        StdRng::seed_from_u64(seed("the_default_plan_for_a_large_device_matches_arkworks"));
     let points = bases::<G1Projective>(4097, &mut rng);
     for kind in [Kind::Random, Kind::WitnessLike] {
         let sc = scalars(kind, points.len(), &mut rng);
-        check_g1(&points, &sc, MsmOptions::default(), rng.gen(), &format!("{kind:?}"));
+        check_g1(
+            &points,
+            &sc,
+            MsmOptions::default(),
+            rng.gen(),
+            &format!("{kind:?}"),
+        );
     }
 }
 
@@ -129,15 +151,22 @@ fn the_default_plan_for_a_large_device_matches_arkworks() {
 fn one_bucket_spread_over_many_chunks_is_summed_across_levels() {
     // Every scalar 3: one bucket holds all 600 entries; chunks of 4 give 5 levels of partial
     // sums before one chunk is left.
-    let mut rng = StdRng::seed_from_u64(seed("one_bucket_spread_over_many_chunks_is_summed_across_levels"));
+    let mut rng = StdRng::seed_from_u64(seed(
+        "one_bucket_spread_over_many_chunks_is_summed_across_levels",
+    ));
     let points = bases::<G1Projective>(600, &mut rng);
     let sc = vec![Fr::from(3u64); points.len()];
-    let options = MsmOptions { chunk: Some(4), ..small_device() };
+    let options = MsmOptions {
+        chunk: Some(4),
+        ..small_device()
+    };
     let plan = MsmPlan::new(ScalarStats::of(&sc), options).unwrap();
     assert!(plan.levels.len() >= 5, "{:?}", plan.levels);
     check_g1(&points, &sc, options, rng.gen(), "all scalars 3");
     // The ones bucket the same way (a witness of 0/1 values).
-    let sc: Vec<Fr> = (0..points.len()).map(|_| Fr::from(rng.gen::<bool>() as u64)).collect();
+    let sc: Vec<Fr> = (0..points.len())
+        .map(|_| Fr::from(rng.gen::<bool>() as u64))
+        .collect();
     check_g1(&points, &sc, options, rng.gen(), "0/1 scalars");
 }
 
@@ -288,14 +317,24 @@ proptest! {
 fn ones_skip_the_windows_and_zeros_have_no_entries() {
     let mut rng = StdRng::seed_from_u64(seed("ones_skip_the_windows_and_zeros_have_no_entries"));
     let sc = scalars(Kind::PlusMinusOne, 500, &mut rng);
-    let mut sc: Vec<Fr> = sc.into_iter().enumerate().map(|(i, x)| if i % 3 == 0 { Fr::zero() } else { x }).collect();
+    let mut sc: Vec<Fr> = sc
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| if i % 3 == 0 { Fr::zero() } else { x })
+        .collect();
     sc[1] = -Fr::one();
     let plan = MsmPlan::new(ScalarStats::of(&sc), small_device()).unwrap();
     let schedule = sim::schedule(&sc, &plan, rng.gen()).unwrap();
     let ones = sc.iter().filter(|x| !x.is_zero()).count();
     assert_eq!(schedule.entry_count as usize, ones);
-    assert!(schedule.keys[..ones].iter().all(|&k| k == plan.ones_bucket()));
-    let negated: Vec<u32> = schedule.entries[..ones].iter().filter(|&&e| e & NEGATE != 0).map(|&e| e & !NEGATE).collect();
+    assert!(schedule.keys[..ones]
+        .iter()
+        .all(|&k| k == plan.ones_bucket()));
+    let negated: Vec<u32> = schedule.entries[..ones]
+        .iter()
+        .filter(|&&e| e & NEGATE != 0)
+        .map(|&e| e & !NEGATE)
+        .collect();
     assert!(negated.contains(&1));
     assert!(negated.iter().all(|&i| sc[i as usize] == -Fr::one()));
 }
@@ -308,14 +347,25 @@ fn slot_order_within_a_bucket_varies_with_thread_order_but_the_result_does_not()
     let mut rng = StdRng::seed_from_u64(s);
     let points = bases::<G1Projective>(400, &mut rng);
     let sc = scalars(Kind::Tiny, points.len(), &mut rng);
-    let options = MsmOptions { window_bits: Some(4), chunk: Some(5), ..small_device() };
+    let options = MsmOptions {
+        window_bits: Some(4),
+        chunk: Some(5),
+        ..small_device()
+    };
     let plan = MsmPlan::new(ScalarStats::of(&sc), options).unwrap();
     let first = sim::schedule(&sc, &plan, 1).unwrap();
     let second = sim::schedule(&sc, &plan, 2).unwrap();
     assert_eq!(first.keys, second.keys);
-    assert_ne!(first.entries, second.entries, "the shuffled thread orders placed every entry the same way");
-    let a = sim::msm_with_schedule(&points, &first, 3).unwrap().into_affine();
-    let b = sim::msm_with_schedule(&points, &second, 4).unwrap().into_affine();
+    assert_ne!(
+        first.entries, second.entries,
+        "the shuffled thread orders placed every entry the same way"
+    );
+    let a = sim::msm_with_schedule(&points, &first, 3)
+        .unwrap()
+        .into_affine();
+    let b = sim::msm_with_schedule(&points, &second, 4)
+        .unwrap()
+        .into_affine();
     assert_eq!(a, b);
     assert_eq!(a, G1Projective::msm(&points, &sc).unwrap().into_affine());
 }
@@ -328,45 +378,120 @@ fn one_schedule_serves_g1_and_g2() {
     let schedule = sim::schedule(&sc, &plan, rng.gen()).unwrap();
     let p1 = bases::<G1Projective>(sc.len(), &mut rng);
     let p2 = bases::<G2Projective>(sc.len(), &mut rng);
-    assert_eq!(sim::msm_with_schedule(&p1, &schedule, 1).unwrap().into_affine(), G1Projective::msm(&p1, &sc).unwrap().into_affine());
-    assert_eq!(sim::msm_with_schedule(&p2, &schedule, 2).unwrap().into_affine(), G2Projective::msm(&p2, &sc).unwrap().into_affine());
+    assert_eq!(
+        sim::msm_with_schedule(&p1, &schedule, 1)
+            .unwrap()
+            .into_affine(),
+        G1Projective::msm(&p1, &sc).unwrap().into_affine()
+    );
+    assert_eq!(
+        sim::msm_with_schedule(&p2, &schedule, 2)
+            .unwrap()
+            .into_affine(),
+        G2Projective::msm(&p2, &sc).unwrap().into_affine()
+    );
 }
 
 #[test]
 fn the_planner_picks_larger_windows_for_more_scalars() {
-    let plan = |general: u64| MsmPlan::new(ScalarStats { zeros: 0, ones: 0, general }, MsmOptions::default()).unwrap();
-    let windows: Vec<u32> = [1u64, 1 << 10, 1 << 16, 1 << 20, 1 << 24].iter().map(|&g| plan(g).window_bits).collect();
+    let plan = |general: u64| {
+        MsmPlan::new(
+            ScalarStats {
+                zeros: 0,
+                ones: 0,
+                general,
+            },
+            MsmOptions::default(),
+        )
+        .unwrap()
+    };
+    let windows: Vec<u32> = [1u64, 1 << 10, 1 << 16, 1 << 20, 1 << 24]
+        .iter()
+        .map(|&g| plan(g).window_bits)
+        .collect();
     assert!(windows.windows(2).all(|w| w[0] <= w[1]), "{windows:?}");
     assert!(windows[4] > windows[1], "{windows:?}");
     // Zeros and ones add no entries to the windows, so they do not move the window size.
-    let sparse = MsmPlan::new(ScalarStats { zeros: 1 << 20, ones: 1 << 20, general: 1 << 10 }, MsmOptions::default()).unwrap();
+    let sparse = MsmPlan::new(
+        ScalarStats {
+            zeros: 1 << 20,
+            ones: 1 << 20,
+            general: 1 << 10,
+        },
+        MsmOptions::default(),
+    )
+    .unwrap();
     assert_eq!(sparse.window_bits, plan(1 << 10).window_bits);
-    assert_eq!(u64::from(sparse.entry_capacity), (1 << 20) + (1 << 10) * u64::from(sparse.windows));
+    assert_eq!(
+        u64::from(sparse.entry_capacity),
+        (1 << 20) + (1 << 10) * u64::from(sparse.windows)
+    );
 }
 
 #[test]
 fn options_the_kernels_cannot_run_are_errors() {
-    let stats = ScalarStats { zeros: 0, ones: 0, general: 100 };
+    let stats = ScalarStats {
+        zeros: 0,
+        ones: 0,
+        general: 100,
+    };
     for options in [
-        MsmOptions { window_bits: Some(1), ..MsmOptions::default() },
-        MsmOptions { window_bits: Some(MAX_WINDOW_BITS + 1), ..MsmOptions::default() },
-        MsmOptions { chunk: Some(3), ..MsmOptions::default() },
-        MsmOptions { window_bits: Some(8), segment_log: Some(8), ..MsmOptions::default() },
-        MsmOptions { scan_segment: Some(0), ..MsmOptions::default() },
+        MsmOptions {
+            window_bits: Some(1),
+            ..MsmOptions::default()
+        },
+        MsmOptions {
+            window_bits: Some(MAX_WINDOW_BITS + 1),
+            ..MsmOptions::default()
+        },
+        MsmOptions {
+            chunk: Some(3),
+            ..MsmOptions::default()
+        },
+        MsmOptions {
+            window_bits: Some(8),
+            segment_log: Some(8),
+            ..MsmOptions::default()
+        },
+        MsmOptions {
+            scan_segment: Some(0),
+            ..MsmOptions::default()
+        },
     ] {
-        assert!(matches!(MsmPlan::new(stats, options), Err(EngineError::BadMsmPlan(_))), "{options:?}");
+        assert!(
+            matches!(
+                MsmPlan::new(stats, options),
+                Err(EngineError::BadMsmPlan(_))
+            ),
+            "{options:?}"
+        );
     }
     // 2^31 bases cannot be indexed by the entries' 31 bits.
-    let huge = ScalarStats { zeros: 1 << 31, ones: 0, general: 0 };
-    assert!(matches!(MsmPlan::new(huge, MsmOptions::default()), Err(EngineError::BadMsmPlan(_))));
+    let huge = ScalarStats {
+        zeros: 1 << 31,
+        ones: 0,
+        general: 0,
+    };
+    assert!(matches!(
+        MsmPlan::new(huge, MsmOptions::default()),
+        Err(EngineError::BadMsmPlan(_))
+    ));
     // Mismatched lengths are the engine's length error.
-    let err = sim::msm(&[G1Affine::generator()], &[Fr::one(), Fr::one()], MsmOptions::default(), 0).unwrap_err();
+    let err = sim::msm(
+        &[G1Affine::generator()],
+        &[Fr::one(), Fr::one()],
+        MsmOptions::default(),
+        0,
+    )
+    .unwrap_err();
     assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
 }
 
 #[test]
 fn scalars_from_limbs_reduce_and_match_the_field_elements() {
-    let mut rng = StdRng::seed_from_u64(seed("scalars_from_limbs_reduce_and_match_the_field_elements"));
+    let mut rng = StdRng::seed_from_u64(seed(
+        "scalars_from_limbs_reduce_and_match_the_field_elements",
+    ));
     let values: Vec<Fr> = (0..50).map(|_| Fr::rand(&mut rng)).collect();
     let mut limbs: Vec<_> = values.iter().map(|x| x.into_bigint()).collect();
     let from = spice::engine::MsmScalars::from_limbs(limbs.clone());

@@ -10,11 +10,17 @@ use ark_std::rand::{rngs::StdRng, SeedableRng};
 use proptest::prelude::*;
 use spice::engine::gpu_ntt::host_simulation as sim;
 use spice::engine::gpu_ntt::plan::{Network, Roots};
-use spice::engine::gpu_ntt::{NttPlan, Scale, Slot, TileShape, TransformSpec, QUOTIENT_INPUT_STEPS};
+use spice::engine::gpu_ntt::{
+    NttPlan, Scale, Slot, TileShape, TransformSpec, QUOTIENT_INPUT_STEPS,
+};
 use spice::engine::{Backend, CpuBackend, EngineError, NttDirection};
 
-const DIRECTIONS: [NttDirection; 4] =
-    [NttDirection::Forward, NttDirection::Inverse, NttDirection::CosetForward, NttDirection::CosetInverse];
+const DIRECTIONS: [NttDirection; 4] = [
+    NttDirection::Forward,
+    NttDirection::Inverse,
+    NttDirection::CosetForward,
+    NttDirection::CosetInverse,
+];
 
 fn random(n: usize, seed: u64) -> Vec<Fr> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -32,14 +38,23 @@ fn reference(data: &[Fr], direction: NttDirection) -> Vec<Fr> {
 fn tile_shape(max_tile_log: u32) -> impl Strategy<Value = TileShape> {
     (1..=max_tile_log)
         .prop_flat_map(|tile_log| (Just(tile_log), 0..tile_log, 0u32..=9))
-        .prop_map(|(tile_log, columns_log, t)| TileShape { tile_log, columns_log, max_threads: 1 << t })
+        .prop_map(|(tile_log, columns_log, t)| TileShape {
+            tile_log,
+            columns_log,
+            max_threads: 1 << t,
+        })
 }
 
 fn assert_all_directions_match(data: &[Fr], tile: TileShape, seed: u64) {
     for direction in DIRECTIONS {
         let mut ours = data.to_vec();
         sim::ntt(&mut ours, direction, tile, seed).unwrap();
-        assert_eq!(ours, reference(data, direction), "{direction:?}, n = {}, {tile:?}", data.len());
+        assert_eq!(
+            ours,
+            reference(data, direction),
+            "{direction:?}, n = {}, {tile:?}",
+            data.len()
+        );
     }
 }
 
@@ -47,7 +62,11 @@ fn assert_all_directions_match(data: &[Fr], tile: TileShape, seed: u64) {
 fn every_size_up_to_two_passes_matches_arkworks_with_the_default_tile() {
     // The default tile (2^10, 4 columns) does 2^1..2^10 in one pass and 2^11..2^16 in two.
     for log in 1..=13u32 {
-        assert_all_directions_match(&random(1 << log, u64::from(log)), TileShape::default(), u64::from(log) * 7);
+        assert_all_directions_match(
+            &random(1 << log, u64::from(log)),
+            TileShape::default(),
+            u64::from(log) * 7,
+        );
     }
 }
 
@@ -55,7 +74,12 @@ fn every_size_up_to_two_passes_matches_arkworks_with_the_default_tile() {
 fn three_passes_of_the_default_tile_match_arkworks() {
     // 2^17 is the smallest size the default tile splits into three passes.
     let log = 17;
-    let plan = NttPlan::new(log, TransformSpec::natural(NttDirection::Forward), TileShape::default()).unwrap();
+    let plan = NttPlan::new(
+        log,
+        TransformSpec::natural(NttDirection::Forward),
+        TileShape::default(),
+    )
+    .unwrap();
     assert_eq!(plan.passes.len(), 3);
     let data = random(1 << log, 17);
     for direction in [NttDirection::Forward, NttDirection::CosetInverse] {
@@ -151,7 +175,16 @@ proptest! {
 
 #[test]
 fn pass_count_changes_where_the_default_tile_runs_out() {
-    let count = |log| NttPlan::new(log, TransformSpec::natural(NttDirection::Forward), TileShape::default()).unwrap().passes.len();
+    let count = |log| {
+        NttPlan::new(
+            log,
+            TransformSpec::natural(NttDirection::Forward),
+            TileShape::default(),
+        )
+        .unwrap()
+        .passes
+        .len()
+    };
     assert_eq!((count(10), count(11)), (1, 2));
     assert_eq!((count(16), count(17)), (2, 3));
     assert_eq!((count(24), count(25)), (3, 4));
@@ -162,31 +195,72 @@ fn pass_count_changes_where_the_default_tile_runs_out() {
 fn sizes_and_tiles_the_kernels_cannot_run_are_errors() {
     let spec = TransformSpec::natural(NttDirection::Forward);
     for tile in [
-        TileShape { tile_log: 0, ..TileShape::default() },
-        TileShape { tile_log: 13, ..TileShape::default() },
-        TileShape { columns_log: 10, ..TileShape::default() },
-        TileShape { max_threads: 3, ..TileShape::default() },
-        TileShape { max_threads: 1024, ..TileShape::default() },
+        TileShape {
+            tile_log: 0,
+            ..TileShape::default()
+        },
+        TileShape {
+            tile_log: 13,
+            ..TileShape::default()
+        },
+        TileShape {
+            columns_log: 10,
+            ..TileShape::default()
+        },
+        TileShape {
+            max_threads: 3,
+            ..TileShape::default()
+        },
+        TileShape {
+            max_threads: 1024,
+            ..TileShape::default()
+        },
     ] {
-        assert!(matches!(NttPlan::new(10, spec, tile), Err(EngineError::BadNttPlan(_))), "{tile:?}");
+        assert!(
+            matches!(
+                NttPlan::new(10, spec, tile),
+                Err(EngineError::BadNttPlan(_))
+            ),
+            "{tile:?}"
+        );
     }
-    assert!(matches!(NttPlan::new(29, spec, TileShape::default()), Err(EngineError::BadNttSize { .. })));
+    assert!(matches!(
+        NttPlan::new(29, spec, TileShape::default()),
+        Err(EngineError::BadNttSize { .. })
+    ));
     let mut odd = random(3, 1);
-    assert!(matches!(sim::ntt(&mut odd, NttDirection::Forward, TileShape::default(), 0), Err(EngineError::BadNttSize { .. })));
+    assert!(matches!(
+        sim::ntt(&mut odd, NttDirection::Forward, TileShape::default(), 0),
+        Err(EngineError::BadNttSize { .. })
+    ));
 }
 
 #[test]
 fn the_scale_sits_on_the_natural_side_of_each_transform() {
     // A DIF reads natural order (first pass scales its input), a DIT writes it (last pass
     // scales its output): in both cases the pass over the top bits.
-    let tile = TileShape { tile_log: 3, columns_log: 1, max_threads: 4 };
+    let tile = TileShape {
+        tile_log: 3,
+        columns_log: 1,
+        max_threads: 4,
+    };
     for spec in [
         TransformSpec::natural(NttDirection::CosetForward),
         TransformSpec::natural(NttDirection::CosetInverse),
-        TransformSpec { network: Network::Dit, roots: Roots::Inverse, scale: Scale::InvNCoset, natural_both_sides: false },
+        TransformSpec {
+            network: Network::Dit,
+            roots: Roots::Inverse,
+            scale: Scale::InvNCoset,
+            natural_both_sides: false,
+        },
     ] {
         let plan = NttPlan::new(9, spec, tile).unwrap();
-        let scaled: Vec<u32> = plan.passes.iter().filter(|p| p.flags & 4 != 0).map(|p| p.lo_bit + p.stages).collect();
+        let scaled: Vec<u32> = plan
+            .passes
+            .iter()
+            .filter(|p| p.flags & 4 != 0)
+            .map(|p| p.lo_bit + p.stages)
+            .collect();
         assert_eq!(scaled, vec![9], "{spec:?}");
     }
 }

@@ -50,7 +50,9 @@ impl BaseFieldMul for Fq {
 
 #[inline(always)]
 fn to_blst2(a: &Fq2) -> blst::blst_fp2 {
-    blst::blst_fp2 { fp: [to_blst(&a.c0), to_blst(&a.c1)] }
+    blst::blst_fp2 {
+        fp: [to_blst(&a.c0), to_blst(&a.c1)],
+    }
 }
 
 #[inline(always)]
@@ -99,7 +101,11 @@ mod tests {
     #[test]
     fn edge_values_multiply_like_arkworks() {
         let minus_one = -Fq::ONE;
-        for (a, b) in [(Fq::ZERO, minus_one), (Fq::ONE, minus_one), (minus_one, minus_one)] {
+        for (a, b) in [
+            (Fq::ZERO, minus_one),
+            (Fq::ONE, minus_one),
+            (minus_one, minus_one),
+        ] {
             assert_eq!(<Fq as BaseFieldMul>::mul(&a, &b), a * b);
         }
     }

@@ -29,7 +29,10 @@ impl CpuBackend {
 
 fn check_len(bases: usize, scalars: &MsmScalars) -> Result<()> {
     if bases != scalars.len() {
-        return Err(EngineError::MsmLength { bases, scalars: scalars.len() });
+        return Err(EngineError::MsmLength {
+            bases,
+            scalars: scalars.len(),
+        });
     }
     Ok(())
 }

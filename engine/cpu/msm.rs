@@ -90,7 +90,11 @@ impl ScalarPlan {
             );
         let max_bits = histogram.iter().rposition(|&h| h > 0).unwrap_or(0) as u32;
         if max_bits == 0 {
-            return Self { len: scalars.len(), window_bits: 1, windows: Vec::new() };
+            return Self {
+                len: scalars.len(),
+                window_bits: 1,
+                windows: Vec::new(),
+            };
         }
         let c = choose_window(&histogram, max_bits);
         // W·c > max_bits, so the top window's value is below 2^(c−1) and, with a carry, at most
@@ -129,7 +133,11 @@ impl ScalarPlan {
                 Window { offsets, entries }
             })
             .collect();
-        Self { len: scalars.len(), window_bits: c, windows }
+        Self {
+            len: scalars.len(),
+            window_bits: c,
+            windows,
+        }
     }
 
     /// Number of scalars the plan was built for.
@@ -148,8 +156,11 @@ impl ScalarPlan {
         P::BaseField: BaseFieldMul,
     {
         assert_eq!(bases.len(), self.len, "MSM bases/scalars length mismatch");
-        let sums: Vec<Projective<P>> =
-            self.windows.par_iter().map(|w| window_sum(bases, w)).collect();
+        let sums: Vec<Projective<P>> = self
+            .windows
+            .par_iter()
+            .map(|w| window_sum(bases, w))
+            .collect();
         // Horner over the windows, most significant first.
         let mut acc = Projective::<P>::zero();
         for sum in sums.iter().rev() {
@@ -234,7 +245,10 @@ const FROM_CARRY: u32 = 1 << 31;
 /// Where a round's operands live: the bases themselves (round 0: entry = base index | sign),
 /// or the previous round's sums.
 enum Source<'a, P: SWCurveConfig> {
-    Bases { bases: &'a [Affine<P>], entries: &'a [u32] },
+    Bases {
+        bases: &'a [Affine<P>],
+        entries: &'a [u32],
+    },
     Sums(&'a [Affine<P>]),
 }
 
@@ -274,7 +288,10 @@ where
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     loop {
         let source = if round == 0 {
-            Source::Bases { bases, entries: &window.entries }
+            Source::Bases {
+                bases,
+                entries: &window.entries,
+            }
         } else {
             Source::Sums(&sums)
         };
@@ -297,11 +314,15 @@ where
             return next_carry;
         }
         let mut next = vec![Affine::<P>::identity(); pairs.len()];
-        next.par_chunks_mut(CHUNK).zip(pairs.par_chunks(CHUNK)).for_each(|(out, chunk)| {
-            let operands: Vec<(Affine<P>, Affine<P>)> =
-                chunk.iter().map(|&(l, r)| (source.get(l, &carry), source.get(r, &carry))).collect();
-            add_pairs(&operands, out);
-        });
+        next.par_chunks_mut(CHUNK)
+            .zip(pairs.par_chunks(CHUNK))
+            .for_each(|(out, chunk)| {
+                let operands: Vec<(Affine<P>, Affine<P>)> = chunk
+                    .iter()
+                    .map(|&(l, r)| (source.get(l, &carry), source.get(r, &carry)))
+                    .collect();
+                add_pairs(&operands, out);
+            });
         sums = next;
         offsets = next_offsets;
         carry = next_carry;
@@ -435,4 +456,3 @@ mod tests {
         assert_eq!(ours.into_affine(), theirs.into_affine());
     }
 }
-

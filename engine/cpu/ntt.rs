@@ -9,8 +9,10 @@ use crate::engine::error::{EngineError, Result};
 
 pub(super) fn ntt(data: &mut [Fr], direction: NttDirection) -> Result<()> {
     check_ntt_size(data.len())?;
-    let domain = Radix2EvaluationDomain::<Fr>::new(data.len())
-        .ok_or(EngineError::BadNttSize { size: data.len(), max_log: MAX_NTT_LOG })?;
+    let domain = Radix2EvaluationDomain::<Fr>::new(data.len()).ok_or(EngineError::BadNttSize {
+        size: data.len(),
+        max_log: MAX_NTT_LOG,
+    })?;
     // arkworks' in-place transforms take a `Vec`; one copy is cheap next to the transform.
     let mut buf = data.to_vec();
     match direction {
@@ -19,7 +21,10 @@ pub(super) fn ntt(data: &mut [Fr], direction: NttDirection) -> Result<()> {
         NttDirection::CosetForward | NttDirection::CosetInverse => {
             let coset = domain
                 .get_coset(Fr::GENERATOR)
-                .ok_or(EngineError::BadNttSize { size: data.len(), max_log: MAX_NTT_LOG })?;
+                .ok_or(EngineError::BadNttSize {
+                    size: data.len(),
+                    max_log: MAX_NTT_LOG,
+                })?;
             if direction == NttDirection::CosetForward {
                 coset.fft_in_place(&mut buf)
             } else {

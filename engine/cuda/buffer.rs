@@ -37,13 +37,21 @@ impl<T: Pod> DeviceBuffer<T> {
     /// Allocates `len` elements (uninitialised).
     pub fn new(device: &Arc<Device>, len: usize) -> Result<Self> {
         device.bind()?;
-        let bytes = len.checked_mul(std::mem::size_of::<T>()).ok_or_else(|| EngineError::Cuda {
-            operation: "cuMemAlloc".into(),
-            reason: format!("{len} elements overflow the address space"),
-        })?;
+        let bytes = len
+            .checked_mul(std::mem::size_of::<T>())
+            .ok_or_else(|| EngineError::Cuda {
+                operation: "cuMemAlloc".into(),
+                reason: format!("{len} elements overflow the address space"),
+            })?;
         // SAFETY: a plain allocation on the current context; freed in Drop.
-        let ptr = unsafe { result::malloc_sync(bytes.max(1)) }.map_err(|e| driver_error(&format!("cuMemAlloc of {bytes} bytes"), e))?;
-        Ok(Self { device: device.clone(), ptr, len, _values: PhantomData })
+        let ptr = unsafe { result::malloc_sync(bytes.max(1)) }
+            .map_err(|e| driver_error(&format!("cuMemAlloc of {bytes} bytes"), e))?;
+        Ok(Self {
+            device: device.clone(),
+            ptr,
+            len,
+            _values: PhantomData,
+        })
     }
 
     /// Allocates and queues the upload of `data`.
@@ -77,7 +85,10 @@ impl<T: Pod> DeviceBuffer<T> {
         if other != self.len {
             return Err(EngineError::Cuda {
                 operation: what.into(),
-                reason: format!("host slice has {other} elements, device buffer {}", self.len),
+                reason: format!(
+                    "host slice has {other} elements, device buffer {}",
+                    self.len
+                ),
             });
         }
         Ok(())
@@ -117,19 +128,24 @@ impl<T: Pod> DeviceBuffer<T> {
     /// The upload of `data` (checked to fit) between the device's copy events.
     fn queue_upload(&self, data: &[T]) -> Result<()> {
         let stream = self.device.stream();
-        self.device.queue_copy(CopyDirection::ToDevice, std::mem::size_of_val(data), || {
-            // SAFETY: `data` fits the allocation; callers synchronise before it may move or drop.
-            unsafe { result::memcpy_htod_async(self.ptr, data, stream) }
-        })
+        self.device
+            .queue_copy(CopyDirection::ToDevice, std::mem::size_of_val(data), || {
+                // SAFETY: `data` fits the allocation; callers synchronise before it may move or drop.
+                unsafe { result::memcpy_htod_async(self.ptr, data, stream) }
+            })
     }
 
     /// The download into `out` (checked to fit) between the device's copy events.
     fn queue_download(&self, out: &mut [T]) -> Result<()> {
         let stream = self.device.stream();
-        self.device.queue_copy(CopyDirection::FromDevice, std::mem::size_of_val(out), || {
-            // SAFETY: `out` fits the allocation; callers synchronise before reading or moving it.
-            unsafe { result::memcpy_dtoh_async(out, self.ptr, stream) }
-        })
+        self.device.queue_copy(
+            CopyDirection::FromDevice,
+            std::mem::size_of_val(out),
+            || {
+                // SAFETY: `out` fits the allocation; callers synchronise before reading or moving it.
+                unsafe { result::memcpy_dtoh_async(out, self.ptr, stream) }
+            },
+        )
     }
 
     /// Queues zeroing the first `len` elements (all bytes 0).
@@ -138,15 +154,25 @@ impl<T: Pod> DeviceBuffer<T> {
         self.device.bind()?;
         // SAFETY: the first `len` elements lie inside the allocation; T is Pod, so zero bytes
         // are a valid value.
-        unsafe { result::memset_d8_async(self.ptr, 0, len * std::mem::size_of::<T>(), self.device.stream()) }
-            .map_err(|e| driver_error("cuMemsetD8Async", e))
+        unsafe {
+            result::memset_d8_async(
+                self.ptr,
+                0,
+                len * std::mem::size_of::<T>(),
+                self.device.stream(),
+            )
+        }
+        .map_err(|e| driver_error("cuMemsetD8Async", e))
     }
 
     fn check_fits(&self, other: usize, what: &str) -> Result<()> {
         if other > self.len {
             return Err(EngineError::Cuda {
                 operation: what.into(),
-                reason: format!("{other} elements do not fit a device buffer of {}", self.len),
+                reason: format!(
+                    "{other} elements do not fit a device buffer of {}",
+                    self.len
+                ),
             });
         }
         Ok(())
@@ -162,8 +188,15 @@ impl<T: Pod> DeviceBuffer<T> {
         }
         self.device.bind()?;
         // SAFETY: both allocations hold at least `len` elements on this context.
-        unsafe { result::memcpy_dtod_async(self.ptr, src.ptr, len * std::mem::size_of::<T>(), self.device.stream()) }
-            .map_err(|e| driver_error("cuMemcpyDtoDAsync", e))
+        unsafe {
+            result::memcpy_dtod_async(
+                self.ptr,
+                src.ptr,
+                len * std::mem::size_of::<T>(),
+                self.device.stream(),
+            )
+        }
+        .map_err(|e| driver_error("cuMemcpyDtoDAsync", e))
     }
 
     /// Queues a device-to-device copy of all of `src` into the buffer (same length).
@@ -172,7 +205,8 @@ impl<T: Pod> DeviceBuffer<T> {
         self.device.bind()?;
         let bytes = self.len * std::mem::size_of::<T>();
         // SAFETY: both allocations hold `bytes` bytes on this context.
-        unsafe { result::memcpy_dtod_async(self.ptr, src.ptr, bytes, self.device.stream()) }.map_err(|e| driver_error("cuMemcpyDtoDAsync", e))
+        unsafe { result::memcpy_dtod_async(self.ptr, src.ptr, bytes, self.device.stream()) }
+            .map_err(|e| driver_error("cuMemcpyDtoDAsync", e))
     }
 }
 

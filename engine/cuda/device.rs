@@ -19,18 +19,43 @@ use crate::engine::transfer_times::TransferTimes;
 /// checked when the device is opened because cudarc panics on a missing symbol at the first
 /// call; all exist in every driver since CUDA 11.8, CUDA 13's included.
 const REQUIRED_SYMBOLS: &[&str] = &[
-    "cuInit", "cuGetErrorString", "cuGetErrorName", "cuDeviceGetCount", "cuDeviceGet", "cuDeviceGetName",
-    "cuDeviceGetAttribute", "cuDeviceTotalMem_v2", "cuDevicePrimaryCtxRetain", "cuDevicePrimaryCtxRelease_v2",
-    "cuCtxSetCurrent", "cuStreamCreate", "cuStreamDestroy_v2", "cuStreamSynchronize", "cuModuleLoadData",
-    "cuModuleGetFunction", "cuModuleUnload", "cuFuncSetAttribute", "cuMemAlloc_v2", "cuMemFree_v2",
-    "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuMemcpyDtoDAsync_v2", "cuMemsetD8Async", "cuMemGetInfo_v2", "cuLaunchKernel",
-    "cuEventCreate", "cuEventRecord", "cuEventSynchronize", "cuEventDestroy_v2",
+    "cuInit",
+    "cuGetErrorString",
+    "cuGetErrorName",
+    "cuDeviceGetCount",
+    "cuDeviceGet",
+    "cuDeviceGetName",
+    "cuDeviceGetAttribute",
+    "cuDeviceTotalMem_v2",
+    "cuDevicePrimaryCtxRetain",
+    "cuDevicePrimaryCtxRelease_v2",
+    "cuCtxSetCurrent",
+    "cuStreamCreate",
+    "cuStreamDestroy_v2",
+    "cuStreamSynchronize",
+    "cuModuleLoadData",
+    "cuModuleGetFunction",
+    "cuModuleUnload",
+    "cuFuncSetAttribute",
+    "cuMemAlloc_v2",
+    "cuMemFree_v2",
+    "cuMemcpyHtoDAsync_v2",
+    "cuMemcpyDtoHAsync_v2",
+    "cuMemcpyDtoDAsync_v2",
+    "cuMemsetD8Async",
+    "cuMemGetInfo_v2",
+    "cuLaunchKernel",
+    "cuEventCreate",
+    "cuEventRecord",
+    "cuEventSynchronize",
+    "cuEventDestroy_v2",
 ];
 
 /// `cuEventElapsedTime` and its CUDA 12.8+ successor `cuEventElapsedTime_v2` (same
 /// signature); the timer calls whichever the driver exports, newest first, so it does not
 /// depend on a driver keeping the old name.
-pub(crate) type EventElapsed = unsafe extern "C" fn(*mut f32, sys::CUevent, sys::CUevent) -> sys::CUresult;
+pub(crate) type EventElapsed =
+    unsafe extern "C" fn(*mut f32, sys::CUevent, sys::CUevent) -> sys::CUresult;
 
 /// The driver's event-elapsed entry point, if it has either name.
 pub(crate) fn event_elapsed() -> Option<EventElapsed> {
@@ -46,13 +71,22 @@ pub(crate) fn event_elapsed() -> Option<EventElapsed> {
 
 /// A driver error as an engine error, naming the call that failed.
 pub(crate) fn driver_error(operation: &str, e: DriverError) -> EngineError {
-    EngineError::Cuda { operation: operation.to_string(), reason: describe(e) }
+    EngineError::Cuda {
+        operation: operation.to_string(),
+        reason: describe(e),
+    }
 }
 
 /// `CUDA_ERROR_X (text)`, as far as the driver can say.
 fn describe(e: DriverError) -> String {
-    let name = e.error_name().ok().and_then(|s| s.to_str().ok().map(str::to_owned));
-    let text = e.error_string().ok().and_then(|s| s.to_str().ok().map(str::to_owned));
+    let name = e
+        .error_name()
+        .ok()
+        .and_then(|s| s.to_str().ok().map(str::to_owned));
+    let text = e
+        .error_string()
+        .ok()
+        .and_then(|s| s.to_str().ok().map(str::to_owned));
     match (name, text) {
         (Some(n), Some(t)) => format!("{n} ({t})"),
         (Some(n), None) => n,
@@ -61,7 +95,10 @@ fn describe(e: DriverError) -> String {
 }
 
 fn unavailable(reason: String) -> EngineError {
-    EngineError::BackendUnavailable { name: "cuda".into(), reason }
+    EngineError::BackendUnavailable {
+        name: "cuda".into(),
+        reason,
+    }
 }
 
 /// Which way a host↔device copy goes.
@@ -113,7 +150,11 @@ unsafe impl Sync for Device {}
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (sm_{}{}, {} SMs)", self.name, self.compute_capability.0, self.compute_capability.1, self.multiprocessors)
+        write!(
+            f,
+            "{} (sm_{}{}, {} SMs)",
+            self.name, self.compute_capability.0, self.compute_capability.1, self.multiprocessors
+        )
     }
 }
 
@@ -122,29 +163,44 @@ impl Device {
     pub fn open() -> Result<Self> {
         // SAFETY: only tries to dlopen the library names; no driver call is made.
         if !unsafe { sys::is_culib_present() } {
-            return Err(unavailable("no CUDA driver: libcuda.so could not be loaded (is the NVIDIA driver installed?)".into()));
+            return Err(unavailable(
+                "no CUDA driver: libcuda.so could not be loaded (is the NVIDIA driver installed?)"
+                    .into(),
+            ));
         }
         // SAFETY: culib() succeeds now that the library loads; `get` only looks a symbol up.
         let lib = unsafe { sys::culib() };
         for symbol in REQUIRED_SYMBOLS {
             // SAFETY: looking a symbol up has no side effect; the pointer is not called.
             if unsafe { lib.get::<*const ()>(symbol.as_bytes()) }.is_err() {
-                return Err(unavailable(format!("the CUDA driver has no entry point {symbol} (driver too old)")));
+                return Err(unavailable(format!(
+                    "the CUDA driver has no entry point {symbol} (driver too old)"
+                )));
             }
         }
         // Every copy is timed (see `CopyLog`), under whichever name the driver has.
         if event_elapsed().is_none() {
-            return Err(unavailable("the CUDA driver has neither cuEventElapsedTime_v2 nor cuEventElapsedTime".into()));
+            return Err(unavailable(
+                "the CUDA driver has neither cuEventElapsedTime_v2 nor cuEventElapsedTime".into(),
+            ));
         }
-        result::init().map_err(|e| unavailable(format!("cuInit failed: {} (no usable GPU or driver)", describe(e))))?;
-        let count = result::device::get_count().map_err(|e| unavailable(format!("cuDeviceGetCount: {}", describe(e))))?;
+        result::init().map_err(|e| {
+            unavailable(format!(
+                "cuInit failed: {} (no usable GPU or driver)",
+                describe(e)
+            ))
+        })?;
+        let count = result::device::get_count()
+            .map_err(|e| unavailable(format!("cuDeviceGetCount: {}", describe(e))))?;
         if count < 1 {
             return Err(unavailable("the CUDA driver reports no device".into()));
         }
-        let device = result::device::get(0).map_err(|e| unavailable(format!("cuDeviceGet(0): {}", describe(e))))?;
+        let device = result::device::get(0)
+            .map_err(|e| unavailable(format!("cuDeviceGet(0): {}", describe(e))))?;
         let attr = |a: CUdevice_attribute| -> Result<i32> {
             // SAFETY: `device` came from cuDeviceGet.
-            unsafe { result::device::get_attribute(device, a) }.map_err(|e| unavailable(format!("cuDeviceGetAttribute: {}", describe(e))))
+            unsafe { result::device::get_attribute(device, a) }
+                .map_err(|e| unavailable(format!("cuDeviceGetAttribute: {}", describe(e))))
         };
         let compute_capability = (
             attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?,
@@ -156,14 +212,22 @@ impl Device {
                 compute_capability.0, compute_capability.1
             )));
         }
-        let multiprocessors = attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as u32;
-        let shared_memory_optin = attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)? as u32;
-        let name = result::device::get_name(device).unwrap_or_else(|_| "unnamed CUDA device".into());
+        let multiprocessors =
+            attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as u32;
+        let shared_memory_optin =
+            attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)? as u32;
+        let name =
+            result::device::get_name(device).unwrap_or_else(|_| "unnamed CUDA device".into());
         // SAFETY: `device` came from cuDeviceGet.
-        let total_memory = unsafe { result::device::total_mem(device) }.map_err(|e| unavailable(format!("cuDeviceTotalMem: {}", describe(e))))?;
+        let total_memory = unsafe { result::device::total_mem(device) }
+            .map_err(|e| unavailable(format!("cuDeviceTotalMem: {}", describe(e))))?;
         // SAFETY: `device` came from cuDeviceGet; released in Drop.
-        let context = unsafe { result::primary_ctx::retain(device) }
-            .map_err(|e| unavailable(format!("cannot create a context on {name}: {}", describe(e))))?;
+        let context = unsafe { result::primary_ctx::retain(device) }.map_err(|e| {
+            unavailable(format!(
+                "cannot create a context on {name}: {}",
+                describe(e)
+            ))
+        })?;
         let mut opened = Self {
             device,
             context,
@@ -199,14 +263,16 @@ impl Device {
             copies: Mutex::default(),
         };
         opened.bind()?;
-        opened.stream = result::stream::create(result::stream::StreamKind::NonBlocking).map_err(|e| driver_error("cuStreamCreate", e))?;
+        opened.stream = result::stream::create(result::stream::StreamKind::NonBlocking)
+            .map_err(|e| driver_error("cuStreamCreate", e))?;
         Ok(opened)
     }
 
     /// Makes the context current on the calling thread (driver calls act on the current one).
     pub fn bind(&self) -> Result<()> {
         // SAFETY: the context is retained for the lifetime of `self`.
-        unsafe { result::ctx::set_current(self.context) }.map_err(|e| driver_error("cuCtxSetCurrent", e))
+        unsafe { result::ctx::set_current(self.context) }
+            .map_err(|e| driver_error("cuCtxSetCurrent", e))
     }
 
     /// The stream this handle's operations are queued on.
@@ -218,7 +284,8 @@ impl Device {
     /// copies queued since the last call to the running totals.
     pub fn synchronize(&self) -> Result<()> {
         // SAFETY: the stream lives as long as `self`.
-        unsafe { result::stream::synchronize(self.stream) }.map_err(|e| driver_error("cuStreamSynchronize (a kernel or copy failed)", e))?;
+        unsafe { result::stream::synchronize(self.stream) }
+            .map_err(|e| driver_error("cuStreamSynchronize (a kernel or copy failed)", e))?;
         self.settle_copies()
     }
 
@@ -247,12 +314,20 @@ impl Device {
             .map_err(|e| driver_error("cuEventRecord", e))
             .and_then(|()| copy().map_err(|e| driver_error(operation, e)))
             // SAFETY: as above.
-            .and_then(|()| unsafe { result::event::record(stop, self.stream) }.map_err(|e| driver_error("cuEventRecord", e)));
+            .and_then(|()| {
+                unsafe { result::event::record(stop, self.stream) }
+                    .map_err(|e| driver_error("cuEventRecord", e))
+            });
         if let Err(e) = queued {
             destroy_events(&[start, stop]);
             return Err(e);
         }
-        self.copy_log().queued.push(QueuedCopy { direction, bytes: bytes as u64, start, stop });
+        self.copy_log().queued.push(QueuedCopy {
+            direction,
+            bytes: bytes as u64,
+            start,
+            stop,
+        });
         Ok(())
     }
 
@@ -267,7 +342,8 @@ impl Device {
         // `open` checked that the driver has one of the two names.
         let elapsed = event_elapsed().ok_or_else(|| EngineError::Cuda {
             operation: "timing copies".into(),
-            reason: "the driver exports neither cuEventElapsedTime_v2 nor cuEventElapsedTime".into(),
+            reason: "the driver exports neither cuEventElapsedTime_v2 nor cuEventElapsedTime"
+                .into(),
         })?;
         let mut failure = None;
         for copy in queued {
@@ -276,7 +352,8 @@ impl Device {
             match unsafe { elapsed(&mut ms, copy.start, copy.stop) }.result() {
                 Ok(()) => {
                     let time = Duration::from_secs_f64(f64::from(ms.max(0.0)) / 1e3);
-                    log.totals.add(copy.direction == CopyDirection::ToDevice, copy.bytes, time);
+                    log.totals
+                        .add(copy.direction == CopyDirection::ToDevice, copy.bytes, time);
                     destroy_events(&[copy.start, copy.stop]);
                 }
                 // Queued by another caller after our wait (callers hold the stream's lane, so
@@ -299,7 +376,9 @@ impl Device {
     /// The log; a panic elsewhere while it was held leaves counters and handles that are
     /// still valid, so the lock is taken over rather than failing every later copy.
     fn copy_log(&self) -> std::sync::MutexGuard<'_, CopyLog> {
-        self.copies.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.copies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The device's name, e.g. "NVIDIA H100 80GB HBM3".
@@ -330,12 +409,15 @@ impl Device {
     /// Free device memory now, in bytes.
     pub fn free_memory(&self) -> Result<usize> {
         self.bind()?;
-        result::mem_get_info().map(|(free, _)| free).map_err(|e| driver_error("cuMemGetInfo", e))
+        result::mem_get_info()
+            .map(|(free, _)| free)
+            .map_err(|e| driver_error("cuMemGetInfo", e))
     }
 }
 
 fn create_event() -> Result<sys::CUevent> {
-    result::event::create(CUevent_flags::CU_EVENT_DEFAULT).map_err(|e| driver_error("cuEventCreate", e))
+    result::event::create(CUevent_flags::CU_EVENT_DEFAULT)
+        .map_err(|e| driver_error("cuEventCreate", e))
 }
 
 /// Frees events of the current context; a failure only leaks them, so it is ignored.
@@ -352,7 +434,10 @@ impl Drop for Device {
         if self.bind().is_ok() && !self.stream.is_null() {
             // SAFETY: the stream was created on this context and is not used after this.
             let _ = unsafe { result::stream::synchronize(self.stream) };
-            let log = self.copies.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let log = self
+                .copies
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for copy in log.queued.drain(..) {
                 destroy_events(&[copy.start, copy.stop]);
             }

@@ -86,14 +86,22 @@ impl Lane {
 
     /// Whether work queued here allocated anything (tables, workspace, MSM buffers).
     pub fn holds_arrays(&self) -> bool {
-        !self.domains.is_empty() || !self.workspace.is_empty() || self.assignment.is_some() || self.msm.schedule.held_id().is_some()
+        !self.domains.is_empty()
+            || !self.workspace.is_empty()
+            || self.assignment.is_some()
+            || self.msm.schedule.held_id().is_some()
     }
 }
 
 impl LaneState for Lane {
     /// The scalars whose schedule is built here, and the h still in the workspace.
     fn resident(&self) -> Vec<u64> {
-        self.msm.schedule.held_id().into_iter().chain(self.resident_h.map(|(id, _)| id)).collect()
+        self.msm
+            .schedule
+            .held_id()
+            .into_iter()
+            .chain(self.resident_h.map(|(id, _)| id))
+            .collect()
     }
 
     /// A witness map left its h here for the proof's H MSM, which has not taken it yet.

@@ -55,7 +55,9 @@ use super::backend::{check_ntt_size, Backend, Bases, NttDirection};
 use super::cpu::CpuBackend;
 use super::error::{EngineError, Result};
 use super::gpu_msm::{MsmCurve, MsmOptions, MsmPlan};
-use super::gpu_ntt::{ChainLaunch, NttPlan, QuotientChain, Slot, TileShape, TransformSpec, QUOTIENT_BUFFERS};
+use super::gpu_ntt::{
+    ChainLaunch, NttPlan, QuotientChain, Slot, TileShape, TransformSpec, QUOTIENT_BUFFERS,
+};
 use super::gpu_witness::params::NO_FAILURE;
 use super::gpu_witness::WitnessMapLayout;
 use super::lane_pool::{LaneGuard, LanePool};
@@ -149,7 +151,10 @@ impl CudaBackend {
     /// Opens device 0 with NTT tiles of `tile` (benchmarks compare shapes) and the
     /// environment's MSM settings.
     pub fn with_tile(tile: TileShape) -> Result<Self> {
-        let msm = MsmConfig::from_env().map_err(|e| EngineError::BackendUnavailable { name: NAME.into(), reason: e.to_string() })?;
+        let msm = MsmConfig::from_env().map_err(|e| EngineError::BackendUnavailable {
+            name: NAME.into(),
+            reason: e.to_string(),
+        })?;
         Self::with_config(tile, msm)
     }
 
@@ -166,7 +171,10 @@ impl CudaBackend {
         if !(1..=lane::MAX_LANES).contains(&lanes) {
             return Err(EngineError::BackendUnavailable {
                 name: NAME.into(),
-                reason: format!("{lanes} lanes asked for: from 1 to {} are supported", lane::MAX_LANES),
+                reason: format!(
+                    "{lanes} lanes asked for: from 1 to {} are supported",
+                    lane::MAX_LANES
+                ),
             });
         }
         let device = Arc::new(Device::open()?);
@@ -175,10 +183,14 @@ impl CudaBackend {
             reason: format!("the {what} kernels cannot run on {}: {e}", device.name()),
         };
         let kernels = NttKernels::load(&device, tile).map_err(|e| unusable("NTT", e))?;
-        let witness_kernels = WitnessMapKernels::load(&device).map_err(|e| unusable("witness-map", e))?;
+        let witness_kernels =
+            WitnessMapKernels::load(&device).map_err(|e| unusable("witness-map", e))?;
         let msm_kernels = MsmKernels::load(&device).map_err(|e| unusable("MSM", e))?;
         let msm = MsmConfig {
-            options: MsmOptions { resident_threads: MsmOptions::for_device(device.multiprocessors()).resident_threads, ..msm.options },
+            options: MsmOptions {
+                resident_threads: MsmOptions::for_device(device.multiprocessors()).resident_threads,
+                ..msm.options
+            },
             ..msm
         };
         let g2 = match msm.g2 {
@@ -187,10 +199,12 @@ impl CudaBackend {
         };
         let mut streams = vec![Lane::new(device.clone())];
         for _ in 1..lanes {
-            let another = device.another_stream().map_err(|e| EngineError::BackendUnavailable {
-                name: NAME.into(),
-                reason: format!("cannot open lane {} of {lanes}: {e}", streams.len() + 1),
-            })?;
+            let another = device
+                .another_stream()
+                .map_err(|e| EngineError::BackendUnavailable {
+                    name: NAME.into(),
+                    reason: format!("cannot open lane {} of {lanes}: {e}", streams.len() + 1),
+                })?;
             streams.push(Lane::new(Arc::new(another)));
         }
         tracing::info!(
@@ -198,7 +212,16 @@ impl CudaBackend {
             msm.options
         );
         let lane_devices = streams.iter().map(|lane| lane.device.clone()).collect();
-        Ok(Self { lanes: LanePool::new(streams), lane_devices, kernels, witness_kernels, msm_kernels, msm, tile, cpu: CpuBackend::new() })
+        Ok(Self {
+            lanes: LanePool::new(streams),
+            lane_devices,
+            kernels,
+            witness_kernels,
+            msm_kernels,
+            msm,
+            tile,
+            cpu: CpuBackend::new(),
+        })
     }
 
     /// The MSM settings in use.
@@ -241,7 +264,9 @@ impl CudaBackend {
     /// one lane, and only concurrent proofs make the others allocate. A diagnostic; waits for
     /// each lane in turn.
     pub fn lanes_in_use(&self) -> usize {
-        (0..self.lanes.len()).filter(|&i| self.lanes.lock(i).holds_arrays()).count()
+        (0..self.lanes.len())
+            .filter(|&i| self.lanes.lock(i).holds_arrays())
+            .count()
     }
 
     /// The first lane's handle: the device's properties, and the stream resident vectors and
@@ -281,7 +306,12 @@ impl CudaBackend {
     }
 
     /// At least `count` workspace arrays of `len` elements.
-    fn workspace<'s>(&self, lane: &'s mut Lane, len: usize, count: usize) -> Result<&'s [DeviceBuffer]> {
+    fn workspace<'s>(
+        &self,
+        lane: &'s mut Lane,
+        len: usize,
+        count: usize,
+    ) -> Result<&'s [DeviceBuffer]> {
         lane.resident_h = None; // whatever a caller writes, h may no longer be there
         if lane.workspace_len != len {
             lane.workspace.clear();
@@ -295,15 +325,39 @@ impl CudaBackend {
 
     /// Queues the quotient chain's launches over `buffers` (A·z, B·z, C·z in the first three,
     /// natural order); returns the buffer that will hold h. Nothing waits.
-    fn queue_chain(&self, device: &Arc<Device>, chain: &QuotientChain, domain: &DeviceDomain, buffers: &[DeviceBuffer]) -> Result<usize> {
+    fn queue_chain(
+        &self,
+        device: &Arc<Device>,
+        chain: &QuotientChain,
+        domain: &DeviceDomain,
+        buffers: &[DeviceBuffer],
+    ) -> Result<usize> {
         let z_inv = domain.coset_vanishing_inverse()?;
         for launch in &chain.launches {
             match *launch {
-                ChainLaunch::Transform { step, data, scratch } => {
-                    queue_plan(device, &self.kernels, chain.plan(step), domain, &buffers[data], Some(&buffers[scratch]))?;
+                ChainLaunch::Transform {
+                    step,
+                    data,
+                    scratch,
+                } => {
+                    queue_plan(
+                        device,
+                        &self.kernels,
+                        chain.plan(step),
+                        domain,
+                        &buffers[data],
+                        Some(&buffers[scratch]),
+                    )?;
                 }
                 ChainLaunch::Pointwise { a, b, c } => {
-                    queue_pointwise(device, &self.kernels, &buffers[a], &buffers[b], &buffers[c], z_inv)?;
+                    queue_pointwise(
+                        device,
+                        &self.kernels,
+                        &buffers[a],
+                        &buffers[b],
+                        &buffers[c],
+                        z_inv,
+                    )?;
                 }
             }
         }
@@ -316,7 +370,11 @@ impl CudaBackend {
         let lane = self.first_lane()?;
         let data = DeviceBuffer::from_host(&lane.device, fr_as_limbs(values)?)?;
         lane.device.synchronize()?;
-        Ok(DeviceVector { data, scratch: None, log_n })
+        Ok(DeviceVector {
+            data,
+            scratch: None,
+            log_n,
+        })
     }
 
     /// Queues a transform of a resident vector; returns without waiting for the device.
@@ -327,7 +385,15 @@ impl CudaBackend {
         if plan.uses_scratch() && v.scratch.is_none() {
             v.scratch = Some(DeviceBuffer::new(&lane.device, v.len())?);
         }
-        if queue_plan(&lane.device, &self.kernels, &plan, &domain, &v.data, v.scratch.as_ref())? == Slot::Scratch {
+        if queue_plan(
+            &lane.device,
+            &self.kernels,
+            &plan,
+            &domain,
+            &v.data,
+            v.scratch.as_ref(),
+        )? == Slot::Scratch
+        {
             if let Some(s) = v.scratch.as_mut() {
                 std::mem::swap(&mut v.data, s);
             }
@@ -397,14 +463,32 @@ impl CudaBackend {
             }
         }
         let plan = self.msm_plan(scalars)?;
-        let Lane { device, msm, workspace, resident_h, .. } = lane;
+        let Lane {
+            device,
+            msm,
+            workspace,
+            resident_h,
+            ..
+        } = lane;
         match *resident_h {
             Some((id, k)) if id == scalars.id() => {
-                msm.schedule.queue_from_device(device, &self.msm_kernels, &plan, id, &workspace[k])?;
+                msm.schedule.queue_from_device(
+                    device,
+                    &self.msm_kernels,
+                    &plan,
+                    id,
+                    &workspace[k],
+                )?;
                 // The schedule holds h now: the proof that left it here needs the lane no more.
                 *resident_h = None;
             }
-            _ => msm.schedule.queue(device, &self.msm_kernels, &plan, scalars.id(), scalars.values())?,
+            _ => msm.schedule.queue(
+                device,
+                &self.msm_kernels,
+                &plan,
+                scalars.id(),
+                scalars.values(),
+            )?,
         }
         Ok(plan)
     }
@@ -419,7 +503,10 @@ impl CudaBackend {
         times: Option<&mut MsmDeviceTimes>,
     ) -> Result<Projective<C>> {
         if bases.len() != scalars.len() {
-            return Err(EngineError::MsmLength { bases: bases.len(), scalars: scalars.len() });
+            return Err(EngineError::MsmLength {
+                bases: bases.len(),
+                scalars: scalars.len(),
+            });
         }
         if scalars.is_empty() {
             return Ok(Projective::<C>::ZERO);
@@ -428,18 +515,26 @@ impl CudaBackend {
         let device = lane.device.clone();
         // Timing measures the schedule too, so it is rebuilt rather than reused.
         let rebuild = times.is_some();
-        let timer = times.is_some().then(|| EventTimer::new(&device)).transpose()?;
+        let timer = times
+            .is_some()
+            .then(|| EventTimer::new(&device))
+            .transpose()?;
         let mut plan = None;
         let schedule_ms = maybe_time(timer.as_ref(), || {
             plan = Some(self.schedule(&mut lane, scalars, rebuild)?);
             Ok(())
         })?;
-        let plan = plan.ok_or_else(|| EngineError::Cuda { operation: "MSM".into(), reason: "no plan".into() })?;
+        let plan = plan.ok_or_else(|| EngineError::Cuda {
+            operation: "MSM".into(),
+            reason: "no plan".into(),
+        })?;
         let mut sums = vec![C::XyzzLimbs::zeroed(); plan.windows as usize + 1];
         let mut count = [0u32];
         let curve_ms = maybe_time(timer.as_ref(), || {
             let (schedule, workspace) = split(&mut lane.msm);
-            workspace.queue(&device, kernels, &plan, schedule, bases, &mut sums, &mut count)
+            workspace.queue(
+                &device, kernels, &plan, schedule, bases, &mut sums, &mut count,
+            )
         })?;
         device.synchronize()?;
         drop(timer);
@@ -458,24 +553,40 @@ impl CudaBackend {
 
     /// [`Backend::msm_g1`], also returning the device time of its two halves (the schedule is
     /// rebuilt, so its time is measured too). For benchmarks.
-    pub fn msm_g1_timed(&self, bases: &Bases<G1Affine>, scalars: &MsmScalars) -> Result<(G1Projective, MsmDeviceTimes)> {
+    pub fn msm_g1_timed(
+        &self,
+        bases: &Bases<G1Affine>,
+        scalars: &MsmScalars,
+    ) -> Result<(G1Projective, MsmDeviceTimes)> {
         let mut times = MsmDeviceTimes::default();
-        let r = self.device_msm(self.g1_bases(bases)?, scalars, &self.msm_kernels.g1, split_g1, Some(&mut times))?;
+        let r = self.device_msm(
+            self.g1_bases(bases)?,
+            scalars,
+            &self.msm_kernels.g1,
+            split_g1,
+            Some(&mut times),
+        )?;
         Ok((r, times))
     }
 
     /// [`Backend::msm_g2`] on the GPU (whatever the placement), also returning the device
     /// time of its two halves. For benchmarks; fails for bases loaded for the CPU.
-    pub fn msm_g2_timed(&self, bases: &Bases<G2Affine>, scalars: &MsmScalars) -> Result<(G2Projective, MsmDeviceTimes)> {
+    pub fn msm_g2_timed(
+        &self,
+        bases: &Bases<G2Affine>,
+        scalars: &MsmScalars,
+    ) -> Result<(G2Projective, MsmDeviceTimes)> {
         let mut times = MsmDeviceTimes::default();
         match bases.storage::<G2Bases>(NAME)? {
             G2Bases::Device(b) => {
-                let r = self.device_msm(b, scalars, &self.msm_kernels.g2, split_g2, Some(&mut times))?;
+                let r =
+                    self.device_msm(b, scalars, &self.msm_kernels.g2, split_g2, Some(&mut times))?;
                 Ok((r, times))
             }
             G2Bases::Host(_) => Err(EngineError::BackendUnavailable {
                 name: NAME.into(),
-                reason: "these G2 bases were loaded for the CPU (G2Placement::CpuConcurrent)".into(),
+                reason: "these G2 bases were loaded for the CPU (G2Placement::CpuConcurrent)"
+                    .into(),
             }),
         }
     }
@@ -490,7 +601,11 @@ impl Backend for CudaBackend {
         let len = bases.len();
         let lane = self.any_lane()?;
         // The upload waits for its copy, so every lane may read the bases from here on.
-        Ok(Bases::new(NAME, len, Arc::new(DeviceBases::<g1::Config>::upload(&lane.device, &bases)?)))
+        Ok(Bases::new(
+            NAME,
+            len,
+            Arc::new(DeviceBases::<g1::Config>::upload(&lane.device, &bases)?),
+        ))
     }
 
     fn load_g2(&self, bases: Vec<G2Affine>) -> Result<Bases<G2Affine>> {
@@ -506,7 +621,13 @@ impl Backend for CudaBackend {
     }
 
     fn msm_g1(&self, bases: &Bases<G1Affine>, scalars: &MsmScalars) -> Result<G1Projective> {
-        self.device_msm(self.g1_bases(bases)?, scalars, &self.msm_kernels.g1, split_g1, None)
+        self.device_msm(
+            self.g1_bases(bases)?,
+            scalars,
+            &self.msm_kernels.g1,
+            split_g1,
+            None,
+        )
     }
 
     fn msm_g2(&self, bases: &Bases<G2Affine>, scalars: &MsmScalars) -> Result<G2Projective> {
@@ -557,8 +678,19 @@ impl Backend for CudaBackend {
         let domain = self.domain(&mut lane, log_n)?;
         let buffers = self.workspace(&mut lane, data.len(), 2)?;
         buffers[0].upload(fr_as_limbs(data)?)?;
-        let at = queue_plan(&device, &self.kernels, &plan, &domain, &buffers[0], Some(&buffers[1]))?;
-        let result = if at == Slot::Data { &buffers[0] } else { &buffers[1] };
+        let at = queue_plan(
+            &device,
+            &self.kernels,
+            &plan,
+            &domain,
+            &buffers[0],
+            Some(&buffers[1]),
+        )?;
+        let result = if at == Slot::Data {
+            &buffers[0]
+        } else {
+            &buffers[1]
+        };
         result.download(fr_as_limbs_mut(data)?)?;
         device.synchronize()
     }
@@ -566,7 +698,10 @@ impl Backend for CudaBackend {
     fn quotient(&self, mut a: Vec<Fr>, b: Vec<Fr>, c: Vec<Fr>) -> Result<Vec<Fr>> {
         let n = a.len();
         if b.len() != n || c.len() != n {
-            return Err(EngineError::MsmLength { bases: n, scalars: b.len().min(c.len()) });
+            return Err(EngineError::MsmLength {
+                bases: n,
+                scalars: b.len().min(c.len()),
+            });
         }
         let log_n = check_ntt_size(n)?;
         let chain = QuotientChain::new(log_n, self.tile)?;
@@ -606,7 +741,12 @@ impl Backend for CudaBackend {
     /// first three buffers, builds the schedule of the MSMs over z from that same copy, runs
     /// the chain, and downloads h and the first failing row together, with one wait at the
     /// end. The evaluation's time is its kernel's, measured with events.
-    fn witness_map(&self, shape: &LoadedShape, z: &MsmScalars, domain_size: usize) -> Result<WitnessMap> {
+    fn witness_map(
+        &self,
+        shape: &LoadedShape,
+        z: &MsmScalars,
+        domain_size: usize,
+    ) -> Result<WitnessMap> {
         static NO_FAILURE_SLOT: [u32; 1] = [NO_FAILURE];
         let start = Instant::now();
         let resident = shape.storage::<DeviceShape>(NAME)?;
@@ -618,17 +758,38 @@ impl Backend for CudaBackend {
         let device = lane.device.clone();
         let domain = self.domain(&mut lane, log_n)?;
         self.workspace(&mut lane, domain_size, QUOTIENT_BUFFERS)?;
-        let Lane { workspace, assignment, first_failure, msm, .. } = &mut *lane;
+        let Lane {
+            workspace,
+            assignment,
+            first_failure,
+            msm,
+            ..
+        } = &mut *lane;
         let assignment = msm::sized(assignment, &device, z.len())?;
         let first_failure = msm::sized(first_failure, &device, 1)?;
         let buffers = &workspace[..QUOTIENT_BUFFERS];
         assignment.upload_prefix(fr_as_limbs(z.values())?)?;
         first_failure.upload_prefix(&NO_FAILURE_SLOT)?;
         let timer = EventTimer::new(&device)?;
-        let arrays = WitnessMapArrays { z: assignment, a: &buffers[0], b: &buffers[1], c: &buffers[2], first_failure };
-        let eval_ms = timer.time(|| queue_witness_map(&device, &self.witness_kernels, resident, arrays, domain_points))?;
+        let arrays = WitnessMapArrays {
+            z: assignment,
+            a: &buffers[0],
+            b: &buffers[1],
+            c: &buffers[2],
+            first_failure,
+        };
+        let eval_ms = timer.time(|| {
+            queue_witness_map(
+                &device,
+                &self.witness_kernels,
+                resident,
+                arrays,
+                domain_points,
+            )
+        })?;
         if let Some(plan) = &z_plan {
-            msm.schedule.queue_from_device(&device, &self.msm_kernels, plan, z.id(), assignment)?;
+            msm.schedule
+                .queue_from_device(&device, &self.msm_kernels, plan, z.id(), assignment)?;
         }
         let result = self.queue_chain(&device, &chain, &domain, buffers)?;
         // h without its top coefficient (zero when the constraints hold).
@@ -639,12 +800,20 @@ impl Backend for CudaBackend {
         // z, h and the failure slot are read or written by queued copies until this returns.
         device.synchronize()?;
         if failure[0] != NO_FAILURE {
-            return Err(EngineError::Unsatisfied { index: failure[0] as usize, total: resident.dims.rows as usize, label: None });
+            return Err(EngineError::Unsatisfied {
+                index: failure[0] as usize,
+                total: resident.dims.rows as usize,
+                label: None,
+            });
         }
         let h = MsmScalars::from_values(h);
         lane.resident_h = Some((h.id(), result));
         let constraint_eval = Duration::from_secs_f64(f64::from(eval_ms) / 1e3);
         let quotient = start.elapsed().saturating_sub(constraint_eval);
-        Ok(WitnessMap { h, constraint_eval, quotient })
+        Ok(WitnessMap {
+            h,
+            constraint_eval,
+            quotient,
+        })
     }
 }

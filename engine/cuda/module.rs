@@ -19,26 +19,41 @@ pub struct KernelImage {
 }
 
 /// `kernels/ntt.cu`: the NTT pass and the quotient's pointwise step.
-pub static NTT_IMAGE: KernelImage = KernelImage { source: "kernels/ntt.cu", bytes: include_bytes!(env!("SPICE_FATBIN_NTT")) };
+pub static NTT_IMAGE: KernelImage = KernelImage {
+    source: "kernels/ntt.cu",
+    bytes: include_bytes!(env!("SPICE_FATBIN_NTT")),
+};
 
 /// `kernels/msm_schedule.cu`: the MSM's scalar schedule (curve-independent).
-pub static MSM_SCHEDULE_IMAGE: KernelImage =
-    KernelImage { source: "kernels/msm_schedule.cu", bytes: include_bytes!(env!("SPICE_FATBIN_MSM_SCHEDULE")) };
+pub static MSM_SCHEDULE_IMAGE: KernelImage = KernelImage {
+    source: "kernels/msm_schedule.cu",
+    bytes: include_bytes!(env!("SPICE_FATBIN_MSM_SCHEDULE")),
+};
 
 /// `kernels/msm_g1.cu`: bucket accumulation and reduction over G1.
-pub static MSM_G1_IMAGE: KernelImage = KernelImage { source: "kernels/msm_g1.cu", bytes: include_bytes!(env!("SPICE_FATBIN_MSM_G1")) };
+pub static MSM_G1_IMAGE: KernelImage = KernelImage {
+    source: "kernels/msm_g1.cu",
+    bytes: include_bytes!(env!("SPICE_FATBIN_MSM_G1")),
+};
 
 /// `kernels/msm_g2.cu`: bucket accumulation and reduction over G2.
-pub static MSM_G2_IMAGE: KernelImage = KernelImage { source: "kernels/msm_g2.cu", bytes: include_bytes!(env!("SPICE_FATBIN_MSM_G2")) };
+pub static MSM_G2_IMAGE: KernelImage = KernelImage {
+    source: "kernels/msm_g2.cu",
+    bytes: include_bytes!(env!("SPICE_FATBIN_MSM_G2")),
+};
 
 /// `kernels/witness_map.cu`: A·z, B·z, C·z over the QAP domain and the constraint check.
-pub static WITNESS_MAP_IMAGE: KernelImage =
-    KernelImage { source: "kernels/witness_map.cu", bytes: include_bytes!(env!("SPICE_FATBIN_WITNESS_MAP")) };
+pub static WITNESS_MAP_IMAGE: KernelImage = KernelImage {
+    source: "kernels/witness_map.cu",
+    bytes: include_bytes!(env!("SPICE_FATBIN_WITNESS_MAP")),
+};
 
 /// `kernels/arith_selftest.cu`: element-wise field and curve operations, so tests can compare
 /// the device build of the arithmetic (its PTX carry chains) with the host build.
-pub static ARITH_SELFTEST_IMAGE: KernelImage =
-    KernelImage { source: "kernels/arith_selftest.cu", bytes: include_bytes!(env!("SPICE_FATBIN_ARITH_SELFTEST")) };
+pub static ARITH_SELFTEST_IMAGE: KernelImage = KernelImage {
+    source: "kernels/arith_selftest.cu",
+    bytes: include_bytes!(env!("SPICE_FATBIN_ARITH_SELFTEST")),
+};
 
 /// A loaded module, unloaded on drop.
 pub struct Module {
@@ -82,18 +97,26 @@ impl Module {
         // The driver reads the fatbin's header as 8-byte words; include_bytes! only promises
         // byte alignment, so hand it an aligned copy.
         let mut aligned = vec![0u64; image.bytes.len().div_ceil(8)];
-        bytemuck::cast_slice_mut::<u64, u8>(&mut aligned)[..image.bytes.len()].copy_from_slice(image.bytes);
+        bytemuck::cast_slice_mut::<u64, u8>(&mut aligned)[..image.bytes.len()]
+            .copy_from_slice(image.bytes);
         // SAFETY: `aligned` holds a complete fatbin produced by nvcc and outlives the call
         // (the driver copies what it keeps).
         let module = unsafe { result::module::load_data(aligned.as_ptr() as *const c_void) }.map_err(|e| {
             driver_error(&format!("loading {} (built as sm_80/90 SASS + compute_70/90 PTX; is the driver older than the toolkit?)", image.source), e)
         })?;
-        Ok(Self { device: device.clone(), module, source: image.source })
+        Ok(Self {
+            device: device.clone(),
+            module,
+            source: image.source,
+        })
     }
 
     /// The kernel named `name` (an `extern "C" __global__` function of the source).
     pub fn kernel(&self, name: &str) -> Result<Kernel> {
-        let c_name = CString::new(name).map_err(|_| EngineError::Cuda { operation: "cuModuleGetFunction".into(), reason: format!("bad name {name:?}") })?;
+        let c_name = CString::new(name).map_err(|_| EngineError::Cuda {
+            operation: "cuModuleGetFunction".into(),
+            reason: format!("bad name {name:?}"),
+        })?;
         self.device.bind()?;
         // SAFETY: the module is loaded for the lifetime of `self`.
         let function = unsafe { result::module::get_function(self.module, c_name) }
@@ -134,11 +157,23 @@ impl Kernel {
     /// `params` must point to values whose types and order are those of the kernel's
     /// parameters, and every device address among them must be valid for what the kernel
     /// accesses until the stream is synchronised.
-    pub unsafe fn launch(&self, device: &Device, shape: LaunchShape, params: &mut [*mut c_void]) -> Result<()> {
+    pub unsafe fn launch(
+        &self,
+        device: &Device,
+        shape: LaunchShape,
+        params: &mut [*mut c_void],
+    ) -> Result<()> {
         device.bind()?;
         // SAFETY: forwarded to the caller's contract.
         unsafe {
-            result::launch_kernel(self.function, (shape.blocks, 1, 1), (shape.threads, 1, 1), shape.shared_bytes, device.stream(), params)
+            result::launch_kernel(
+                self.function,
+                (shape.blocks, 1, 1),
+                (shape.threads, 1, 1),
+                shape.shared_bytes,
+                device.stream(),
+                params,
+            )
         }
         .map_err(|e| driver_error(&format!("launching a kernel with {shape:?}"), e))
     }

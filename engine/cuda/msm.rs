@@ -42,10 +42,18 @@ pub struct CurveKernels {
 
 impl CurveKernels {
     fn load(device: &Arc<Device>, prefix: &str, block_threads: u32) -> Result<Self> {
-        let module = Module::load(device, if prefix == "spice_g1" { &MSM_G1_IMAGE } else { &MSM_G2_IMAGE })?;
+        let module = Module::load(
+            device,
+            if prefix == "spice_g1" {
+                &MSM_G1_IMAGE
+            } else {
+                &MSM_G2_IMAGE
+            },
+        )?;
         Ok(Self {
             accumulate_bases: module.kernel(&format!("{prefix}_msm_accumulate_bases_kernel"))?,
-            accumulate_partials: module.kernel(&format!("{prefix}_msm_accumulate_partials_kernel"))?,
+            accumulate_partials: module
+                .kernel(&format!("{prefix}_msm_accumulate_partials_kernel"))?,
             bucket_reduce: module.kernel(&format!("{prefix}_msm_bucket_reduce_kernel"))?,
             window_tree: module.kernel(&format!("{prefix}_msm_window_tree_kernel"))?,
             block_threads,
@@ -55,7 +63,11 @@ impl CurveKernels {
 
     /// A grid-stride launch of at least `threads` threads.
     fn grid(&self, threads: u32) -> LaunchShape {
-        LaunchShape { blocks: threads.div_ceil(self.block_threads).max(1), threads: self.block_threads, shared_bytes: 0 }
+        LaunchShape {
+            blocks: threads.div_ceil(self.block_threads).max(1),
+            threads: self.block_threads,
+            shared_bytes: 0,
+        }
     }
 }
 
@@ -91,7 +103,11 @@ impl MsmKernels {
 }
 
 fn schedule_grid(threads: u32) -> LaunchShape {
-    LaunchShape { blocks: threads.div_ceil(SCHEDULE_BLOCK).max(1), threads: SCHEDULE_BLOCK, shared_bytes: 0 }
+    LaunchShape {
+        blocks: threads.div_ceil(SCHEDULE_BLOCK).max(1),
+        threads: SCHEDULE_BLOCK,
+        shared_bytes: 0,
+    }
 }
 
 /// Launches a kernel whose one parameter is `params`, by value.
@@ -99,20 +115,32 @@ fn schedule_grid(threads: u32) -> LaunchShape {
 /// # Safety
 /// `P` must be the kernel's parameter type, and every device address in it valid for what the
 /// kernel accesses until the stream is synchronised.
-unsafe fn launch<P>(device: &Device, kernel: &Kernel, shape: LaunchShape, params: &mut P) -> Result<()> {
+unsafe fn launch<P>(
+    device: &Device,
+    kernel: &Kernel,
+    shape: LaunchShape,
+    params: &mut P,
+) -> Result<()> {
     let mut args = [params as *mut P as *mut c_void];
     // SAFETY: forwarded to the caller.
     unsafe { kernel.launch(device, shape, &mut args) }
 }
 
 /// A device array of at least `len` elements in `slot`, reallocated only to grow.
-pub(super) fn sized<'a, T: Pod>(slot: &'a mut Option<DeviceBuffer<T>>, device: &Arc<Device>, len: usize) -> Result<&'a DeviceBuffer<T>> {
+pub(super) fn sized<'a, T: Pod>(
+    slot: &'a mut Option<DeviceBuffer<T>>,
+    device: &Arc<Device>,
+    len: usize,
+) -> Result<&'a DeviceBuffer<T>> {
     let len = len.max(1);
     if slot.as_ref().map_or(true, |b| b.len() < len) {
         *slot = None; // free the old one first: device memory may not hold both
         *slot = Some(DeviceBuffer::new(device, len)?);
     }
-    slot.as_ref().ok_or_else(|| EngineError::Cuda { operation: "allocation".into(), reason: "no buffer".into() })
+    slot.as_ref().ok_or_else(|| EngineError::Cuda {
+        operation: "allocation".into(),
+        reason: "no buffer".into(),
+    })
 }
 
 /// Bases of one group resident on the device.
@@ -128,7 +156,10 @@ impl<C: MsmCurve> DeviceBases<C> {
         let points = DeviceBuffer::new(device, limbs.len())?;
         points.upload_prefix(&limbs)?;
         device.synchronize()?;
-        Ok(Self { points, _curve: PhantomData })
+        Ok(Self {
+            points,
+            _curve: PhantomData,
+        })
     }
 
     /// Number of points.
@@ -162,14 +193,27 @@ impl ScheduleWorkspace {
 
     /// The plan of the schedule built for the scalars with this id, if that is the one held.
     pub fn holds(&self, scalars_id: u64) -> Option<&MsmPlan> {
-        self.built_for.as_ref().filter(|(id, _)| *id == scalars_id).map(|(_, plan)| plan)
+        self.built_for
+            .as_ref()
+            .filter(|(id, _)| *id == scalars_id)
+            .map(|(_, plan)| plan)
     }
 
     /// Queues the upload of `scalars` and the schedule launches of `plan` (prepare, scan,
     /// scatter). `scalars` must stay in place until the stream is synchronised.
-    pub fn queue(&mut self, device: &Arc<Device>, kernels: &MsmKernels, plan: &MsmPlan, scalars_id: u64, scalars: &[Fr]) -> Result<()> {
+    pub fn queue(
+        &mut self,
+        device: &Arc<Device>,
+        kernels: &MsmKernels,
+        plan: &MsmPlan,
+        scalars_id: u64,
+        scalars: &[Fr],
+    ) -> Result<()> {
         if scalars.len() != plan.len as usize {
-            return Err(EngineError::MsmLength { bases: plan.len as usize, scalars: scalars.len() });
+            return Err(EngineError::MsmLength {
+                bases: plan.len as usize,
+                scalars: scalars.len(),
+            });
         }
         self.built_for = None; // until the launches are queued
         sized(&mut self.scalars, device, scalars.len())?.upload_prefix(fr_as_limbs(scalars)?)?;
@@ -194,7 +238,13 @@ impl ScheduleWorkspace {
     }
 
     /// The schedule launches of `plan` over the scalars in `self.scalars`.
-    fn queue_launches(&mut self, device: &Arc<Device>, kernels: &MsmKernels, plan: &MsmPlan, scalars_id: u64) -> Result<()> {
+    fn queue_launches(
+        &mut self,
+        device: &Arc<Device>,
+        kernels: &MsmKernels,
+        plan: &MsmPlan,
+        scalars_id: u64,
+    ) -> Result<()> {
         let capacity = plan.entry_capacity as usize;
         let d_scalars = sized(&mut self.scalars, device, plan.len as usize)?;
         let counts = sized(&mut self.bucket_counts, device, plan.buckets as usize)?;
@@ -202,7 +252,8 @@ impl ScheduleWorkspace {
         let mut params = ScheduleParams {
             scalars: d_scalars.as_param(),
             bucket_counts: counts.as_param(),
-            segment_sums: sized(&mut self.segment_sums, device, plan.scan_segments as usize)?.as_param(),
+            segment_sums: sized(&mut self.segment_sums, device, plan.scan_segments as usize)?
+                .as_param(),
             entries: sized(&mut self.entries, device, capacity)?.as_param(),
             keys: sized(&mut self.keys, device, capacity)?.as_param(),
             entry_count: sized(&mut self.entry_count, device, 1)?.as_param(),
@@ -212,25 +263,51 @@ impl ScheduleWorkspace {
             scan_segment: plan.scan_segment,
             entry_capacity: plan.entry_capacity,
         };
-        let scan_block =
-            LaunchShape { blocks: 1, threads: plan.scan_block_threads, shared_bytes: 4 * plan.scan_block_threads };
+        let scan_block = LaunchShape {
+            blocks: 1,
+            threads: plan.scan_block_threads,
+            shared_bytes: 4 * plan.scan_block_threads,
+        };
         // SAFETY: each launch takes one spice_msm_schedule by value (the mirror is checked
         // against bindgen's reading of the header); its arrays are the buffers above, sized
         // by the plan (scalars n, counts `buckets`, segment sums `scan_segments`, entries and
         // keys the entry capacity), owned by `self` until the caller synchronises.
         unsafe {
-            launch(device, &kernels.prepare, schedule_grid(plan.scalar_threads), &mut params)?;
-            launch(device, &kernels.scan_reduce, schedule_grid(plan.scan_segments), &mut params)?;
+            launch(
+                device,
+                &kernels.prepare,
+                schedule_grid(plan.scalar_threads),
+                &mut params,
+            )?;
+            launch(
+                device,
+                &kernels.scan_reduce,
+                schedule_grid(plan.scan_segments),
+                &mut params,
+            )?;
             launch(device, &kernels.scan_segments, scan_block, &mut params)?;
-            launch(device, &kernels.scan_apply, schedule_grid(plan.scan_segments), &mut params)?;
-            launch(device, &kernels.scatter, schedule_grid(plan.scalar_threads), &mut params)?;
+            launch(
+                device,
+                &kernels.scan_apply,
+                schedule_grid(plan.scan_segments),
+                &mut params,
+            )?;
+            launch(
+                device,
+                &kernels.scatter,
+                schedule_grid(plan.scalar_threads),
+                &mut params,
+            )?;
         }
         self.built_for = Some((scalars_id, plan.clone()));
         Ok(())
     }
 
     fn buffer<'a>(slot: &'a Option<DeviceBuffer<u32>>) -> Result<&'a DeviceBuffer<u32>> {
-        slot.as_ref().ok_or_else(|| EngineError::Cuda { operation: "MSM".into(), reason: "no schedule was built".into() })
+        slot.as_ref().ok_or_else(|| EngineError::Cuda {
+            operation: "MSM".into(),
+            reason: "no schedule was built".into(),
+        })
     }
 }
 
@@ -246,7 +323,14 @@ pub struct CurveWorkspace<C: MsmCurve> {
 
 impl<C: MsmCurve> Default for CurveWorkspace<C> {
     fn default() -> Self {
-        Self { buckets: None, partial_keys: [None, None], partials: [None, None], level_counts: None, segment_sums: None, window_sums: None }
+        Self {
+            buckets: None,
+            partial_keys: [None, None],
+            partials: [None, None],
+            level_counts: None,
+            segment_sums: None,
+            window_sums: None,
+        }
     }
 }
 
@@ -266,12 +350,18 @@ impl<C: MsmCurve> CurveWorkspace<C> {
         entry_count: &mut [u32; 1],
     ) -> Result<()> {
         if bases.len() < plan.len as usize || window_sums.len() != plan.windows as usize + 1 {
-            return Err(EngineError::MsmLength { bases: bases.len(), scalars: plan.len as usize });
+            return Err(EngineError::MsmLength {
+                bases: bases.len(),
+                scalars: plan.len as usize,
+            });
         }
         let buckets = sized(&mut self.buckets, device, plan.buckets as usize)?;
         buckets.zero_prefix(plan.buckets as usize)?; // zero bytes: the XYZZ identity
         let [cap_a, cap_b] = plan.partial_capacities();
-        let keys = [sized(&mut self.partial_keys[0], device, cap_a as usize)?.as_param(), sized(&mut self.partial_keys[1], device, cap_b as usize)?.as_param()];
+        let keys = [
+            sized(&mut self.partial_keys[0], device, cap_a as usize)?.as_param(),
+            sized(&mut self.partial_keys[1], device, cap_b as usize)?.as_param(),
+        ];
         let partials = [
             sized(&mut self.partials[0], device, cap_a as usize)?.as_param() as *mut c_void,
             sized(&mut self.partials[1], device, cap_b as usize)?.as_param() as *mut c_void,
@@ -284,19 +374,35 @@ impl<C: MsmCurve> CurveWorkspace<C> {
             let (read, write) = ((l + 1) % 2, l % 2);
             let count_at = |i: usize| (counts.ptr() + (i * 4) as u64) as usize as *mut u32;
             let mut params = LevelParams {
-                count: if l == 0 { schedule_count.as_param() } else { count_at(l - 1) },
+                count: if l == 0 {
+                    schedule_count.as_param()
+                } else {
+                    count_at(l - 1)
+                },
                 next_count: count_at(l),
-                keys: if l == 0 { schedule_keys.as_param() } else { keys[read] },
+                keys: if l == 0 {
+                    schedule_keys.as_param()
+                } else {
+                    keys[read]
+                },
                 entries: schedule_entries.as_param(),
                 bases: bases.points.as_param() as *const c_void,
-                partials: if l == 0 { std::ptr::null() } else { partials[read] },
+                partials: if l == 0 {
+                    std::ptr::null()
+                } else {
+                    partials[read]
+                },
                 buckets: buckets.as_param() as *mut c_void,
                 next_keys: keys[write],
                 next_partials: partials[write],
                 chunk: plan.chunk,
                 level: l as u32,
             };
-            let kernel = if l == 0 { &kernels.accumulate_bases } else { &kernels.accumulate_partials };
+            let kernel = if l == 0 {
+                &kernels.accumulate_bases
+            } else {
+                &kernels.accumulate_partials
+            };
             // SAFETY: one spice_msm_level by value; inputs hold the level's input capacity
             // (the schedule's entries and keys, or the partial buffer the previous level
             // wrote), outputs the next level's (plan.partial_capacities), buckets
@@ -305,7 +411,11 @@ impl<C: MsmCurve> CurveWorkspace<C> {
             // until the caller synchronises.
             unsafe { launch(device, kernel, kernels.grid(level.threads), &mut params)? };
         }
-        let segment_sums = sized(&mut self.segment_sums, device, (plan.windows * plan.segments) as usize)?;
+        let segment_sums = sized(
+            &mut self.segment_sums,
+            device,
+            (plan.windows * plan.segments) as usize,
+        )?;
         let d_window_sums = sized(&mut self.window_sums, device, window_sums.len())?;
         let mut params = ReduceParams {
             buckets: buckets.as_param() as *const c_void,
@@ -315,12 +425,21 @@ impl<C: MsmCurve> CurveWorkspace<C> {
             windows: plan.windows,
             segment_log: plan.segment_log,
         };
-        let tree = LaunchShape { blocks: plan.windows, threads: plan.tree_threads, shared_bytes: 0 };
+        let tree = LaunchShape {
+            blocks: plan.windows,
+            threads: plan.tree_threads,
+            shared_bytes: 0,
+        };
         // SAFETY: one spice_msm_reduce by value over the buckets, `windows · segments` segment
         // sums and `windows + 1` window sums above; tree blocks have at most 128 threads (the
         // G2 kernels' launch bound).
         unsafe {
-            launch(device, &kernels.bucket_reduce, kernels.grid(plan.reduce_threads), &mut params)?;
+            launch(
+                device,
+                &kernels.bucket_reduce,
+                kernels.grid(plan.reduce_threads),
+                &mut params,
+            )?;
             launch(device, &kernels.window_tree, tree, &mut params)?;
         }
         d_window_sums.download_prefix(window_sums)?;
@@ -340,7 +459,11 @@ pub struct MsmWorkspace {
 }
 
 /// Combines the downloaded window sums, after checking the schedule stayed within its bound.
-pub fn finish<C: MsmCurve>(plan: &MsmPlan, window_sums: &[C::XyzzLimbs], entry_count: u32) -> Result<Projective<C>> {
+pub fn finish<C: MsmCurve>(
+    plan: &MsmPlan,
+    window_sums: &[C::XyzzLimbs],
+    entry_count: u32,
+) -> Result<Projective<C>> {
     if entry_count > plan.entry_capacity {
         return Err(EngineError::KernelOutput(format!(
             "the device schedule counted {entry_count} entries, more than the plan's bound {}",

@@ -53,7 +53,11 @@ impl MsmConfig {
         let g2 = match std::env::var("SPICE_CUDA_G2_MSM").as_deref() {
             Err(_) | Ok("") | Ok("gpu") => G2Placement::Gpu,
             Ok("cpu") => G2Placement::CpuConcurrent,
-            Ok(other) => return Err(EngineError::BadMsmPlan(format!("SPICE_CUDA_G2_MSM={other:?}: expected gpu or cpu"))),
+            Ok(other) => {
+                return Err(EngineError::BadMsmPlan(format!(
+                    "SPICE_CUDA_G2_MSM={other:?}: expected gpu or cpu"
+                )))
+            }
         };
         Ok(Self { options, g2 })
     }

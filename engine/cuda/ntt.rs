@@ -43,7 +43,11 @@ impl NttKernels {
         if tile_bytes > 48 * 1024 {
             pass.allow_shared_memory(device, tile_bytes)?;
         }
-        Ok(Self { pass, pointwise, _module: module })
+        Ok(Self {
+            pass,
+            pointwise,
+            _module: module,
+        })
     }
 }
 
@@ -86,7 +90,10 @@ impl DeviceDomain {
             })
         };
         let scale = |t: &ScaleTables| -> Result<DeviceScale> {
-            Ok(DeviceScale { lo: DeviceBuffer::from_host(device, &t.lo)?, hi: DeviceBuffer::from_host(device, &t.hi)? })
+            Ok(DeviceScale {
+                lo: DeviceBuffer::from_host(device, &t.lo)?,
+                hi: DeviceBuffer::from_host(device, &t.hi)?,
+            })
         };
         let domain = Self {
             forward: roots(&tables.forward)?,
@@ -137,14 +144,27 @@ pub fn queue_plan(
 ) -> Result<Slot> {
     let n = 1usize << plan.log_n;
     if domain.log_n() != plan.log_n || data.len() != n || scratch.is_some_and(|s| s.len() != n) {
-        return Err(EngineError::BadNttPlan(format!("buffers or domain do not match a plan of 2^{} points", plan.log_n)));
+        return Err(EngineError::BadNttPlan(format!(
+            "buffers or domain do not match a plan of 2^{} points",
+            plan.log_n
+        )));
     }
     let scratch_ptr = match (plan.uses_scratch(), scratch) {
         (true, Some(s)) => s.as_param(),
-        (true, None) => return Err(EngineError::BadNttPlan("this plan needs a scratch buffer".into())),
+        (true, None) => {
+            return Err(EngineError::BadNttPlan(
+                "this plan needs a scratch buffer".into(),
+            ))
+        }
         (false, _) => std::ptr::null_mut(),
     };
-    let slot = |s: Slot| if s == Slot::Data { data.as_param() } else { scratch_ptr };
+    let slot = |s: Slot| {
+        if s == Slot::Data {
+            data.as_param()
+        } else {
+            scratch_ptr
+        }
+    };
     let roots = domain.roots(plan.spec.roots);
     let scale = domain.scale(plan.spec.scale);
     let lambda = FrLimbs::from(domain.tables.lambda(plan.spec.scale));
@@ -159,7 +179,11 @@ pub fn queue_plan(
             scale_hi: scale.map_or(std::ptr::null(), |s| s.hi.as_param()),
         };
         let mut params = NttPassParams::new(plan, pass, arrays, lambda);
-        let shape = LaunchShape { blocks: params.blocks(), threads: params.threads, shared_bytes: params.shared_bytes() };
+        let shape = LaunchShape {
+            blocks: params.blocks(),
+            threads: params.threads,
+            shared_bytes: params.shared_bytes(),
+        };
         let mut args = [&mut params as *mut NttPassParams as *mut c_void];
         // SAFETY: the one parameter is a spice_ntt_pass by value (the mirror is checked against
         // bindgen's reading of the header); its addresses are device buffers of 2^log_n
@@ -170,13 +194,28 @@ pub fn queue_plan(
 }
 
 /// Queues `a[i] ← (a[i]·b[i] − c[i])·z_inv` over the three buffers.
-pub fn queue_pointwise(device: &Device, kernels: &NttKernels, a: &DeviceBuffer, b: &DeviceBuffer, c: &DeviceBuffer, z_inv: Fr) -> Result<()> {
+pub fn queue_pointwise(
+    device: &Device,
+    kernels: &NttKernels,
+    a: &DeviceBuffer,
+    b: &DeviceBuffer,
+    c: &DeviceBuffer,
+    z_inv: Fr,
+) -> Result<()> {
     let n = a.len();
     if b.len() != n || c.len() != n || n > u32::MAX as usize {
-        return Err(EngineError::BadNttPlan(format!("pointwise over {n}/{}/{} elements", b.len(), c.len())));
+        return Err(EngineError::BadNttPlan(format!(
+            "pointwise over {n}/{}/{} elements",
+            b.len(),
+            c.len()
+        )));
     }
     const THREADS: u32 = 256;
-    let shape = LaunchShape { blocks: (n as u32).div_ceil(THREADS), threads: THREADS, shared_bytes: 0 };
+    let shape = LaunchShape {
+        blocks: (n as u32).div_ceil(THREADS),
+        threads: THREADS,
+        shared_bytes: 0,
+    };
     let (mut pa, mut pb, mut pc) = (a.ptr(), b.ptr(), c.ptr());
     let mut z = FrLimbs::from(z_inv);
     let mut count = n as u32;

@@ -21,7 +21,8 @@ impl<'a> EventTimer<'a> {
     /// Creates the two events.
     pub fn new(device: &'a Device) -> Result<Self> {
         device.bind()?;
-        let start = result::event::create(CUevent_flags::CU_EVENT_DEFAULT).map_err(|e| driver_error("cuEventCreate", e))?;
+        let start = result::event::create(CUevent_flags::CU_EVENT_DEFAULT)
+            .map_err(|e| driver_error("cuEventCreate", e))?;
         let stop = match result::event::create(CUevent_flags::CU_EVENT_DEFAULT) {
             Ok(e) => e,
             Err(e) => {
@@ -30,7 +31,11 @@ impl<'a> EventTimer<'a> {
                 return Err(driver_error("cuEventCreate", e));
             }
         };
-        Ok(Self { device, start, stop })
+        Ok(Self {
+            device,
+            start,
+            stop,
+        })
     }
 
     /// Milliseconds the device spends on what `work` queues.
@@ -38,18 +43,24 @@ impl<'a> EventTimer<'a> {
         self.device.bind()?;
         let stream = self.device.stream();
         // SAFETY: both events belong to this context; the stream is the device's.
-        unsafe { result::event::record(self.start, stream) }.map_err(|e| driver_error("cuEventRecord", e))?;
+        unsafe { result::event::record(self.start, stream) }
+            .map_err(|e| driver_error("cuEventRecord", e))?;
         work()?;
         let elapsed = event_elapsed().ok_or_else(|| EngineError::Cuda {
             operation: "timing".into(),
-            reason: "the driver exports neither cuEventElapsedTime_v2 nor cuEventElapsedTime".into(),
+            reason: "the driver exports neither cuEventElapsedTime_v2 nor cuEventElapsedTime"
+                .into(),
         })?;
         let mut ms = 0f32;
         // SAFETY: as above; `elapsed` has the driver's signature and writes only `ms`.
         unsafe {
-            result::event::record(self.stop, stream).map_err(|e| driver_error("cuEventRecord", e))?;
-            result::event::synchronize(self.stop).map_err(|e| driver_error("cuEventSynchronize (the timed work failed)", e))?;
-            elapsed(&mut ms, self.start, self.stop).result().map_err(|e| driver_error("cuEventElapsedTime", e))?;
+            result::event::record(self.stop, stream)
+                .map_err(|e| driver_error("cuEventRecord", e))?;
+            result::event::synchronize(self.stop)
+                .map_err(|e| driver_error("cuEventSynchronize (the timed work failed)", e))?;
+            elapsed(&mut ms, self.start, self.stop)
+                .result()
+                .map_err(|e| driver_error("cuEventElapsedTime", e))?;
         }
         Ok(ms)
     }
@@ -69,12 +80,18 @@ impl Drop for EventTimer<'_> {
 
 /// Device-to-device copy bandwidth in bytes per second (bytes read plus bytes written), the
 /// median of `runs` copies of `elements` Fr elements (32 bytes each).
-pub fn copy_bandwidth(device: &std::sync::Arc<Device>, elements: usize, runs: usize) -> Result<f64> {
+pub fn copy_bandwidth(
+    device: &std::sync::Arc<Device>,
+    elements: usize,
+    runs: usize,
+) -> Result<f64> {
     let src: DeviceBuffer = DeviceBuffer::new(device, elements)?;
     let dst: DeviceBuffer = DeviceBuffer::new(device, elements)?;
     let timer = EventTimer::new(device)?;
     dst.copy_from(&src)?; // warm-up: first touch of the pages
-    let mut times: Vec<f32> = (0..runs.max(1)).map(|_| timer.time(|| dst.copy_from(&src))).collect::<Result<_>>()?;
+    let mut times: Vec<f32> = (0..runs.max(1))
+        .map(|_| timer.time(|| dst.copy_from(&src)))
+        .collect::<Result<_>>()?;
     times.sort_by(f32::total_cmp);
     let median_s = f64::from(times[times.len() / 2]) / 1e3;
     Ok(2.0 * (elements * 32) as f64 / median_s)

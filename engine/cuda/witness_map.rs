@@ -27,7 +27,10 @@ impl WitnessMapKernels {
     /// Loads the module.
     pub fn load(device: &Arc<Device>) -> Result<Self> {
         let module = Module::load(device, &WITNESS_MAP_IMAGE)?;
-        Ok(Self { rows: module.kernel("spice_witness_map_kernel")?, _module: module })
+        Ok(Self {
+            rows: module.kernel("spice_witness_map_kernel")?,
+            _module: module,
+        })
     }
 }
 
@@ -80,7 +83,13 @@ pub struct WitnessMapArrays<'a> {
 
 /// Queues the kernel over the `domain` points (checked by the caller with
 /// [`ShapeDims::check_call`]); nothing waits.
-pub fn queue_witness_map(device: &Device, kernels: &WitnessMapKernels, shape: &DeviceShape, arrays: WitnessMapArrays<'_>, domain: u32) -> Result<()> {
+pub fn queue_witness_map(
+    device: &Device,
+    kernels: &WitnessMapKernels,
+    shape: &DeviceShape,
+    arrays: WitnessMapArrays<'_>,
+    domain: u32,
+) -> Result<()> {
     let n = domain as usize;
     let sizes_fit = arrays.z.len() >= shape.dims.variables
         && [arrays.a, arrays.b, arrays.c].iter().all(|v| v.len() == n)
@@ -88,7 +97,10 @@ pub fn queue_witness_map(device: &Device, kernels: &WitnessMapKernels, shape: &D
     if !sizes_fit {
         return Err(crate::engine::EngineError::Cuda {
             operation: "witness map".into(),
-            reason: format!("device buffers do not fit a domain of {n} points and {} variables", shape.dims.variables),
+            reason: format!(
+                "device buffers do not fit a domain of {n} points and {} variables",
+                shape.dims.variables
+            ),
         });
     }
     let mut params = WitnessMapParams {
@@ -104,7 +116,11 @@ pub fn queue_witness_map(device: &Device, kernels: &WitnessMapKernels, shape: &D
         instance: shape.dims.instance,
         domain,
     };
-    let launch = LaunchShape { blocks: domain.div_ceil(THREADS), threads: THREADS, shared_bytes: 0 };
+    let launch = LaunchShape {
+        blocks: domain.div_ceil(THREADS),
+        threads: THREADS,
+        shared_bytes: 0,
+    };
     let mut args = [&mut params as *mut WitnessMapParams as *mut c_void];
     // SAFETY: the one parameter is a spice_witness_map by value (the mirror is checked against
     // bindgen's reading of the header). Its shape arrays were built together by

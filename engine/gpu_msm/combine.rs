@@ -12,12 +12,20 @@ use super::curve::MsmCurve;
 
 /// `window_sums[w]` for w < W are the windows' Σ (j + 1)·B_j, `window_sums[W]` the ones
 /// bucket; returns `Σ_w 2^(c·w)·window_sums[w] + window_sums[W]`.
-pub fn combine_windows<C: MsmCurve>(window_sums: &[C::XyzzLimbs], window_bits: u32) -> Result<Projective<C>> {
+pub fn combine_windows<C: MsmCurve>(
+    window_sums: &[C::XyzzLimbs],
+    window_bits: u32,
+) -> Result<Projective<C>> {
     let (ones, windows) = window_sums
         .split_last()
         .ok_or_else(|| EngineError::KernelOutput("no window sums to combine".into()))?;
     let point = |p: &C::XyzzLimbs| {
-        C::projective_from_xyzz(p).map_err(|_| EngineError::KernelOutput(format!("a {} window sum has unreduced coordinates", C::NAME)))
+        C::projective_from_xyzz(p).map_err(|_| {
+            EngineError::KernelOutput(format!(
+                "a {} window sum has unreduced coordinates",
+                C::NAME
+            ))
+        })
     };
     let mut acc = Projective::<C>::ZERO;
     for w in windows.iter().rev() {

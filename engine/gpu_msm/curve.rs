@@ -6,7 +6,9 @@ use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AdditiveGroup;
 use bytemuck::Pod;
 
-use crate::engine::kernel_host::{G1AffineLimbs, G1XyzzLimbs, G2AffineLimbs, G2XyzzLimbs, NonCanonical};
+use crate::engine::kernel_host::{
+    G1AffineLimbs, G1XyzzLimbs, G2AffineLimbs, G2XyzzLimbs, NonCanonical,
+};
 
 /// A group the MSM kernels are instantiated for.
 pub trait MsmCurve: SWCurveConfig {
@@ -31,12 +33,20 @@ macro_rules! msm_curve {
             const NAME: &'static str = $name;
 
             fn projective_from_xyzz(p: &$xyzz) -> Result<Projective<Self>, NonCanonical> {
-                let (x, y, zz, zzz): ($field, $field, $field, $field) =
-                    (p.x.try_into()?, p.y.try_into()?, p.zz.try_into()?, p.zzz.try_into()?);
+                let (x, y, zz, zzz): ($field, $field, $field, $field) = (
+                    p.x.try_into()?,
+                    p.y.try_into()?,
+                    p.zz.try_into()?,
+                    p.zzz.try_into()?,
+                );
                 if zz == <$field as ark_ff::Zero>::zero() {
                     return Ok(Projective::<Self>::ZERO);
                 }
-                Ok(Projective::<Self>::new_unchecked(x * zz.square(), y * zzz.square(), zzz))
+                Ok(Projective::<Self>::new_unchecked(
+                    x * zz.square(),
+                    y * zzz.square(),
+                    zzz,
+                ))
             }
         }
     };

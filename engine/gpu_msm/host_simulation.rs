@@ -24,15 +24,30 @@ use super::plan::{MsmOptions, MsmPlan};
 extern "C" {
     fn spice_host_msm_prepare(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
     fn spice_host_msm_scan_reduce(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
-    fn spice_host_msm_scan_segments(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_msm_scan_segments(p: *const ScheduleParams, threads: u32, order_seed: u64)
+        -> i32;
     fn spice_host_msm_scan_apply(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
     fn spice_host_msm_scatter(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
-    fn spice_host_msm_booth_digits(x: *const FrLimbs, window_bits: u32, windows: u32, digits: *mut i32, normalised: *mut u64) -> i32;
+    fn spice_host_msm_booth_digits(
+        x: *const FrLimbs,
+        window_bits: u32,
+        windows: u32,
+        digits: *mut i32,
+        normalised: *mut u64,
+    ) -> i32;
     fn spice_host_g1_msm_accumulate(p: *const LevelParams, threads: u32, order_seed: u64) -> i32;
-    fn spice_host_g1_msm_bucket_reduce(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g1_msm_bucket_reduce(
+        p: *const ReduceParams,
+        threads: u32,
+        order_seed: u64,
+    ) -> i32;
     fn spice_host_g1_msm_window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
     fn spice_host_g2_msm_accumulate(p: *const LevelParams, threads: u32, order_seed: u64) -> i32;
-    fn spice_host_g2_msm_bucket_reduce(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g2_msm_bucket_reduce(
+        p: *const ReduceParams,
+        threads: u32,
+        order_seed: u64,
+    ) -> i32;
     fn spice_host_g2_msm_window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
 }
 
@@ -81,7 +96,9 @@ impl SimulatedCurve for ark_bls12_381::g2::Config {
 }
 
 fn rejected(launch: &str) -> EngineError {
-    EngineError::BadMsmPlan(format!("the kernels reject the {launch} launch of this plan"))
+    EngineError::BadMsmPlan(format!(
+        "the kernels reject the {launch} launch of this plan"
+    ))
 }
 
 /// The scalar schedule as the kernels leave it.
@@ -105,7 +122,10 @@ pub struct Schedule {
 /// Runs the schedule launches (prepare, the three scan launches, scatter) over `scalars`.
 pub fn schedule(scalars: &[Fr], plan: &MsmPlan, order_seed: u64) -> Result<Schedule> {
     if scalars.len() != plan.len as usize {
-        return Err(EngineError::MsmLength { bases: plan.len as usize, scalars: scalars.len() });
+        return Err(EngineError::MsmLength {
+            bases: plan.len as usize,
+            scalars: scalars.len(),
+        });
     }
     let mut limbs: Vec<FrLimbs> = scalars.iter().map(|&s| FrLimbs::from(s)).collect();
     let capacity = plan.entry_capacity.max(1) as usize;
@@ -127,10 +147,22 @@ pub fn schedule(scalars: &[Fr], plan: &MsmPlan, order_seed: u64) -> Result<Sched
         scan_segment: plan.scan_segment,
         entry_capacity: plan.entry_capacity,
     };
-    let launches: [(&str, unsafe extern "C" fn(*const ScheduleParams, u32, u64) -> i32, u32); 5] = [
+    let launches: [(
+        &str,
+        unsafe extern "C" fn(*const ScheduleParams, u32, u64) -> i32,
+        u32,
+    ); 5] = [
         ("prepare", spice_host_msm_prepare, plan.scalar_threads),
-        ("scan reduce", spice_host_msm_scan_reduce, plan.scan_segments),
-        ("scan segments", spice_host_msm_scan_segments, plan.scan_block_threads),
+        (
+            "scan reduce",
+            spice_host_msm_scan_reduce,
+            plan.scan_segments,
+        ),
+        (
+            "scan segments",
+            spice_host_msm_scan_segments,
+            plan.scan_block_threads,
+        ),
         ("scan apply", spice_host_msm_scan_apply, plan.scan_segments),
         ("scatter", spice_host_msm_scatter, plan.scalar_threads),
     ];
@@ -148,13 +180,28 @@ pub fn schedule(scalars: &[Fr], plan: &MsmPlan, order_seed: u64) -> Result<Sched
             plan.entry_capacity
         )));
     }
-    Ok(Schedule { plan: plan.clone(), scalars: limbs, bucket_ends: counts, entries, keys, entry_count })
+    Ok(Schedule {
+        plan: plan.clone(),
+        scalars: limbs,
+        bucket_ends: counts,
+        entries,
+        keys,
+        entry_count,
+    })
 }
 
 /// Σ sᵢ·Pᵢ through the simulated schedule and curve kernels.
-pub fn msm<C: SimulatedCurve>(bases: &[Affine<C>], scalars: &[Fr], options: MsmOptions, order_seed: u64) -> Result<Projective<C>> {
+pub fn msm<C: SimulatedCurve>(
+    bases: &[Affine<C>],
+    scalars: &[Fr],
+    options: MsmOptions,
+    order_seed: u64,
+) -> Result<Projective<C>> {
     if bases.len() != scalars.len() {
-        return Err(EngineError::MsmLength { bases: bases.len(), scalars: scalars.len() });
+        return Err(EngineError::MsmLength {
+            bases: bases.len(),
+            scalars: scalars.len(),
+        });
     }
     let plan = MsmPlan::new(ScalarStats::of(scalars), options)?;
     let schedule = schedule(scalars, &plan, order_seed)?;
@@ -163,10 +210,17 @@ pub fn msm<C: SimulatedCurve>(bases: &[Affine<C>], scalars: &[Fr], options: MsmO
 
 /// The curve launches (accumulation levels, reduction, trees) over an existing schedule, then
 /// the host's window combination.
-pub fn msm_with_schedule<C: SimulatedCurve>(bases: &[Affine<C>], schedule: &Schedule, order_seed: u64) -> Result<Projective<C>> {
+pub fn msm_with_schedule<C: SimulatedCurve>(
+    bases: &[Affine<C>],
+    schedule: &Schedule,
+    order_seed: u64,
+) -> Result<Projective<C>> {
     let plan = &schedule.plan;
     if bases.len() != plan.len as usize {
-        return Err(EngineError::MsmLength { bases: bases.len(), scalars: plan.len as usize });
+        return Err(EngineError::MsmLength {
+            bases: bases.len(),
+            scalars: plan.len as usize,
+        });
     }
     let bases: Vec<C::AffineLimbs> = bases.iter().map(|&p| p.into()).collect();
     let poison = || {
@@ -177,22 +231,43 @@ pub fn msm_with_schedule<C: SimulatedCurve>(bases: &[Affine<C>], schedule: &Sche
     // Zero bytes are the XYZZ identity (ZZ = 0), as a device memset leaves them.
     let mut buckets = vec![C::XyzzLimbs::zeroed(); plan.buckets as usize];
     let [cap_a, cap_b] = plan.partial_capacities();
-    let mut partial_keys = [vec![POISON_U32; cap_a as usize], vec![POISON_U32; cap_b as usize]];
-    let mut partials = [vec![poison(); cap_a as usize], vec![poison(); cap_b as usize]];
+    let mut partial_keys = [
+        vec![POISON_U32; cap_a as usize],
+        vec![POISON_U32; cap_b as usize],
+    ];
+    let mut partials = [
+        vec![poison(); cap_a as usize],
+        vec![poison(); cap_b as usize],
+    ];
     let mut level_counts = vec![POISON_U32; plan.levels.len()];
     let counts = level_counts.as_mut_ptr();
 
     for (l, level) in plan.levels.iter().enumerate() {
         let (read, write) = ((l + 1) % 2, l % 2);
-        let (next_keys, next_partials) = (partial_keys[write].as_mut_ptr(), partials[write].as_mut_ptr() as *mut c_void);
+        let (next_keys, next_partials) = (
+            partial_keys[write].as_mut_ptr(),
+            partials[write].as_mut_ptr() as *mut c_void,
+        );
         let params = LevelParams {
             // SAFETY (of the `add`s): l < levels = level_counts.len().
-            count: if l == 0 { &schedule.entry_count } else { unsafe { counts.add(l - 1) } },
+            count: if l == 0 {
+                &schedule.entry_count
+            } else {
+                unsafe { counts.add(l - 1) }
+            },
             next_count: unsafe { counts.add(l) },
-            keys: if l == 0 { schedule.keys.as_ptr() } else { partial_keys[read].as_ptr() },
+            keys: if l == 0 {
+                schedule.keys.as_ptr()
+            } else {
+                partial_keys[read].as_ptr()
+            },
             entries: schedule.entries.as_ptr(),
             bases: bases.as_ptr() as *const c_void,
-            partials: if l == 0 { std::ptr::null() } else { partials[read].as_ptr() as *const c_void },
+            partials: if l == 0 {
+                std::ptr::null()
+            } else {
+                partials[read].as_ptr() as *const c_void
+            },
             buckets: buckets.as_mut_ptr() as *mut c_void,
             next_keys,
             next_partials,
@@ -203,7 +278,8 @@ pub fn msm_with_schedule<C: SimulatedCurve>(bases: &[Affine<C>], schedule: &Sche
         // keys, or the partial buffer the previous level wrote), the output buffers the next
         // level's capacity (plan.partial_capacities), buckets `plan.buckets`, bases n; entries
         // name bases below n. Input and output partial buffers are distinct vectors.
-        if unsafe { C::accumulate(&params, level.threads, order_seed.wrapping_add(l as u64)) } != 1 {
+        if unsafe { C::accumulate(&params, level.threads, order_seed.wrapping_add(l as u64)) } != 1
+        {
             return Err(rejected("accumulation"));
         }
     }
@@ -237,9 +313,19 @@ pub fn booth_digits(x: Fr, window_bits: u32) -> Result<([u64; 4], Vec<i32>)> {
     let mut digits = vec![0i32; windows as usize];
     let mut normalised = [0u64; 4];
     // SAFETY: `digits` has room for `windows` values, `normalised` for four limbs.
-    let ok = unsafe { spice_host_msm_booth_digits(&FrLimbs::from(x), window_bits, windows, digits.as_mut_ptr(), normalised.as_mut_ptr()) };
+    let ok = unsafe {
+        spice_host_msm_booth_digits(
+            &FrLimbs::from(x),
+            window_bits,
+            windows,
+            digits.as_mut_ptr(),
+            normalised.as_mut_ptr(),
+        )
+    };
     if ok != 1 {
-        return Err(EngineError::BadMsmPlan(format!("the kernels take no window of {window_bits} bits")));
+        return Err(EngineError::BadMsmPlan(format!(
+            "the kernels take no window of {window_bits} bits"
+        )));
     }
     Ok((normalised, digits))
 }

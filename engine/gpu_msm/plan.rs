@@ -54,7 +54,13 @@ impl Default for MsmOptions {
 impl MsmOptions {
     /// The planner's own choices for a device with `multiprocessors` SMs.
     pub fn for_device(multiprocessors: u32) -> Self {
-        Self { window_bits: None, chunk: None, segment_log: None, scan_segment: None, resident_threads: multiprocessors.max(1) * 512 }
+        Self {
+            window_bits: None,
+            chunk: None,
+            segment_log: None,
+            scan_segment: None,
+            resident_threads: multiprocessors.max(1) * 512,
+        }
     }
 }
 
@@ -126,11 +132,15 @@ impl MsmPlan {
     pub fn new(stats: ScalarStats, options: MsmOptions) -> Result<Self> {
         let len = stats.len();
         if len >= u64::from(NEGATE) {
-            return Err(bad(format!("{len} points: base indices must stay below 2^31")));
+            return Err(bad(format!(
+                "{len} points: base indices must stay below 2^31"
+            )));
         }
         let window_bits = match options.window_bits {
             Some(c) if !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&c) => {
-                return Err(bad(format!("window of {c} bits: the kernels take {MIN_WINDOW_BITS}..={MAX_WINDOW_BITS}")))
+                return Err(bad(format!(
+                    "window of {c} bits: the kernels take {MIN_WINDOW_BITS}..={MAX_WINDOW_BITS}"
+                )))
             }
             Some(c) => c,
             None => choose_window(stats.general),
@@ -139,7 +149,9 @@ impl MsmPlan {
         let buckets = u64::from(windows) << (window_bits - 1);
         let entry_capacity = stats.ones + stats.general * u64::from(windows);
         if entry_capacity > u64::from(u32::MAX) / 2 {
-            return Err(bad(format!("{entry_capacity} bucket entries overflow the u32 layouts; use a larger window")));
+            return Err(bad(format!(
+                "{entry_capacity} bucket entries overflow the u32 layouts; use a larger window"
+            )));
         }
         let resident = u64::from(options.resident_threads.max(1));
 
@@ -152,7 +164,11 @@ impl MsmPlan {
         // Enough chunks to keep every resident thread busy a few times over; larger chunks cut
         // the partial sums passed between levels (2 per chunk).
         let chunk = match options.chunk {
-            Some(t) if t < MIN_CHUNK => return Err(bad(format!("chunks of {t}: at least {MIN_CHUNK} make every level shrink"))),
+            Some(t) if t < MIN_CHUNK => {
+                return Err(bad(format!(
+                    "chunks of {t}: at least {MIN_CHUNK} make every level shrink"
+                )))
+            }
             Some(t) => t,
             None => floor_pow2(entry_capacity / (4 * resident)).clamp(8, 1024) as u32,
         };
@@ -160,7 +176,10 @@ impl MsmPlan {
         let mut capacity = entry_capacity;
         loop {
             let chunks = div_ceil(capacity, u64::from(chunk));
-            levels.push(LevelShape { input_capacity: capacity as u32, threads: chunks.clamp(1, 1 << 22) as u32 });
+            levels.push(LevelShape {
+                input_capacity: capacity as u32,
+                threads: chunks.clamp(1, 1 << 22) as u32,
+            });
             if capacity <= u64::from(chunk) {
                 break;
             }
@@ -171,7 +190,12 @@ impl MsmPlan {
         // segment) as summing them (2 a bucket), within one wave of the device.
         let window_buckets = 1u64 << (window_bits - 1);
         let segment_log = match options.segment_log {
-            Some(l) if l > window_bits - 1 => return Err(bad(format!("segments of 2^{l} buckets: a window has 2^{}", window_bits - 1))),
+            Some(l) if l > window_bits - 1 => {
+                return Err(bad(format!(
+                    "segments of 2^{l} buckets: a window has 2^{}",
+                    window_bits - 1
+                )))
+            }
             Some(l) => l,
             None => {
                 let by_work = floor_pow2(window_buckets / (2 * u64::from(window_bits))).max(1);

@@ -20,7 +20,13 @@ use super::tables::DomainTables;
 
 extern "C" {
     fn spice_host_ntt_pass(p: *const NttPassParams, order_seed: u64) -> i32;
-    fn spice_host_quotient_pointwise(a: *mut FrLimbs, b: *const FrLimbs, c: *const FrLimbs, z_inv: *const FrLimbs, n: usize);
+    fn spice_host_quotient_pointwise(
+        a: *mut FrLimbs,
+        b: *const FrLimbs,
+        c: *const FrLimbs,
+        z_inv: *const FrLimbs,
+        n: usize,
+    );
 }
 
 /// What unwritten elements hold: limbs above the modulus, so an element no pass wrote fails the
@@ -33,8 +39,11 @@ fn to_limbs(data: &[Fr]) -> Vec<FrLimbs> {
 
 fn from_limbs(limbs: &[FrLimbs], out: &mut [Fr]) -> Result<()> {
     for (o, l) in out.iter_mut().zip(limbs) {
-        *o = Fr::try_from(*l)
-            .map_err(|_| EngineError::BadNttPlan("the simulated kernels left an element unwritten or unreduced".into()))?;
+        *o = Fr::try_from(*l).map_err(|_| {
+            EngineError::BadNttPlan(
+                "the simulated kernels left an element unwritten or unreduced".into(),
+            )
+        })?;
     }
     Ok(())
 }
@@ -49,8 +58,13 @@ fn run_plan(
     order_seed: u64,
 ) -> Result<usize> {
     let n = 1usize << plan.log_n;
-    if buffers[data].len() != n || (plan.uses_scratch() && (data == scratch || buffers[scratch].len() != n)) {
-        return Err(EngineError::BadNttPlan(format!("buffers do not match a plan of 2^{} points", plan.log_n)));
+    if buffers[data].len() != n
+        || (plan.uses_scratch() && (data == scratch || buffers[scratch].len() != n))
+    {
+        return Err(EngineError::BadNttPlan(format!(
+            "buffers do not match a plan of 2^{} points",
+            plan.log_n
+        )));
     }
     let roots = tables.roots(plan.spec.roots);
     let scale = tables.scale_tables(plan.spec.scale);
@@ -59,7 +73,11 @@ fn run_plan(
     for (i, pass) in plan.passes.iter().enumerate() {
         let (src, dst) = (index(pass.src), index(pass.dst));
         let output = buffers[dst].as_mut_ptr();
-        let input = if src == dst { output as *const FrLimbs } else { buffers[src].as_ptr() };
+        let input = if src == dst {
+            output as *const FrLimbs
+        } else {
+            buffers[src].as_ptr()
+        };
         let arrays = PassArrays {
             input,
             output,
@@ -75,24 +93,43 @@ fn run_plan(
         // the C side only reads the inputs and tables and writes `output`.
         let ok = unsafe { spice_host_ntt_pass(&params, order_seed.wrapping_add(i as u64)) };
         if ok != 1 {
-            return Err(EngineError::BadNttPlan(format!("the kernels reject pass {i} of {plan:?}")));
+            return Err(EngineError::BadNttPlan(format!(
+                "the kernels reject pass {i} of {plan:?}"
+            )));
         }
     }
     Ok(index(plan.result))
 }
 
 /// Runs `spec` over `data` (length `2^log_n`) exactly as the GPU would, with tiles of `tile`.
-pub fn transform(data: &mut [Fr], spec: TransformSpec, tile: TileShape, order_seed: u64) -> Result<()> {
+pub fn transform(
+    data: &mut [Fr],
+    spec: TransformSpec,
+    tile: TileShape,
+    order_seed: u64,
+) -> Result<()> {
     let log_n = check_ntt_size(data.len())?;
     let plan = NttPlan::new(log_n, spec, tile)?;
     let tables = DomainTables::new(log_n, plan.root_log, plan.split)?;
-    let mut buffers = [to_limbs(data), if plan.uses_scratch() { vec![POISON; data.len()] } else { Vec::new() }];
+    let mut buffers = [
+        to_limbs(data),
+        if plan.uses_scratch() {
+            vec![POISON; data.len()]
+        } else {
+            Vec::new()
+        },
+    ];
     let at = run_plan(&plan, &tables, &mut buffers, (0, 1), order_seed)?;
     from_limbs(&buffers[at], data)
 }
 
 /// One of the backend's natural-order transforms, as the GPU runs it.
-pub fn ntt(data: &mut [Fr], direction: NttDirection, tile: TileShape, order_seed: u64) -> Result<()> {
+pub fn ntt(
+    data: &mut [Fr],
+    direction: NttDirection,
+    tile: TileShape,
+    order_seed: u64,
+) -> Result<()> {
     transform(data, TransformSpec::natural(direction), tile, order_seed)
 }
 
@@ -102,21 +139,42 @@ pub fn ntt(data: &mut [Fr], direction: NttDirection, tile: TileShape, order_seed
 pub fn quotient(a: &[Fr], b: &[Fr], c: &[Fr], tile: TileShape, order_seed: u64) -> Result<Vec<Fr>> {
     let log_n = check_ntt_size(a.len())?;
     if b.len() != a.len() || c.len() != a.len() {
-        return Err(EngineError::MsmLength { bases: a.len(), scalars: b.len().min(c.len()) });
+        return Err(EngineError::MsmLength {
+            bases: a.len(),
+            scalars: b.len().min(c.len()),
+        });
     }
     let chain = QuotientChain::new(log_n, tile)?;
     // Every plan of the chain has the same stage split, hence the same tables.
     let tables = DomainTables::new(log_n, chain.output.root_log, chain.output.split)?;
     let z_inv = FrLimbs::from(coset_vanishing_inverse(log_n)?);
-    let mut buffers: [Vec<FrLimbs>; QUOTIENT_BUFFERS] = [to_limbs(a), to_limbs(b), to_limbs(c), vec![POISON; a.len()]];
+    let mut buffers: [Vec<FrLimbs>; QUOTIENT_BUFFERS] =
+        [to_limbs(a), to_limbs(b), to_limbs(c), vec![POISON; a.len()]];
     for (i, launch) in chain.launches.iter().enumerate() {
         match *launch {
-            ChainLaunch::Transform { step, data, scratch } => {
-                run_plan(chain.plan(step), &tables, &mut buffers, (data, scratch), order_seed ^ ((i as u64) << 32))?;
+            ChainLaunch::Transform {
+                step,
+                data,
+                scratch,
+            } => {
+                run_plan(
+                    chain.plan(step),
+                    &tables,
+                    &mut buffers,
+                    (data, scratch),
+                    order_seed ^ ((i as u64) << 32),
+                )?;
             }
             ChainLaunch::Pointwise { a, b, c } => {
-                if a == b || a == c || [a, b, c].iter().any(|&v| buffers[v].len() != buffers[a].len()) {
-                    return Err(EngineError::BadNttPlan(format!("pointwise step over buffers {a}, {b}, {c}")));
+                if a == b
+                    || a == c
+                    || [a, b, c]
+                        .iter()
+                        .any(|&v| buffers[v].len() != buffers[a].len())
+                {
+                    return Err(EngineError::BadNttPlan(format!(
+                        "pointwise step over buffers {a}, {b}, {c}"
+                    )));
                 }
                 let (pb, pc) = (buffers[b].as_ptr(), buffers[c].as_ptr());
                 let va = &mut buffers[a];
@@ -137,5 +195,8 @@ pub fn coset_vanishing_inverse(log_n: u32) -> Result<Fr> {
     use ark_ff::FftField;
     (Fr::GENERATOR.pow([1u64 << log_n]) - Fr::one())
         .inverse()
-        .ok_or(EngineError::BadNttSize { size: 1usize << log_n, max_log: crate::engine::backend::MAX_NTT_LOG })
+        .ok_or(EngineError::BadNttSize {
+            size: 1usize << log_n,
+            max_log: crate::engine::backend::MAX_NTT_LOG,
+        })
 }

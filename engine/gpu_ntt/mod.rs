@@ -13,6 +13,9 @@ pub mod plan;
 pub mod quotient_chain;
 pub mod tables;
 
-pub use plan::{NttPlan, PlannedPass, Scale, Slot, TileShape, TransformSpec, QUOTIENT_INPUT_STEPS, QUOTIENT_OUTPUT_STEP};
+pub use plan::{
+    NttPlan, PlannedPass, Scale, Slot, TileShape, TransformSpec, QUOTIENT_INPUT_STEPS,
+    QUOTIENT_OUTPUT_STEP,
+};
 pub use quotient_chain::{ChainLaunch, ChainStep, QuotientChain, QUOTIENT_BUFFERS};
 pub use tables::DomainTables;

@@ -70,7 +70,12 @@ impl TransformSpec {
             NttDirection::CosetForward => (Network::Dif, Roots::Forward, Scale::Coset),
             NttDirection::CosetInverse => (Network::Dit, Roots::Inverse, Scale::InvNCosetInv),
         };
-        Self { network, roots, scale, natural_both_sides: true }
+        Self {
+            network,
+            roots,
+            scale,
+            natural_both_sides: true,
+        }
     }
 }
 
@@ -84,14 +89,28 @@ impl TransformSpec {
 /// `2^columns` consecutive elements, as every strided pass reads) and writes it out of place
 /// into a scratch buffer; no pass is added for it, on the device or on the host.
 pub const QUOTIENT_INPUT_STEPS: [TransformSpec; 2] = [
-    TransformSpec { network: Network::Dit, roots: Roots::Inverse, scale: Scale::InvNCoset, natural_both_sides: true },
-    TransformSpec { network: Network::Dif, roots: Roots::Forward, scale: Scale::None, natural_both_sides: false },
+    TransformSpec {
+        network: Network::Dit,
+        roots: Roots::Inverse,
+        scale: Scale::InvNCoset,
+        natural_both_sides: true,
+    },
+    TransformSpec {
+        network: Network::Dif,
+        roots: Roots::Forward,
+        scale: Scale::None,
+        natural_both_sides: false,
+    },
 ];
 
 /// The quotient's last step: bit-reversed evaluations of h on the coset → natural
 /// coefficients (DIT inverse, times `n⁻¹·g^(−i)`).
-pub const QUOTIENT_OUTPUT_STEP: TransformSpec =
-    TransformSpec { network: Network::Dit, roots: Roots::Inverse, scale: Scale::InvNCosetInv, natural_both_sides: false };
+pub const QUOTIENT_OUTPUT_STEP: TransformSpec = TransformSpec {
+    network: Network::Dit,
+    roots: Roots::Inverse,
+    scale: Scale::InvNCosetInv,
+    natural_both_sides: false,
+};
 
 /// Most threads a block of the pass kernel may have (its `__launch_bounds__`).
 pub const MAX_THREADS: u32 = 512;
@@ -111,21 +130,34 @@ pub struct TileShape {
 
 impl Default for TileShape {
     fn default() -> Self {
-        Self { tile_log: 10, columns_log: 2, max_threads: 256 }
+        Self {
+            tile_log: 10,
+            columns_log: 2,
+            max_threads: 256,
+        }
     }
 }
 
 impl TileShape {
     fn check(&self) -> Result<()> {
-        let bad = |why: &str| Err(EngineError::BadNttPlan(format!("tile shape {self:?}: {why}")));
+        let bad = |why: &str| {
+            Err(EngineError::BadNttPlan(format!(
+                "tile shape {self:?}: {why}"
+            )))
+        };
         if self.tile_log == 0 || self.tile_log > MAX_TILE_LOG {
             return bad("tile_log must be in 1..=12");
         }
         if self.columns_log >= self.tile_log {
             return bad("columns_log must leave at least one stage per pass");
         }
-        if self.max_threads == 0 || !self.max_threads.is_power_of_two() || self.max_threads > MAX_THREADS {
-            return bad("max_threads must be a power of two up to 512 (the pass kernel's launch bound)");
+        if self.max_threads == 0
+            || !self.max_threads.is_power_of_two()
+            || self.max_threads > MAX_THREADS
+        {
+            return bad(
+                "max_threads must be a power of two up to 512 (the pass kernel's launch bound)",
+            );
         }
         Ok(())
     }
@@ -181,11 +213,21 @@ impl NttPlan {
     pub fn new(log_n: u32, spec: TransformSpec, tile: TileShape) -> Result<Self> {
         tile.check()?;
         if log_n > MAX_NTT_LOG {
-            return Err(EngineError::BadNttSize { size: 1usize << log_n.min(62), max_log: MAX_NTT_LOG });
+            return Err(EngineError::BadNttSize {
+                size: 1usize << log_n.min(62),
+                max_log: MAX_NTT_LOG,
+            });
         }
         let split = log_n.div_ceil(2);
         if log_n == 0 {
-            return Ok(Self { log_n, spec, passes: Vec::new(), root_log: 0, split, result: Slot::Data });
+            return Ok(Self {
+                log_n,
+                spec,
+                passes: Vec::new(),
+                root_log: 0,
+                split,
+                result: Slot::Data,
+            });
         }
         // Stages per pass, top pass first.
         let stages: Vec<u32> = if log_n <= tile.tile_log {
@@ -193,7 +235,9 @@ impl NttPlan {
         } else {
             let per_pass = tile.tile_log - tile.columns_log;
             let count = log_n.div_ceil(per_pass);
-            (0..count).map(|p| log_n / count + u32::from(p < log_n % count)).collect()
+            (0..count)
+                .map(|p| log_n / count + u32::from(p < log_n % count))
+                .collect()
         };
         let root_log = stages.iter().copied().max().unwrap_or(1);
         let bitrev = spec.natural_both_sides;
@@ -214,7 +258,11 @@ impl NttPlan {
             } else {
                 0
             };
-            let mut flags = if spec.network == Network::Dit { FLAG_DIT } else { 0 };
+            let mut flags = if spec.network == Network::Dit {
+                FLAG_DIT
+            } else {
+                0
+            };
             if p == 0 {
                 flags |= top_flags;
             }
@@ -223,7 +271,15 @@ impl NttPlan {
                 flags |= FLAG_BITREV_IO;
             }
             let threads = tile.max_threads.min(1 << (k + log_columns - 1));
-            top_down.push(PlannedPass { lo_bit, stages: k, log_columns, threads, flags, src: Slot::Data, dst: Slot::Data });
+            top_down.push(PlannedPass {
+                lo_bit,
+                stages: k,
+                log_columns,
+                threads,
+                flags,
+                src: Slot::Data,
+                dst: Slot::Data,
+            });
             hi = lo_bit;
         }
         let mut passes = top_down;
@@ -236,11 +292,22 @@ impl NttPlan {
         for pass in &mut passes {
             pass.src = at;
             if pass.flags & FLAG_BITREV_IO != 0 {
-                at = if at == Slot::Data { Slot::Scratch } else { Slot::Data };
+                at = if at == Slot::Data {
+                    Slot::Scratch
+                } else {
+                    Slot::Data
+                };
             }
             pass.dst = at;
         }
-        Ok(Self { log_n, spec, passes, root_log, split, result: at })
+        Ok(Self {
+            log_n,
+            spec,
+            passes,
+            root_log,
+            split,
+            result: at,
+        })
     }
 
     /// Whether the plan needs the scratch buffer.

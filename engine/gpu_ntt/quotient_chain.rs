@@ -70,14 +70,21 @@ pub struct QuotientChain {
 impl QuotientChain {
     /// Plans the chain on `2^log_n` points with tiles of `tile`.
     pub fn new(log_n: u32, tile: TileShape) -> Result<Self> {
-        let input = [NttPlan::new(log_n, QUOTIENT_INPUT_STEPS[0], tile)?, NttPlan::new(log_n, QUOTIENT_INPUT_STEPS[1], tile)?];
+        let input = [
+            NttPlan::new(log_n, QUOTIENT_INPUT_STEPS[0], tile)?,
+            NttPlan::new(log_n, QUOTIENT_INPUT_STEPS[1], tile)?,
+        ];
         let output = NttPlan::new(log_n, QUOTIENT_OUTPUT_STEP, tile)?;
         let mut launches = Vec::with_capacity(8);
         let mut spare = 3;
         let mut held = [0, 1, 2];
         for at in &mut held {
             for (step, plan) in ChainStep::INPUT.into_iter().zip(&input) {
-                launches.push(ChainLaunch::Transform { step, data: *at, scratch: spare });
+                launches.push(ChainLaunch::Transform {
+                    step,
+                    data: *at,
+                    scratch: spare,
+                });
                 if plan.result == Slot::Scratch {
                     std::mem::swap(at, &mut spare);
                 }
@@ -85,9 +92,22 @@ impl QuotientChain {
         }
         let [a, b, c] = held;
         launches.push(ChainLaunch::Pointwise { a, b, c });
-        launches.push(ChainLaunch::Transform { step: ChainStep::Output, data: a, scratch: spare });
-        let result = if output.result == Slot::Scratch { spare } else { a };
-        Ok(Self { input, output, launches, result })
+        launches.push(ChainLaunch::Transform {
+            step: ChainStep::Output,
+            data: a,
+            scratch: spare,
+        });
+        let result = if output.result == Slot::Scratch {
+            spare
+        } else {
+            a
+        };
+        Ok(Self {
+            input,
+            output,
+            launches,
+            result,
+        })
     }
 
     /// The plan a [`ChainLaunch::Transform`] runs.
@@ -112,31 +132,61 @@ mod tests {
     #[test]
     fn no_launch_overwrites_a_live_vector() {
         for log_n in 0..=20 {
-            for tile in [TileShape::default(), TileShape { tile_log: 4, columns_log: 1, max_threads: 4 }] {
+            for tile in [
+                TileShape::default(),
+                TileShape {
+                    tile_log: 4,
+                    columns_log: 1,
+                    max_threads: 4,
+                },
+            ] {
                 let chain = QuotientChain::new(log_n, tile).unwrap();
                 // One table set serves the chain (and the device caches one per size): every
                 // plan of a size has the same stage split.
-                let natural = NttPlan::new(log_n, TransformSpec::natural(NttDirection::Forward), tile).unwrap();
+                let natural =
+                    NttPlan::new(log_n, TransformSpec::natural(NttDirection::Forward), tile)
+                        .unwrap();
                 for plan in chain.input.iter().chain([&chain.output]) {
-                    assert_eq!((plan.root_log, plan.split), (natural.root_log, natural.split), "{log_n}");
+                    assert_eq!(
+                        (plan.root_log, plan.split),
+                        (natural.root_log, natural.split),
+                        "{log_n}"
+                    );
                 }
                 // holds[buffer] = Some((vector, steps done))
-                let mut holds: [Option<(usize, usize)>; QUOTIENT_BUFFERS] = [Some((0, 0)), Some((1, 0)), Some((2, 0)), None];
+                let mut holds: [Option<(usize, usize)>; QUOTIENT_BUFFERS] =
+                    [Some((0, 0)), Some((1, 0)), Some((2, 0)), None];
                 let mut h_at = None;
                 for launch in &chain.launches {
                     match *launch {
-                        ChainLaunch::Transform { step, data, scratch } => {
+                        ChainLaunch::Transform {
+                            step,
+                            data,
+                            scratch,
+                        } => {
                             assert_ne!(data, scratch, "{log_n}: {launch:?}");
-                            let (vector, done) = holds[data].expect("a transform of a buffer holding nothing");
+                            let (vector, done) =
+                                holds[data].expect("a transform of a buffer holding nothing");
                             let plan = chain.plan(step);
                             let moved = plan.result == Slot::Scratch;
                             if moved {
-                                assert!(holds[scratch].is_none(), "{log_n}: {launch:?} writes over a live vector");
+                                assert!(
+                                    holds[scratch].is_none(),
+                                    "{log_n}: {launch:?} writes over a live vector"
+                                );
                             }
                             match step {
-                                ChainStep::Interpolate => assert_eq!(done, 0, "{log_n}: steps out of order"),
-                                ChainStep::EvaluateOnCoset => assert_eq!(done, 1, "{log_n}: steps out of order"),
-                                ChainStep::Output => assert_eq!((vector, done), (0, 3), "{log_n}: output step before pointwise"),
+                                ChainStep::Interpolate => {
+                                    assert_eq!(done, 0, "{log_n}: steps out of order")
+                                }
+                                ChainStep::EvaluateOnCoset => {
+                                    assert_eq!(done, 1, "{log_n}: steps out of order")
+                                }
+                                ChainStep::Output => assert_eq!(
+                                    (vector, done),
+                                    (0, 3),
+                                    "{log_n}: output step before pointwise"
+                                ),
                             }
                             let target = if moved { scratch } else { data };
                             holds[data] = None;
@@ -146,7 +196,11 @@ mod tests {
                             }
                         }
                         ChainLaunch::Pointwise { a, b, c } => {
-                            assert_eq!([holds[a], holds[b], holds[c]], [Some((0, 2)), Some((1, 2)), Some((2, 2))], "{log_n}");
+                            assert_eq!(
+                                [holds[a], holds[b], holds[c]],
+                                [Some((0, 2)), Some((1, 2)), Some((2, 2))],
+                                "{log_n}"
+                            );
                             holds[a] = Some((0, 3));
                         }
                     }

@@ -64,14 +64,20 @@ fn powers(base: Fr, count: usize) -> Vec<FrLimbs> {
 }
 
 fn split_powers(base: Fr, log_n: u32, split: u32) -> (Vec<FrLimbs>, Vec<FrLimbs>) {
-    (powers(base, 1 << split), powers(base.pow([1u64 << split]), 1 << (log_n - split)))
+    (
+        powers(base, 1 << split),
+        powers(base.pow([1u64 << split]), 1 << (log_n - split)),
+    )
 }
 
 impl DomainTables {
     /// Tables for `2^log_n` points with butterfly roots of order `2^root_log` (the plan's) and
     /// exponent split at `split`.
     pub fn new(log_n: u32, root_log: u32, split: u32) -> Result<Self> {
-        let bad = || EngineError::BadNttSize { size: 1usize << log_n.min(62), max_log: MAX_NTT_LOG };
+        let bad = || EngineError::BadNttSize {
+            size: 1usize << log_n.min(62),
+            max_log: MAX_NTT_LOG,
+        };
         if log_n > MAX_NTT_LOG || root_log > log_n || split > log_n {
             return Err(bad());
         }
@@ -79,13 +85,21 @@ impl DomainTables {
         let omega_inv = omega.inverse().ok_or_else(bad)?;
         let g_inv = Fr::GENERATOR.inverse().ok_or_else(bad)?;
         let n_inv = Fr::from(1u64 << log_n).inverse().ok_or_else(bad)?;
-        let root_count = if root_log == 0 { 1 } else { 1usize << (root_log - 1) };
+        let root_count = if root_log == 0 {
+            1
+        } else {
+            1usize << (root_log - 1)
+        };
         let direction = |w: Fr| {
             // The root of order 2^root_log as a power of w itself, so that every table of the
             // transform is built from the one root arkworks' domain uses.
             let small = w.pow([1u64 << (log_n - root_log)]);
             let (twiddle_lo, twiddle_hi) = split_powers(w, log_n, split);
-            RootTables { roots: powers(small, root_count), twiddle_lo, twiddle_hi }
+            RootTables {
+                roots: powers(small, root_count),
+                twiddle_lo,
+                twiddle_hi,
+            }
         };
         let scale = |sigma: Fr| {
             let (lo, hi) = split_powers(sigma, log_n, split);

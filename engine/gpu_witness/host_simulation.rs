@@ -22,9 +22,18 @@ extern "C" {
 /// writes them, and the same errors as the CPU evaluator: [`EngineError::Unsatisfied`] naming
 /// the first constraint that fails, [`EngineError::KeyMismatch`] for an assignment or a domain
 /// that does not fit the layout. `order_seed` picks the order the points run in.
-pub fn evaluate(layout: &WitnessMapLayout, z: &[Fr], domain_size: usize, order_seed: u64) -> Result<ConstraintEvaluations> {
+pub fn evaluate(
+    layout: &WitnessMapLayout,
+    z: &[Fr],
+    domain_size: usize,
+    order_seed: u64,
+) -> Result<ConstraintEvaluations> {
     let domain = layout.dims.check_call(z.len(), domain_size)?;
-    let (mut a, mut b, mut c) = (vec![Fr::ZERO; domain_size], vec![Fr::ZERO; domain_size], vec![Fr::ZERO; domain_size]);
+    let (mut a, mut b, mut c) = (
+        vec![Fr::ZERO; domain_size],
+        vec![Fr::ZERO; domain_size],
+        vec![Fr::ZERO; domain_size],
+    );
     let mut first_failure = NO_FAILURE;
     let limbs = |v: &mut Vec<Fr>| v.as_mut_ptr() as *mut FrLimbs;
     let params = WitnessMapParams {
@@ -48,7 +57,11 @@ pub fn evaluate(layout: &WitnessMapLayout, z: &[Fr], domain_size: usize, order_s
     // slot, all alive for the call.
     unsafe { spice_host_witness_map(&params, order_seed) };
     if first_failure != NO_FAILURE {
-        return Err(EngineError::Unsatisfied { index: first_failure as usize, total: layout.dims.rows as usize, label: None });
+        return Err(EngineError::Unsatisfied {
+            index: first_failure as usize,
+            total: layout.dims.rows as usize,
+            label: None,
+        });
     }
     Ok(ConstraintEvaluations { a, b, c })
 }
@@ -58,9 +71,9 @@ mod tests {
     use super::*;
     use crate::engine::backend::EvaluationOrder;
     use crate::engine::constraint_eval::evaluate_constraints;
-    use crate::engine::random_shape::satisfied_shape;
     use crate::engine::gpu_witness::layout::WitnessMapLayout;
     use crate::engine::gpu_witness::params::{COEFF_MINUS_ONE, COEFF_ONE};
+    use crate::engine::random_shape::satisfied_shape;
     use ark_ff::{Field, Zero};
     use ark_std::rand::{rngs::StdRng, SeedableRng};
     use proptest::prelude::*;
@@ -107,20 +120,32 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let (shape, _) = satisfied_shape(&mut rng, 300, 2);
         let layout = WitnessMapLayout::new(&shape).unwrap();
-        assert_eq!(layout.coeff_table[COEFF_ONE as usize], FrLimbs::from(Fr::ONE));
-        assert_eq!(layout.coeff_table[COEFF_MINUS_ONE as usize], FrLimbs::from(-Fr::ONE));
+        assert_eq!(
+            layout.coeff_table[COEFF_ONE as usize],
+            FrLimbs::from(Fr::ONE)
+        );
+        assert_eq!(
+            layout.coeff_table[COEFF_MINUS_ONE as usize],
+            FrLimbs::from(-Fr::ONE)
+        );
         let distinct: std::collections::HashSet<_> = layout.coeff_table.iter().collect();
         assert_eq!(distinct.len(), layout.coeff_table.len());
         let rows = shape.num_constraints();
         assert_eq!(layout.offsets.len(), 3 * rows + 1);
         for (m, matrix) in [&shape.a, &shape.b, &shape.c].into_iter().enumerate() {
             for (i, row) in matrix.iter().enumerate() {
-                let (begin, end) = (layout.offsets[m * rows + i] as usize, layout.offsets[m * rows + i + 1] as usize);
+                let (begin, end) = (
+                    layout.offsets[m * rows + i] as usize,
+                    layout.offsets[m * rows + i + 1] as usize,
+                );
                 let terms = &layout.terms[begin..end];
                 assert_eq!(terms.len(), row.len());
                 for (&(coeff, var), term) in row.iter().zip(terms) {
                     assert_eq!(term.var as usize, var);
-                    assert_eq!(layout.coeff_table[term.coeff as usize], FrLimbs::from(coeff));
+                    assert_eq!(
+                        layout.coeff_table[term.coeff as usize],
+                        FrLimbs::from(coeff)
+                    );
                 }
             }
         }
@@ -134,7 +159,9 @@ mod tests {
         let (mut shape, z) = satisfied_shape(&mut rng, 9, 1);
         shape.c[5].push((Fr::from(3u64), z.len()));
         match WitnessMapLayout::new(&shape) {
-            Err(EngineError::KeyMismatch(message)) => assert!(message.contains("row 5 of C"), "{message}"),
+            Err(EngineError::KeyMismatch(message)) => {
+                assert!(message.contains("row 5 of C"), "{message}")
+            }
             other => panic!("expected a key mismatch, got {other:?}"),
         }
     }
@@ -148,10 +175,21 @@ mod tests {
         let layout = WitnessMapLayout::new(&shape).unwrap();
         let size = (12 + shape.num_instance).next_power_of_two();
         assert!(evaluate(&layout, &z, size, 1).is_ok());
-        for (z_len, domain) in [(z.len() - 1, size), (z.len(), size / 2), (z.len(), size + 1), (z.len(), 0)] {
+        for (z_len, domain) in [
+            (z.len() - 1, size),
+            (z.len(), size / 2),
+            (z.len(), size + 1),
+            (z.len(), 0),
+        ] {
             let mut short = z.clone();
             short.resize(z_len, Fr::zero());
-            assert!(matches!(evaluate(&layout, &short, domain, 1), Err(EngineError::KeyMismatch(_))), "z {z_len}, domain {domain}");
+            assert!(
+                matches!(
+                    evaluate(&layout, &short, domain, 1),
+                    Err(EngineError::KeyMismatch(_))
+                ),
+                "z {z_len}, domain {domain}"
+            );
         }
     }
 }

@@ -70,9 +70,16 @@ impl WitnessMapLayout {
         let rows = shape.num_constraints();
         let variables = shape.num_variables();
         if rows + shape.num_instance > 1usize << MAX_NTT_LOG {
-            return Err(EngineError::DomainTooLarge { needed: rows + shape.num_instance, max_log: MAX_NTT_LOG });
+            return Err(EngineError::DomainTooLarge {
+                needed: rows + shape.num_instance,
+                max_log: MAX_NTT_LOG,
+            });
         }
-        let total_terms: usize = [&shape.a, &shape.b, &shape.c].iter().flat_map(|m| m.iter()).map(Vec::len).sum();
+        let total_terms: usize = [&shape.a, &shape.b, &shape.c]
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(Vec::len)
+            .sum();
         // Offsets and coefficient indices are u32; the table holds at most two more entries
         // than there are terms.
         let max_terms = u32::MAX as usize - 2;
@@ -93,7 +100,10 @@ impl WitnessMapLayout {
                             "row {i} of {name} refers to variable {var}, beyond the shape's {variables} variables"
                         )));
                     }
-                    terms.push(WitnessTerm { var: var as u32, coeff: table.index(coeff) });
+                    terms.push(WitnessTerm {
+                        var: var as u32,
+                        coeff: table.index(coeff),
+                    });
                 }
                 offsets.push(terms.len() as u32);
             }
@@ -102,7 +112,11 @@ impl WitnessMapLayout {
             offsets,
             terms,
             coeff_table: table.values,
-            dims: ShapeDims { rows: rows as u32, instance: shape.num_instance as u32, variables },
+            dims: ShapeDims {
+                rows: rows as u32,
+                instance: shape.num_instance as u32,
+                variables,
+            },
         })
     }
 
@@ -126,7 +140,10 @@ impl ShapeDims {
                 self.variables
             )));
         }
-        if !domain_size.is_power_of_two() || domain_size < needed || domain_size > 1usize << MAX_NTT_LOG {
+        if !domain_size.is_power_of_two()
+            || domain_size < needed
+            || domain_size > 1usize << MAX_NTT_LOG
+        {
             return Err(EngineError::KeyMismatch(format!(
                 "{} constraints and {} instance values do not fit a domain of {domain_size}",
                 self.rows, self.instance
@@ -174,7 +191,10 @@ impl Hasher for LimbHasher {
 
 impl CoefficientTable {
     fn new() -> Self {
-        let mut table = Self { values: Vec::new(), index: HashMap::default() };
+        let mut table = Self {
+            values: Vec::new(),
+            index: HashMap::default(),
+        };
         let (one, minus_one) = (table.index(Fr::ONE), table.index(-Fr::ONE));
         debug_assert_eq!((one, minus_one), (COEFF_ONE, COEFF_MINUS_ONE));
         table

@@ -88,8 +88,8 @@ use sha2::{Digest, Sha256};
 use crate::host::{
     eddsa::{PublicKey, Signature},
     eddsa_gadget::{PublicKeyVar, SignatureVar},
-    poseidon,
     integer_gadget::{at_least_var, bounded_bits_le},
+    poseidon,
 };
 
 /// Bits of a balance, a supply and an amount.

@@ -108,8 +108,8 @@ use super::{
 use crate::host::{
     eddsa::{self, account_id, EddsaError, PublicKey, SecretKey, Signature},
     eddsa_gadget::{self, account_id_var},
-    poseidon,
     integer_gadget::bounded_bits_le,
+    poseidon,
     storage_gadget::{App, KeySlot, KeySlotVar, Storage, StorageVar},
 };
 
@@ -743,13 +743,7 @@ impl App for InterbankApp {
         };
         let (payer, payee) = (read(0)?, read(1)?);
         let (reserve_a, reserve_b) = (reserve(storage.read(2))?, reserve(storage.read(3))?);
-        let next = transition(
-            account,
-            &payer,
-            &payee,
-            fields.from_bank,
-            authorized,
-        )?;
+        let next = transition(account, &payer, &payee, fields.from_bank, authorized)?;
         if account.op == Op::Open && fields.from_bank >= self.banks {
             return Err(InterbankReject::UnknownBank {
                 bank: fields.from_bank,

@@ -3,8 +3,8 @@
 
 use ark_bls12_381::Fr;
 use ark_ff::{Field, UniformRand};
-use ark_serialize::CanonicalSerialize;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError, Variable};
+use ark_serialize::CanonicalSerialize;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 
 /// A configurable R1CS circuit: `inputs` public inputs, `bits` boolean witness values
@@ -23,7 +23,14 @@ pub struct MixedCircuit {
 
 impl MixedCircuit {
     pub fn new(inputs: usize, bits: usize, zeros: usize, muls: usize, seed: u64) -> Self {
-        Self { inputs, bits, zeros, muls, seed, tamper: false }
+        Self {
+            inputs,
+            bits,
+            zeros,
+            muls,
+            seed,
+            tamper: false,
+        }
     }
 
     pub fn num_constraints(&self) -> usize {
@@ -57,13 +64,21 @@ impl ConstraintSynthesizer<Fr> for MixedCircuit {
         let mut w_val = Fr::rand(&mut rng);
         let mut w = cs.new_witness_variable(|| Ok(w_val))?;
         for k in 0..self.muls {
-            let (x_val, x) = if xs.is_empty() { (Fr::from(1u64), Variable::One) } else { xs[k % xs.len()] };
+            let (x_val, x) = if xs.is_empty() {
+                (Fr::from(1u64), Variable::One)
+            } else {
+                xs[k % xs.len()]
+            };
             let mut next_val = w_val * (w_val + x_val);
             if self.tamper && k + 1 == self.muls {
                 next_val += Fr::from(1u64);
             }
             let next = cs.new_witness_variable(|| Ok(next_val))?;
-            cs.enforce_r1cs_constraint(|| w.into(), || ark_relations::lc!() + w + x, || next.into())?;
+            cs.enforce_r1cs_constraint(
+                || w.into(),
+                || ark_relations::lc!() + w + x,
+                || next.into(),
+            )?;
             w = next;
             w_val = next_val;
         }

@@ -146,7 +146,8 @@ pub fn claimed<A: App>(
     let mut leaves = Vec::new();
     for (index, slot_witness) in witness.slots.iter_mut().enumerate() {
         let old: Vec<Fr> = slot_witness.ops.iter().map(|op| op.old_value).collect();
-        let applied = apply(app, &slot_witness.request, slot_witness.authorized, &old).expect("applies");
+        let applied =
+            apply(app, &slot_witness.request, slot_witness.authorized, &old).expect("applies");
         let (new, answer) = if index == slot {
             (new_values.to_vec(), response.clone())
         } else {

@@ -130,7 +130,11 @@ fn two_epochs() -> (Epoch, Epoch) {
         run(&store, TransferRequest::Read { key: key(5) }),
     ];
     let snapshot1 = store.close_epoch();
-    assert_eq!(snapshot1.new_keys.len(), 2, "keys 7 and 8 are new in epoch 1");
+    assert_eq!(
+        snapshot1.new_keys.len(),
+        2,
+        "keys 7 and 8 are new in epoch 1"
+    );
     (
         Epoch {
             snapshot: snapshot0,
@@ -143,7 +147,12 @@ fn two_epochs() -> (Epoch, Epoch) {
     )
 }
 
-fn audit_of(epoch: &Epoch, keys_per_chunk: usize, previous: &AuditedFinal, seed: u64) -> EpochAudit {
+fn audit_of(
+    epoch: &Epoch,
+    keys_per_chunk: usize,
+    previous: &AuditedFinal,
+    seed: u64,
+) -> EpochAudit {
     EpochAudit::build(
         &epoch.snapshot,
         keys_per_chunk,
@@ -531,7 +540,8 @@ fn chunk_and_closing_proofs_verify_and_altered_inputs_do_not() {
     )
     .expect("closing setup");
     let chunk_prover = Prover::new(Arc::new(CpuBackend::new()), chunk_pk).expect("chunk prover");
-    let closing_prover = Prover::new(Arc::new(CpuBackend::new()), closing_pk).expect("closing prover");
+    let closing_prover =
+        Prover::new(Arc::new(CpuBackend::new()), closing_pk).expect("closing prover");
 
     for chunk in &audit.chunks[..2] {
         let proof = chunk_prover

@@ -21,12 +21,12 @@ use proptest::prelude::*;
 use spice::{
     engine::{CpuBackend, Prover},
     host::{
-        field_encoding::PublicInputError,
         batch::{
             build_batch, storage_op_var, BatchCircuit, BatchDigestsVar, BatchError,
             BatchPublicInputs, BatchWitness, OpWitness, ProvableBatch, SlotWitness,
             NUM_PUBLIC_INPUTS,
         },
+        field_encoding::PublicInputError,
         request_commitment::{commit, verify_receipt, MerkleTree},
         set_digest::{
             blinding_generator, element_domain, hash_at_counter, hash_tuple_with_hint,
@@ -274,7 +274,10 @@ fn public_inputs_decoding_rejects_malformed_input() {
     let fields = public.to_field_elements();
     assert_eq!(
         BatchPublicInputs::from_field_elements(&fields[..6]),
-        Err(PublicInputError::Count { expected: 7, got: 6 })
+        Err(PublicInputError::Count {
+            expected: 7,
+            got: 6
+        })
     );
     let mut big_epoch = fields.clone();
     big_epoch[0] = Fr::from(u128::from(u64::MAX) + 1);
@@ -882,7 +885,11 @@ impl SlowCheck {
     fn wait_for(&self, phase: u8) -> bool {
         let (lock, signal) = &*self.phase;
         let (_phase, wait) = signal
-            .wait_timeout_while(lock.lock().unwrap(), std::time::Duration::from_secs(20), |p| *p != phase)
+            .wait_timeout_while(
+                lock.lock().unwrap(),
+                std::time::Duration::from_secs(20),
+                |p| *p != phase,
+            )
             .unwrap();
         !wait.timed_out()
     }
@@ -906,10 +913,17 @@ impl App for SlowCheck {
         APP.encode_request(request)
     }
     fn authorized(&self, request: &TransferRequest) -> bool {
-        if matches!(request, TransferRequest::Deposit { amount: Self::SLOW, .. }) {
+        if matches!(
+            request,
+            TransferRequest::Deposit {
+                amount: Self::SLOW,
+                ..
+            }
+        ) {
             self.enter(1);
             let released = self.wait_for(2);
-            self.timed_out.store(!released, std::sync::atomic::Ordering::SeqCst);
+            self.timed_out
+                .store(!released, std::sync::atomic::Ordering::SeqCst);
         }
         APP.authorized(request)
     }
@@ -921,10 +935,16 @@ impl App for SlowCheck {
     ) -> Result<Vec<Fr>, Self::Reject> {
         APP.execute(request, authorized, storage)
     }
-    fn keys_var(&self, request: &TransferRequestVar) -> Result<Vec<KeySlotVar>, ark_relations::gr1cs::SynthesisError> {
+    fn keys_var(
+        &self,
+        request: &TransferRequestVar,
+    ) -> Result<Vec<KeySlotVar>, ark_relations::gr1cs::SynthesisError> {
         APP.keys_var(request)
     }
-    fn encode_request_var(&self, request: &TransferRequestVar) -> Result<Vec<FpVar<Fr>>, ark_relations::gr1cs::SynthesisError> {
+    fn encode_request_var(
+        &self,
+        request: &TransferRequestVar,
+    ) -> Result<Vec<FpVar<Fr>>, ark_relations::gr1cs::SynthesisError> {
         APP.encode_request_var(request)
     }
     fn execute_var(
@@ -945,13 +965,26 @@ fn authorization_runs_before_the_keys_are_locked() {
         // The slow deposit's authorization starts first and waits until the fast deposit to
         // the same key has committed. Were it run under the key's lock, the fast deposit
         // would wait for it instead, and the slow one's wait would end only by timing out.
-        let slow = scope.spawn(|| execute(&store, &app, TransferRequest::Deposit { to: k, amount: SlowCheck::SLOW }).unwrap());
+        let slow = scope.spawn(|| {
+            execute(
+                &store,
+                &app,
+                TransferRequest::Deposit {
+                    to: k,
+                    amount: SlowCheck::SLOW,
+                },
+            )
+            .unwrap()
+        });
         assert!(app.wait_for(1), "the slow authorization never started");
         let fast = execute(&store, &app, TransferRequest::Deposit { to: k, amount: 5 }).unwrap();
         app.enter(2);
         (slow.join().unwrap(), fast)
     });
-    assert!(!app.timed_out.load(std::sync::atomic::Ordering::SeqCst), "the fast deposit waited for the slow authorization");
+    assert!(
+        !app.timed_out.load(std::sync::atomic::Ordering::SeqCst),
+        "the fast deposit waited for the slow authorization"
+    );
     assert!(slow.authorized && fast.authorized);
     // The fast deposit took the key first, so the slow one read its write.
     assert!(fast.record.t_req < slow.record.t_req);

@@ -124,8 +124,7 @@ fn key_lt_satisfied(a: Fr, b: Fr) -> bool {
         KeyVar::new_witness(&cs, a).expect("key"),
         KeyVar::new_witness(&cs, b).expect("key"),
     );
-    enforce_key_order(a.halves(), b.halves(), &Boolean::TRUE, &Boolean::FALSE)
-        .expect("synthesise");
+    enforce_key_order(a.halves(), b.halves(), &Boolean::TRUE, &Boolean::FALSE).expect("synthesise");
     cs.is_satisfied().expect("values")
 }
 
@@ -235,5 +234,13 @@ fn audit_and_app_rows_are_the_real_circuits() {
         assert!(request > keys * rmw, "{app:?}: {request} vs {keys} x {rmw}");
     }
     // The batch circuit's own test pins the transfer app's slot at 3,645.
-    assert_eq!(count(table, CostItem::AppRequest { app: AppName::Transfer }), 3_645);
+    assert_eq!(
+        count(
+            table,
+            CostItem::AppRequest {
+                app: AppName::Transfer
+            }
+        ),
+        3_645
+    );
 }

@@ -4,7 +4,10 @@
 use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{FftField, Field, UniformRand, Zero};
-use ark_poly::{univariate::DensePolynomial, DenseUVPolynomial, EvaluationDomain, Polynomial, Radix2EvaluationDomain};
+use ark_poly::{
+    univariate::DensePolynomial, DenseUVPolynomial, EvaluationDomain, Polynomial,
+    Radix2EvaluationDomain,
+};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use proptest::prelude::*;
 use spice::engine::{Backend, CpuBackend, MsmScalars, NttDirection};
@@ -50,7 +53,8 @@ fn kind() -> impl Strategy<Value = Kind> {
 /// Random bases with some identities and repeated / opposite points mixed in, so the
 /// batch-affine additions meet P + P, P + (−P) and O.
 fn bases<G: CurveGroup>(n: usize, rng: &mut StdRng) -> Vec<G::Affine> {
-    let fresh: Vec<G::Affine> = G::normalize_batch(&(0..n.max(1)).map(|_| G::rand(rng)).collect::<Vec<_>>());
+    let fresh: Vec<G::Affine> =
+        G::normalize_batch(&(0..n.max(1)).map(|_| G::rand(rng)).collect::<Vec<_>>());
     (0..n)
         .map(|i| match rng.gen_range(0..10) {
             0 => G::Affine::zero(),
@@ -60,7 +64,6 @@ fn bases<G: CurveGroup>(n: usize, rng: &mut StdRng) -> Vec<G::Affine> {
         })
         .collect()
 }
-
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
@@ -122,7 +125,9 @@ proptest! {
 fn msm_of_length_mismatch_is_an_error() {
     let cpu = CpuBackend::new();
     let b = cpu.load_g1(vec![G1Affine::generator(); 3]).unwrap();
-    let err = cpu.msm_g1(&b, &MsmScalars::new(&[Fr::from(1u64); 2])).unwrap_err();
+    let err = cpu
+        .msm_g1(&b, &MsmScalars::new(&[Fr::from(1u64); 2]))
+        .unwrap_err();
     assert!(err.to_string().contains("3 bases, 2 scalars"), "{err}");
 }
 
@@ -135,8 +140,12 @@ fn msm_scalars_are_shared_between_g1_and_g2() {
     let g2: Vec<G2Affine> = bases::<G2Projective>(300, &mut rng);
     let shared = MsmScalars::new(&s);
     let cpu = CpuBackend::new();
-    let a = cpu.msm_g1(&cpu.load_g1(g1.clone()).unwrap(), &shared).unwrap();
-    let b = cpu.msm_g2(&cpu.load_g2(g2.clone()).unwrap(), &shared).unwrap();
+    let a = cpu
+        .msm_g1(&cpu.load_g1(g1.clone()).unwrap(), &shared)
+        .unwrap();
+    let b = cpu
+        .msm_g2(&cpu.load_g2(g2.clone()).unwrap(), &shared)
+        .unwrap();
     assert_eq!(a, G1Projective::msm(&g1, &s).unwrap());
     assert_eq!(b, G2Projective::msm(&g2, &s).unwrap());
 }

@@ -272,7 +272,12 @@ impl App for Cheating {
     fn encode_request(&self, request: &Request) -> Vec<Fr> {
         APP.encode_request(request)
     }
-    fn execute(&self, request: &Request, _authorized: bool, storage: &mut Storage) -> Result<Vec<Fr>, DarkPoolReject> {
+    fn execute(
+        &self,
+        request: &Request,
+        _authorized: bool,
+        storage: &mut Storage,
+    ) -> Result<Vec<Fr>, DarkPoolReject> {
         let mut view: Vec<Fr> = (0..Pool::KEYS).map(|slot| storage.read(slot)).collect();
         let pretended = (self.pretend)(request, &mut view);
         let mut doctored = Storage::new(view);

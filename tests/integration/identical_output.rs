@@ -3,18 +3,20 @@
 
 use std::sync::Arc;
 
+use crate::common::{bytes, MixedCircuit};
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::{Groth16, ProvingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use crate::common::{MixedCircuit, bytes};
 use proptest::prelude::*;
 use spice::engine::{CpuBackend, Prover, R1csShape, SyntheticCircuit};
 
 fn setup<C: ConstraintSynthesizer<Fr>>(c: C, seed: u64) -> ProvingKey<Bls12_381> {
-    Groth16::<Bls12_381>::circuit_specific_setup(c, &mut StdRng::seed_from_u64(seed)).unwrap().0
+    Groth16::<Bls12_381>::circuit_specific_setup(c, &mut StdRng::seed_from_u64(seed))
+        .unwrap()
+        .0
 }
 
 /// Proves `c` with arkworks and with us (circuit path and matrices fast path), same (r, s), and
@@ -32,11 +34,19 @@ fn assert_identical<C: ConstraintSynthesizer<Fr> + Clone>(c: C, inputs: &[Fr], s
     .unwrap();
     let prover = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap();
     let ours = prover.prove_with_randomness(c.clone(), r, s).unwrap();
-    assert_eq!(bytes(&ours), bytes(&theirs), "circuit path differs from ark_groth16");
+    assert_eq!(
+        bytes(&ours),
+        bytes(&theirs),
+        "circuit path differs from ark_groth16"
+    );
 
     let (shape, z) = R1csShape::from_circuit(c).unwrap();
     let fast = prover.prove_with_shape(&shape, &z, r, s).unwrap();
-    assert_eq!(bytes(&fast), bytes(&theirs), "matrices fast path differs from ark_groth16");
+    assert_eq!(
+        bytes(&fast),
+        bytes(&theirs),
+        "matrices fast path differs from ark_groth16"
+    );
 
     let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
     assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &ours, inputs).unwrap());
@@ -91,8 +101,12 @@ fn identical_with_zero_randomness() {
     let c = MixedCircuit::new(2, 8, 1, 20, 8);
     let pk = setup(c.clone(), 8);
     let zero = Fr::from(0u64);
-    let theirs = Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, zero, zero).unwrap();
-    let ours = Prover::new(Arc::new(CpuBackend::new()), pk).unwrap().prove_with_randomness(c, zero, zero).unwrap();
+    let theirs =
+        Groth16::<Bls12_381>::create_proof_with_reduction(c.clone(), &pk, zero, zero).unwrap();
+    let ours = Prover::new(Arc::new(CpuBackend::new()), pk)
+        .unwrap()
+        .prove_with_randomness(c, zero, zero)
+        .unwrap();
     assert_eq!(bytes(&ours), bytes(&theirs));
 }
 
@@ -100,7 +114,8 @@ fn identical_with_zero_randomness() {
 fn same_seeded_rng_gives_the_same_proof_as_ark_groth16_prove() {
     let c = MixedCircuit::new(3, 20, 5, 30, 9);
     let pk = setup(c.clone(), 9);
-    let theirs = Groth16::<Bls12_381>::prove(&pk, c.clone(), &mut StdRng::seed_from_u64(99)).unwrap();
+    let theirs =
+        Groth16::<Bls12_381>::prove(&pk, c.clone(), &mut StdRng::seed_from_u64(99)).unwrap();
     let prover = Prover::new(Arc::new(CpuBackend::new()), pk).unwrap();
     let ours = prover.prove(c, &mut StdRng::seed_from_u64(99)).unwrap();
     assert_eq!(bytes(&ours), bytes(&theirs));

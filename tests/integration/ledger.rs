@@ -769,7 +769,10 @@ fn a_recorded_signature_verdict_that_lies_is_unprovable() {
     let mut lying = circuit.clone();
     lying.witness.slots[0].authorized = true;
     let lying = with_consistent_inputs(&app, lying);
-    assert_ne!(lying.public_inputs, circuit.public_inputs, "the lie must change what is claimed");
+    assert_ne!(
+        lying.public_inputs, circuit.public_inputs,
+        "the lie must change what is claimed"
+    );
     // ...but the circuit verifies the signature itself: no assignment satisfies it.
     assert!(!satisfied(lying));
 }

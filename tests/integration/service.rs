@@ -58,7 +58,10 @@ fn service(dir: &TempDir) -> Service<TransferApp> {
 }
 
 fn service_in_flight(dir: &TempDir, proofs_in_flight: usize) -> Service<TransferApp> {
-    let config = ServiceConfig { proofs_in_flight: Some(proofs_in_flight), ..CONFIG };
+    let config = ServiceConfig {
+        proofs_in_flight: Some(proofs_in_flight),
+        ..CONFIG
+    };
     Service::new(TransferApp, config, provers(), dir.path()).expect("service")
 }
 
@@ -68,7 +71,10 @@ fn log_files(dir: &TempDir) -> std::collections::BTreeMap<String, Vec<u8>> {
         .expect("log dir")
         .map(|entry| {
             let path = entry.expect("entry").path();
-            (path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).expect("log file"))
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).expect("log file"),
+            )
         })
         .collect()
 }
@@ -87,12 +93,20 @@ fn run(
         if epoch == 0 {
             let setup = service.execute(workload.setup());
             assert!(setup.refused.is_empty());
-            receipts.extend(service.prove_batches(&setup.executed, |_| {}).expect("setup proves"));
+            receipts.extend(
+                service
+                    .prove_batches(&setup.executed, |_| {})
+                    .expect("setup proves"),
+            );
             executed.extend(setup.executed);
         }
         let report = service.execute(workload.streams(per_epoch, 8));
         assert!(report.refused.is_empty(), "{:?}", report.refused);
-        receipts.extend(service.prove_batches(&report.executed, |_| {}).expect("batches prove"));
+        receipts.extend(
+            service
+                .prove_batches(&report.executed, |_| {})
+                .expect("batches prove"),
+        );
         executed.extend(report.executed);
         service.close_epoch(|_, _| {}).expect("audit proves");
     }
@@ -231,15 +245,22 @@ impl Backend for CpuWithLanes {
 fn unset_proofs_in_flight_follow_the_backend() {
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("spice-test-keys");
     let backend = Arc::new(CpuWithLanes(CpuBackend::new()));
-    let provers = ServiceProvers::setup("transfer", &TransferApp, &CONFIG, backend, Some(&cache)).expect("provers set up");
+    let provers = ServiceProvers::setup("transfer", &TransferApp, &CONFIG, backend, Some(&cache))
+        .expect("provers set up");
     let dir = TempDir::new("service-backend-lanes");
-    let mut service = Service::new(TransferApp, CONFIG, Arc::new(provers), dir.path()).expect("service");
+    let mut service =
+        Service::new(TransferApp, CONFIG, Arc::new(provers), dir.path()).expect("service");
     assert_eq!(service.proofs_in_flight(), 3);
     let mut workload = TransferWorkload::new(5, 3);
     let setup = service.execute(workload.setup());
-    let receipts = service.prove_batches(&setup.executed, |_| {}).expect("setup proves");
+    let receipts = service
+        .prove_batches(&setup.executed, |_| {})
+        .expect("setup proves");
     service.close_epoch(|_, _| {}).expect("audit proves");
-    let log = LogVerifier::from_dir(dir.path()).unwrap().verify_dir(dir.path(), |_| {}).expect("the log is accepted");
+    let log = LogVerifier::from_dir(dir.path())
+        .unwrap()
+        .verify_dir(dir.path(), |_| {})
+        .expect("the log is accepted");
     for receipt in &receipts {
         assert_eq!(log.check_receipt(receipt), Ok(()));
     }
@@ -248,7 +269,10 @@ fn unset_proofs_in_flight_follow_the_backend() {
 #[test]
 fn a_service_refuses_zero_or_too_many_proofs_in_flight() {
     for bad in [0, spice::host::service::MAX_PROOFS_IN_FLIGHT + 1] {
-        let config = ServiceConfig { proofs_in_flight: Some(bad), ..CONFIG };
+        let config = ServiceConfig {
+            proofs_in_flight: Some(bad),
+            ..CONFIG
+        };
         let dir = TempDir::new("service-bad-in-flight");
         let error = Service::new(TransferApp, config, provers(), dir.path()).expect_err("refused");
         assert!(matches!(error, ServiceError::Config(_)), "{error}");
@@ -272,7 +296,9 @@ fn close_epoch_refuses_requests_that_are_not_proved() {
         Err(ServiceError::Unproven { epoch: 0, count: 1 })
     ));
     // Once proved, the epoch closes.
-    service.prove_batches(&report.executed, |_| {}).expect("proves");
+    service
+        .prove_batches(&report.executed, |_| {})
+        .expect("proves");
     service.close_epoch(|_, _| {}).expect("closes");
     assert_eq!(service.epoch(), 1);
 }
@@ -285,7 +311,9 @@ fn a_state_changed_outside_proved_requests_does_not_close() {
         to: account_key(1),
         amount: 5,
     }]]);
-    service.prove_batches(&report.executed, |_| {}).expect("proves");
+    service
+        .prove_batches(&report.executed, |_| {})
+        .expect("proves");
     // The untrusted store changes a balance behind the service's back.
     service
         .store()
@@ -313,7 +341,9 @@ fn receipts_of_an_unaudited_epoch_do_not_check_yet() {
         to: account_key(2),
         amount: 9,
     }]]);
-    let receipts = service.prove_batches(&report.executed, |_| {}).expect("proves");
+    let receipts = service
+        .prove_batches(&report.executed, |_| {})
+        .expect("proves");
     let verifier = LogVerifier::from_dir(dir.path()).unwrap();
     let open = verifier.verify_dir(dir.path(), |_| {}).expect("verifies");
     assert_eq!(
@@ -360,7 +390,9 @@ fn a_failing_batch_keeps_the_batches_before_it(proofs_in_flight: usize) {
     let mut workload = TransferWorkload::new(6, 11);
     let setup = service.execute(workload.setup());
     let mut setup_batches = 0u64;
-    service.prove_batches(&setup.executed, |_| setup_batches += 1).expect("setup proves");
+    service
+        .prove_batches(&setup.executed, |_| setup_batches += 1)
+        .expect("setup proves");
     let report = service.execute(workload.streams(20, 4));
     assert!(report.refused.is_empty(), "{:?}", report.refused);
     let cap = CONFIG.batch_capacity;
@@ -378,16 +410,24 @@ fn a_failing_batch_keeps_the_batches_before_it(proofs_in_flight: usize) {
         })
         .expect_err("the doctored batch cannot be built");
     let third = setup_batches + 2;
-    assert!(matches!(error, ServiceError::Batch { batch_id, .. } if batch_id == third), "{error}");
+    assert!(
+        matches!(error, ServiceError::Batch { batch_id, .. } if batch_id == third),
+        "{error}"
+    );
     assert_eq!(logged, vec![setup_batches, setup_batches + 1]);
     // The receipts of the two logged batches were handed out before the failure.
     assert_eq!(kept.len(), 2 * cap);
     // The epoch cannot close with the rest unproved; proving the honest rest continues at
     // the failed batch's id, and then it closes and the whole log verifies.
-    assert!(matches!(service.close_epoch(|_, _| {}), Err(ServiceError::Unproven { count: 12, .. })));
+    assert!(matches!(
+        service.close_epoch(|_, _| {}),
+        Err(ServiceError::Unproven { count: 12, .. })
+    ));
     let mut resumed = Vec::new();
     let receipts = service
-        .prove_batches(&report.executed[2 * cap..], |batch| resumed.push(batch.batch_id))
+        .prove_batches(&report.executed[2 * cap..], |batch| {
+            resumed.push(batch.batch_id)
+        })
         .expect("the honest rest proves");
     assert_eq!(resumed, vec![third, third + 1, third + 2]);
     assert_eq!(receipts.len(), 12);

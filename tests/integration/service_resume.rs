@@ -37,7 +37,13 @@ enum Step {
     Close,
 }
 
-const PLAN: [Step; 5] = [Step::Setup, Step::Requests(8), Step::Close, Step::Requests(8), Step::Close];
+const PLAN: [Step; 5] = [
+    Step::Setup,
+    Step::Requests(8),
+    Step::Close,
+    Step::Requests(8),
+    Step::Close,
+];
 
 /// The first epoch of [`PLAN`] alone, for crash points inside it.
 const FIRST_EPOCH: [Step; 3] = [Step::Setup, Step::Requests(8), Step::Close];
@@ -90,12 +96,19 @@ impl Clients {
                     assert!(report.refused.is_empty(), "{:?}", report.refused);
                     let mut logged = 0;
                     let result = service.prove_batches(&report.executed, |batch| {
-                        self.proved.extend(report.executed[logged..logged + batch.requests].iter().map(|ex| ex.request));
+                        self.proved.extend(
+                            report.executed[logged..logged + batch.requests]
+                                .iter()
+                                .map(|ex| ex.request),
+                        );
                         self.receipts.extend(batch.receipts.iter().cloned());
                         logged += batch.requests;
                     });
                     if let Err(error) = result {
-                        self.resubmit = report.executed[logged..].iter().map(|ex| ex.request).collect();
+                        self.resubmit = report.executed[logged..]
+                            .iter()
+                            .map(|ex| ex.request)
+                            .collect();
                         return Err(error);
                     }
                 }
@@ -112,10 +125,20 @@ impl Clients {
     /// just after the append): their requests are the first ones waiting to be submitted
     /// again, which they no longer are.
     fn recover(&mut self, receipts: &[ClientReceipt]) {
-        let known: std::collections::HashSet<u64> = self.receipts.iter().map(|r| r.batch_id).collect();
-        let missing: Vec<&ClientReceipt> = receipts.iter().filter(|r| !known.contains(&r.batch_id)).collect();
-        assert!(missing.len() <= self.resubmit.len(), "more receipts recovered than requests lost");
-        for (receipt, request) in missing.iter().zip(self.resubmit.drain(..missing.len()).collect::<Vec<_>>()) {
+        let known: std::collections::HashSet<u64> =
+            self.receipts.iter().map(|r| r.batch_id).collect();
+        let missing: Vec<&ClientReceipt> = receipts
+            .iter()
+            .filter(|r| !known.contains(&r.batch_id))
+            .collect();
+        assert!(
+            missing.len() <= self.resubmit.len(),
+            "more receipts recovered than requests lost"
+        );
+        for (receipt, request) in missing
+            .iter()
+            .zip(self.resubmit.drain(..missing.len()).collect::<Vec<_>>())
+        {
             assert_eq!(receipt.request, TransferApp.encode_request(&request));
             self.proved.push(request);
             self.receipts.push((*receipt).clone());
@@ -129,25 +152,52 @@ fn injected(error: &ServiceError) -> bool {
 
 /// Every written key's value.
 fn values(store: &Store) -> BTreeMap<Vec<u8>, Fr> {
-    store.snapshot().final_state.iter().map(|t| (t.key.into_bigint().to_bytes_le(), t.value)).collect()
+    store
+        .snapshot()
+        .final_state
+        .iter()
+        .map(|t| (t.key.into_bigint().to_bytes_le(), t.value))
+        .collect()
 }
 
 /// Runs `plan` on a service with a journal that dies at durable write `crash_at` (after
 /// making it, with `performed`), resumes it from its directories, and runs the plan to its
 /// end; checks the log, the receipts and the final state. Returns what the resume reported
 /// (`None` if the plan ended before the crash).
-fn crash_and_resume(plan: &'static [Step], seed: u64, accounts: u64, crash_at: u64, performed: bool) -> Option<ResumeReport> {
+fn crash_and_resume(
+    plan: &'static [Step],
+    seed: u64,
+    accounts: u64,
+    crash_at: u64,
+    performed: bool,
+) -> Option<ResumeReport> {
     let (log_dir, journal_dir) = (TempDir::new("resume-log"), TempDir::new("resume-journal"));
-    let mut service = Service::create(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("service");
+    let mut service = Service::create(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("service");
     service.fail_at_write(crash_at, performed);
     let mut clients = Clients::new(plan, accounts, seed);
     let mut resumed = None;
     while let Err(error) = clients.run(&mut service) {
         assert!(injected(&error), "{error}");
-        assert!(resumed.is_none(), "a second failure after resuming: {error}");
+        assert!(
+            resumed.is_none(),
+            "a second failure after resuming: {error}"
+        );
         drop(service); // the crash: nothing of the service's memory survives
-        let (again, report) =
-            Service::resume(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("resumes");
+        let (again, report) = Service::resume(
+            TransferApp,
+            CONFIG,
+            provers(),
+            log_dir.path(),
+            journal_dir.path(),
+        )
+        .expect("resumes");
         assert!(report.dropped_batches <= 1, "{report:?}");
         assert_eq!(report.audit_pending, again.audit_pending());
         clients.recover(&report.receipts);
@@ -155,8 +205,16 @@ fn crash_and_resume(plan: &'static [Step], seed: u64, accounts: u64, crash_at: u
         resumed = Some(report);
     }
 
-    let log = LogVerifier::from_dir(log_dir.path()).expect("keys").verify_dir(log_dir.path(), |_| {}).expect("the log is accepted");
-    assert_eq!(log.epochs.len(), plan.iter().filter(|step| matches!(step, Step::Close)).count());
+    let log = LogVerifier::from_dir(log_dir.path())
+        .expect("keys")
+        .verify_dir(log_dir.path(), |_| {})
+        .expect("the log is accepted");
+    assert_eq!(
+        log.epochs.len(),
+        plan.iter()
+            .filter(|step| matches!(step, Step::Close))
+            .count()
+    );
     assert!(log.open_epoch.is_none());
     for receipt in &clients.receipts {
         assert_eq!(log.check_receipt(receipt), Ok(()));
@@ -199,33 +257,69 @@ proptest! {
 fn a_crash_inside_an_audit_or_just_after_an_append_is_resumed_where_it_stopped() {
     for crash_at in [8, 10] {
         let report = crash_and_resume(&FIRST_EPOCH, crash_at, 3, crash_at, false).expect("crashed");
-        assert_eq!((report.epoch, report.batches, report.audit_pending), (0, 3, Some(0)), "{report:?}");
+        assert_eq!(
+            (report.epoch, report.batches, report.audit_pending),
+            (0, 3, Some(0)),
+            "{report:?}"
+        );
     }
     // Write 3 is the log append of the second batch (of the 8 requests).
     let report = crash_and_resume(&FIRST_EPOCH, 3, 3, 3, true).expect("crashed");
-    assert_eq!((report.batches, report.dropped_batches, report.receipts.len()), (2, 0, 3 + 4), "{report:?}");
+    assert_eq!(
+        (
+            report.batches,
+            report.dropped_batches,
+            report.receipts.len()
+        ),
+        (2, 0, 3 + 4),
+        "{report:?}"
+    );
 }
 
 /// A service made with a journal that has proved the setup and 4 requests, a batch each
 /// (epoch 0 open).
 fn run_open_epoch(log_dir: &TempDir, journal_dir: &TempDir, seed: u64) -> Service<TransferApp> {
-    let mut service = Service::create(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("service");
+    let mut service = Service::create(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("service");
     let mut workload = TransferWorkload::new(4, seed);
     for streams in [workload.setup(), workload.streams(4, 4)] {
         let report = service.execute(streams);
-        service.prove_batches(&report.executed, |_| {}).expect("proves");
+        service
+            .prove_batches(&report.executed, |_| {})
+            .expect("proves");
     }
     service
 }
 
 #[test]
 fn resume_refuses_the_journal_of_another_log() {
-    let dirs: Vec<(TempDir, TempDir)> = (0..2).map(|_| (TempDir::new("other-log"), TempDir::new("other-journal"))).collect();
+    let dirs: Vec<(TempDir, TempDir)> = (0..2)
+        .map(|_| (TempDir::new("other-log"), TempDir::new("other-journal")))
+        .collect();
     for (i, (log_dir, journal_dir)) in dirs.iter().enumerate() {
         drop(run_open_epoch(log_dir, journal_dir, i as u64));
     }
-    let resumed = Service::resume(TransferApp, CONFIG, provers(), dirs[0].0.path(), dirs[1].1.path());
-    assert!(matches!(resumed, Err(ServiceError::Journal(JournalError::Inconsistent { .. }))), "{:?}", resumed.map(|(_, r)| r));
+    let resumed = Service::resume(
+        TransferApp,
+        CONFIG,
+        provers(),
+        dirs[0].0.path(),
+        dirs[1].1.path(),
+    );
+    assert!(
+        matches!(
+            resumed,
+            Err(ServiceError::Journal(JournalError::Inconsistent { .. }))
+        ),
+        "{:?}",
+        resumed.map(|(_, r)| r)
+    );
 }
 
 /// A journal altered by whoever can write it (its checksums redone) cannot make the service
@@ -242,37 +336,85 @@ fn a_tampered_journal_yields_no_audit() {
     journal.write_batch(&last).expect("rewritten");
     let before = std::fs::read_dir(log_dir.path()).expect("log").count();
 
-    let (mut service, _) = Service::resume(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()).expect("the replay goes through");
-    assert!(matches!(service.close_epoch(|_, _| {}), Err(ServiceError::Unbalanced { epoch: 0 })));
-    let log = LogVerifier::from_dir(log_dir.path()).expect("keys").verify_dir(log_dir.path(), |_| {}).expect("accepted so far");
+    let (mut service, _) = Service::resume(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("the replay goes through");
+    assert!(matches!(
+        service.close_epoch(|_, _| {}),
+        Err(ServiceError::Unbalanced { epoch: 0 })
+    ));
+    let log = LogVerifier::from_dir(log_dir.path())
+        .expect("keys")
+        .verify_dir(log_dir.path(), |_| {})
+        .expect("accepted so far");
     assert!(log.epochs.is_empty());
     assert!(log.open_epoch.is_some());
-    assert_eq!(std::fs::read_dir(log_dir.path()).expect("log").count(), before);
+    assert_eq!(
+        std::fs::read_dir(log_dir.path()).expect("log").count(),
+        before
+    );
 }
 
 #[test]
 fn a_journal_is_refused_inside_the_log_and_resume_needs_one() {
     let log_dir = TempDir::new("inside-log");
     std::fs::create_dir_all(log_dir.path()).expect("dir");
-    for inside in [log_dir.path().to_path_buf(), log_dir.path().join("journal"), log_dir.path().join("a/../journal")] {
+    for inside in [
+        log_dir.path().to_path_buf(),
+        log_dir.path().join("journal"),
+        log_dir.path().join("a/../journal"),
+    ] {
         assert!(matches!(
             Service::create(TransferApp, CONFIG, provers(), log_dir.path(), &inside),
             Err(ServiceError::Config(_))
         ));
     }
     // A journal directory in use is refused before the log is created.
-    let (used_log, used_journal, other_log) = (TempDir::new("used-log"), TempDir::new("used-journal"), TempDir::new("other-log"));
-    drop(Service::create(TransferApp, CONFIG, provers(), used_log.path(), used_journal.path()).expect("service"));
+    let (used_log, used_journal, other_log) = (
+        TempDir::new("used-log"),
+        TempDir::new("used-journal"),
+        TempDir::new("other-log"),
+    );
+    drop(
+        Service::create(
+            TransferApp,
+            CONFIG,
+            provers(),
+            used_log.path(),
+            used_journal.path(),
+        )
+        .expect("service"),
+    );
     assert!(matches!(
-        Service::create(TransferApp, CONFIG, provers(), other_log.path(), used_journal.path()),
+        Service::create(
+            TransferApp,
+            CONFIG,
+            provers(),
+            other_log.path(),
+            used_journal.path()
+        ),
         Err(ServiceError::Journal(JournalError::AlreadyExists { .. }))
     ));
     assert!(!other_log.path().exists());
-    let (log_dir, journal_dir) = (TempDir::new("nojournal-log"), TempDir::new("nojournal-journal"));
+    let (log_dir, journal_dir) = (
+        TempDir::new("nojournal-log"),
+        TempDir::new("nojournal-journal"),
+    );
     drop(Service::new(TransferApp, CONFIG, provers(), log_dir.path()).expect("service"));
     std::fs::create_dir_all(journal_dir.path()).expect("dir");
     assert!(matches!(
-        Service::resume(TransferApp, CONFIG, provers(), log_dir.path(), journal_dir.path()),
+        Service::resume(
+            TransferApp,
+            CONFIG,
+            provers(),
+            log_dir.path(),
+            journal_dir.path()
+        ),
         Err(ServiceError::Journal(JournalError::NotAJournal { .. }))
     ));
 }

@@ -4,14 +4,14 @@
 //! Run with `cargo test --release --test integration set_digest:: -- --nocapture` to see constraint counts.
 
 use ark_bls12_381::Fr;
+use ark_crypto_primitives::sponge::{
+    poseidon::PoseidonSponge, CryptographicSponge, FieldBasedCryptographicSponge,
+};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ed_on_bls12_381::{EdwardsAffine, Fr as JubjubScalar};
 use ark_ff::{BigInteger, MontFp, PrimeField};
 use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar, GR1CSVar};
 use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisError, SynthesisMode};
-use ark_crypto_primitives::sponge::{
-    poseidon::PoseidonSponge, CryptographicSponge, FieldBasedCryptographicSponge,
-};
 use proptest::prelude::*;
 
 use spice::host::{

@@ -11,20 +11,20 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{bytes, MixedCircuit};
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ff::UniformRand;
 use ark_groth16::{Groth16, ProvingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_snark::SNARK;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use crate::common::{MixedCircuit, bytes};
 use proptest::prelude::*;
 use spice::engine::gpu_ntt::host_simulation as sim;
 use spice::engine::gpu_ntt::TileShape;
 use spice::engine::gpu_witness::{host_simulation as witness_sim, WitnessMapLayout};
 use spice::engine::{
-    Backend, Bases, ConstraintEvaluations, CpuBackend, EngineError, EvaluationOrder, LoadedShape, MsmScalars, NttDirection,
-    Prover, R1csShape, Result, TransferTimes, WitnessMap,
+    Backend, Bases, ConstraintEvaluations, CpuBackend, EngineError, EvaluationOrder, LoadedShape,
+    MsmScalars, NttDirection, Prover, R1csShape, Result, TransferTimes, WitnessMap,
 };
 
 /// The CUDA backend's algorithm without the device: NTT and quotient simulated, MSMs on the CPU.
@@ -42,11 +42,19 @@ const MSM_RESULT_BYTES: u64 = 1000;
 
 impl SimulatedGpu {
     fn new(tile: TileShape, order: EvaluationOrder) -> Self {
-        Self { cpu: CpuBackend::new(), tile, order, copies: Mutex::default() }
+        Self {
+            cpu: CpuBackend::new(),
+            tile,
+            order,
+            copies: Mutex::default(),
+        }
     }
 
     fn copy(&self, to_device: bool, bytes: u64) {
-        self.copies.lock().unwrap().add(to_device, bytes, Duration::from_micros(bytes / 1024));
+        self.copies
+            .lock()
+            .unwrap()
+            .add(to_device, bytes, Duration::from_micros(bytes / 1024));
     }
 }
 
@@ -95,19 +103,31 @@ impl Backend for SimulatedGpu {
     }
     /// As the CUDA backend: z goes up, the rows are evaluated where the quotient runs (in
     /// natural order, whatever `order` says), h comes back.
-    fn witness_map(&self, shape: &LoadedShape, z: &MsmScalars, domain_size: usize) -> Result<WitnessMap> {
+    fn witness_map(
+        &self,
+        shape: &LoadedShape,
+        z: &MsmScalars,
+        domain_size: usize,
+    ) -> Result<WitnessMap> {
         let layout = shape.storage::<WitnessMapLayout>(self.name())?;
         self.copy(true, 32 * z.len() as u64);
-        let ConstraintEvaluations { a, b, c } = witness_sim::evaluate(layout, z.values(), domain_size, 3)?;
+        let ConstraintEvaluations { a, b, c } =
+            witness_sim::evaluate(layout, z.values(), domain_size, 3)?;
         let mut h = sim::quotient(&a, &b, &c, self.tile, 2)?;
         self.copy(false, 32 * domain_size as u64);
         h.truncate(domain_size - 1);
-        Ok(WitnessMap { h: MsmScalars::from_values(h), constraint_eval: Duration::ZERO, quotient: Duration::ZERO })
+        Ok(WitnessMap {
+            h: MsmScalars::from_values(h),
+            constraint_eval: Duration::ZERO,
+            quotient: Duration::ZERO,
+        })
     }
 }
 
 fn setup<C: ConstraintSynthesizer<Fr>>(c: C, seed: u64) -> ProvingKey<Bls12_381> {
-    Groth16::<Bls12_381>::circuit_specific_setup(c, &mut StdRng::seed_from_u64(seed)).unwrap().0
+    Groth16::<Bls12_381>::circuit_specific_setup(c, &mut StdRng::seed_from_u64(seed))
+        .unwrap()
+        .0
 }
 
 const ORDERS: [EvaluationOrder; 2] = [EvaluationOrder::Natural, EvaluationOrder::BitReversed];
@@ -127,12 +147,20 @@ fn assert_identical(c: MixedCircuit, tile: TileShape, seed: u64) {
     for order in ORDERS {
         let prover = simulated(tile, order, pk.clone());
         let ours = prover.prove_with_randomness(c.clone(), r, s).unwrap();
-        assert_eq!(bytes(&ours), bytes(&theirs), "{c:?} with {tile:?}, {order:?} evaluations");
+        assert_eq!(
+            bytes(&ours),
+            bytes(&theirs),
+            "{c:?} with {tile:?}, {order:?} evaluations"
+        );
         assert!(Groth16::<Bls12_381>::verify_proof(&pvk, &ours, &c.public_inputs()).unwrap());
         let (shape, z) = R1csShape::from_circuit(c.clone()).unwrap();
         let loaded = prover.load_shape(shape).unwrap();
         let resident = prover.prove_with_loaded_shape(&loaded, &z, r, s).unwrap();
-        assert_eq!(bytes(&resident), bytes(&theirs), "{c:?} with {tile:?}, loaded shape");
+        assert_eq!(
+            bytes(&resident),
+            bytes(&theirs),
+            "{c:?} with {tile:?}, loaded shape"
+        );
     }
 }
 
@@ -143,8 +171,20 @@ fn simulated_gpu_witness_map_gives_ark_groth16_proofs() {
     // of which bit-reverses out of place.
     assert_identical(MixedCircuit::new(0, 5, 2, 9, 1), TileShape::default(), 1);
     assert_identical(MixedCircuit::new(37, 10, 3, 40, 3), TileShape::default(), 3);
-    assert_identical(MixedCircuit::new(2, 301, 17, 679, 5), TileShape::default(), 5);
-    assert_identical(MixedCircuit::new(3, 100, 20, 900, 6), TileShape { tile_log: 4, columns_log: 1, max_threads: 4 }, 6);
+    assert_identical(
+        MixedCircuit::new(2, 301, 17, 679, 5),
+        TileShape::default(),
+        5,
+    );
+    assert_identical(
+        MixedCircuit::new(3, 100, 20, 900, 6),
+        TileShape {
+            tile_log: 4,
+            columns_log: 1,
+            max_threads: 4,
+        },
+        6,
+    );
 }
 
 proptest! {
@@ -161,13 +201,26 @@ proptest! {
 fn unsatisfied_witness_is_caught_at_the_same_constraint_in_either_layout() {
     let honest = MixedCircuit::new(1, 6, 2, 8, 9);
     let pk = setup(honest.clone(), 9);
-    let tampered = MixedCircuit { tamper: true, ..honest };
+    let tampered = MixedCircuit {
+        tamper: true,
+        ..honest
+    };
     let (r, s) = (Fr::from(3u64), Fr::from(5u64));
-    let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone()).unwrap().prove_with_randomness(tampered.clone(), r, s).unwrap_err();
-    let EngineError::Unsatisfied { index, total, .. } = on_cpu else { panic!("expected Unsatisfied on the CPU, got {on_cpu:?}") };
+    let on_cpu = Prover::new(Arc::new(CpuBackend::new()), pk.clone())
+        .unwrap()
+        .prove_with_randomness(tampered.clone(), r, s)
+        .unwrap_err();
+    let EngineError::Unsatisfied { index, total, .. } = on_cpu else {
+        panic!("expected Unsatisfied on the CPU, got {on_cpu:?}")
+    };
     for order in ORDERS {
-        match simulated(TileShape::default(), order, pk.clone()).prove_with_randomness(tampered.clone(), r, s).unwrap_err() {
-            EngineError::Unsatisfied { index: i, total: t, .. } => assert_eq!((i, t), (index, total), "{order:?}"),
+        match simulated(TileShape::default(), order, pk.clone())
+            .prove_with_randomness(tampered.clone(), r, s)
+            .unwrap_err()
+        {
+            EngineError::Unsatisfied {
+                index: i, total: t, ..
+            } => assert_eq!((i, t), (index, total), "{order:?}"),
             other => panic!("expected Unsatisfied with {order:?} evaluations, got {other:?}"),
         }
     }
@@ -176,8 +229,13 @@ fn unsatisfied_witness_is_caught_at_the_same_constraint_in_either_layout() {
     let prover = simulated(TileShape::default(), EvaluationOrder::Natural, pk);
     let (shape, z) = R1csShape::from_circuit(tampered).unwrap();
     let loaded = prover.load_shape(shape).unwrap();
-    match prover.prove_with_loaded_shape(&loaded, &z, r, s).unwrap_err() {
-        EngineError::Unsatisfied { index: i, total: t, .. } => assert_eq!((i, t), (index, total), "loaded shape"),
+    match prover
+        .prove_with_loaded_shape(&loaded, &z, r, s)
+        .unwrap_err()
+    {
+        EngineError::Unsatisfied {
+            index: i, total: t, ..
+        } => assert_eq!((i, t), (index, total), "loaded shape"),
         other => panic!("expected Unsatisfied with a loaded shape, got {other:?}"),
     }
 }
@@ -192,7 +250,12 @@ fn a_loaded_shape_moves_the_assignment_not_the_evaluations() {
     let loaded = prover.load_shape(shape).unwrap();
     let n = 32 * prover.domain_size() as u64;
     for _ in 0..2 {
-        let t = prover.prove_with_loaded_shape_timed(&loaded, &z, r, s).unwrap().1.transfers.expect("a backend with a copy log");
+        let t = prover
+            .prove_with_loaded_shape_timed(&loaded, &z, r, s)
+            .unwrap()
+            .1
+            .transfers
+            .expect("a backend with a copy log");
         assert_eq!(t.to_device_bytes, 32 * z.len() as u64, "only z goes up");
         assert_eq!(t.from_device_bytes, n + 5 * MSM_RESULT_BYTES);
         assert_eq!(t.copies, 2 + 5);
@@ -208,7 +271,12 @@ fn a_shape_loaded_by_another_backend_is_refused() {
     let gpu = simulated(TileShape::default(), EvaluationOrder::Natural, pk);
     let cpu_shape = on_cpu.load_shape(shape).unwrap();
     match gpu.prove_with_loaded_shape(&cpu_shape, &z, Fr::from(1u64), Fr::from(2u64)) {
-        Err(EngineError::ForeignHandle { handle: "shape", loaded_by: "cpu", used_with: "simulated-gpu", .. }) => {}
+        Err(EngineError::ForeignHandle {
+            handle: "shape",
+            loaded_by: "cpu",
+            used_with: "simulated-gpu",
+            ..
+        }) => {}
         other => panic!("expected a foreign shape handle, got {other:?}"),
     }
 }
@@ -222,9 +290,19 @@ fn stage_times_report_the_copies_of_that_proof_only() {
     let n = 32 * prover.domain_size() as u64;
     // Five MSMs per proof: A, B in G1 (r ≠ 0), B in G2, L, H.
     let expected_from = n + 5 * MSM_RESULT_BYTES;
-    let first = prover.prove_timed(c.clone(), r, s).unwrap().1.transfers.expect("a backend with a copy log");
+    let first = prover
+        .prove_timed(c.clone(), r, s)
+        .unwrap()
+        .1
+        .transfers
+        .expect("a backend with a copy log");
     // The backend's totals now include the first proof; the second report must not.
-    let second = prover.prove_timed(c.clone(), r, s).unwrap().1.transfers.expect("a backend with a copy log");
+    let second = prover
+        .prove_timed(c.clone(), r, s)
+        .unwrap()
+        .1
+        .transfers
+        .expect("a backend with a copy log");
     for t in [first, second] {
         assert_eq!(t.to_device_bytes, 3 * n);
         assert_eq!(t.from_device_bytes, expected_from);

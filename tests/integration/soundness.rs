@@ -223,7 +223,11 @@ impl Cheater {
     fn log_audit(&mut self, audit: &EpochAudit) {
         for chunk in &audit.chunks {
             let proof = force_proof(&keys().chunk, chunk.clone());
-            self.log(EntryKind::AuditChunkProof, chunk.public.to_field_elements(), proof);
+            self.log(
+                EntryKind::AuditChunkProof,
+                chunk.public.to_field_elements(),
+                proof,
+            );
         }
         let proof = force_proof(&keys().closing, audit.closing.clone());
         self.log(
@@ -231,7 +235,11 @@ impl Cheater {
             audit.closing.public.to_field_elements(),
             proof,
         );
-        self.entries.push(LogEntry::epoch_end(self.epoch, self.entries.len() as u64, Vec::new()));
+        self.entries.push(LogEntry::epoch_end(
+            self.epoch,
+            self.entries.len() as u64,
+            Vec::new(),
+        ));
         self.previous = audit.new_final;
         self.batches = EpochBatches::empty();
         self.epoch += 1;
@@ -296,7 +304,12 @@ fn stale_read_is_rejected() {
     let real = store.snapshot();
     let mut merged = real.clone();
     let from_replica = stale.snapshot();
-    let account2 = |s: &EpochSnapshot| s.final_state.iter().position(|t| t.key == account_key(2)).unwrap();
+    let account2 = |s: &EpochSnapshot| {
+        s.final_state
+            .iter()
+            .position(|t| t.key == account_key(2))
+            .unwrap()
+    };
     merged.final_state[account2(&real)] = from_replica.final_state[account2(&from_replica)];
     for snapshot in [&merged, &real] {
         let audit = cheater.audit(snapshot);
@@ -358,7 +371,10 @@ fn sign_flipped_set_element_is_rejected() {
     // The read's root with the other sign: H(e) would enter RS as −H(e).
     let op = &mut built.circuit.witness.slots[0].ops[0];
     op.read_hint.y = -op.read_hint.y;
-    assert!(built.circuit.witness.public_inputs(&APP).is_err(), "no canonical point");
+    assert!(
+        built.circuit.witness.public_inputs(&APP).is_err(),
+        "no canonical point"
+    );
     assert!(!satisfied(built.circuit.clone()));
     cheater.log_batch(built.circuit);
     assert_bad_proof(&cheater, EntryKind::BatchProof);
@@ -486,8 +502,8 @@ fn honest_log() -> &'static Vec<LogEntry> {
     static LOG: OnceLock<Vec<LogEntry>> = OnceLock::new();
     LOG.get_or_init(|| {
         let dir = TempDir::new("soundness-honest");
-        let mut service = Service::new(APP, CONFIG, keys().provers.clone(), dir.path())
-            .expect("service");
+        let mut service =
+            Service::new(APP, CONFIG, keys().provers.clone(), dir.path()).expect("service");
         let mut workload = spice::host::apps::transfer::TransferWorkload::new(5, 42);
         for epoch in 0..3 {
             let mut streams = workload.streams(6, 4);
@@ -495,7 +511,9 @@ fn honest_log() -> &'static Vec<LogEntry> {
                 streams = workload.setup();
             }
             let report = service.execute(streams);
-            service.prove_batches(&report.executed, |_| {}).expect("proves");
+            service
+                .prove_batches(&report.executed, |_| {})
+                .expect("proves");
             service.close_epoch(|_, _| {}).expect("audits");
         }
         let entries: Vec<LogEntry> = read_entries(dir.path())
@@ -578,7 +596,10 @@ fn altered_public_inputs_are_rejected() {
     let mut entries = honest_log().clone();
     let closing = find(&entries, EntryKind::AuditClosingProof, 1, 0);
     let some_batch = find(&entries, EntryKind::BatchProof, 1, 0);
-    let (x, y) = (entries[some_batch].public_inputs[3], entries[some_batch].public_inputs[4]);
+    let (x, y) = (
+        entries[some_batch].public_inputs[3],
+        entries[some_batch].public_inputs[4],
+    );
     entries[closing].public_inputs[9] = x;
     entries[closing].public_inputs[10] = y;
     assert!(matches!(
@@ -591,12 +612,18 @@ fn altered_public_inputs_are_rejected() {
     // The epoch in the public inputs changed: caught before the proof.
     let mut entries = honest_log().clone();
     entries[closing].public_inputs[0] += Fr::one();
-    assert!(matches!(verdict(&entries), Err(Rejection::EpochField { .. })));
+    assert!(matches!(
+        verdict(&entries),
+        Err(Rejection::EpochField { .. })
+    ));
     // A digest replaced by another point of the subgroup (so it decodes): the proof fails.
     let mut entries = honest_log().clone();
     let batch = find(&entries, EntryKind::BatchProof, 0, 0);
     let other = find(&entries, EntryKind::BatchProof, 0, 1);
-    let (x, y) = (entries[other].public_inputs[5], entries[other].public_inputs[6]);
+    let (x, y) = (
+        entries[other].public_inputs[5],
+        entries[other].public_inputs[6],
+    );
     entries[batch].public_inputs[5] = x;
     entries[batch].public_inputs[6] = y;
     assert!(matches!(
@@ -609,7 +636,13 @@ fn altered_public_inputs_are_rejected() {
     // A public input dropped: the key's count is checked, not assumed.
     let mut entries = honest_log().clone();
     entries[batch].public_inputs.pop();
-    assert!(matches!(verdict(&entries), Err(Rejection::Inputs { kind: EntryKind::BatchProof, .. })));
+    assert!(matches!(
+        verdict(&entries),
+        Err(Rejection::Inputs {
+            kind: EntryKind::BatchProof,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -659,7 +692,10 @@ fn entries_from_another_epoch_or_out_of_order_are_rejected() {
     let mut entries = honest_log().clone();
     let at = find(&entries, EntryKind::BatchProof, 1, 0);
     entries[at].epoch = 2;
-    assert!(matches!(verdict(&entries), Err(Rejection::EpochOrder { .. })));
+    assert!(matches!(
+        verdict(&entries),
+        Err(Rejection::EpochOrder { .. })
+    ));
     // Epoch 2's first batch moved into epoch 1 (before epoch 1's audit).
     let mut entries = honest_log().clone();
     let from = find(&entries, EntryKind::BatchProof, 2, 0);

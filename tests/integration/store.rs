@@ -488,14 +488,27 @@ proptest! {
 #[test]
 fn a_replay_refuses_records_of_another_epoch_and_forged_writes() {
     let store = Store::new();
-    let record = store.transact(&[account_key(0)], |_| Ok::<_, ()>(vec![Fr::from(5u64)])).expect("writes");
+    let record = store
+        .transact(&[account_key(0)], |_| Ok::<_, ()>(vec![Fr::from(5u64)]))
+        .expect("writes");
     store.close_epoch();
-    let next = Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, record.t_req + 1, &[]).expect("empty");
-    assert_eq!(next.replay(&record), Err(ReplayError::WrongEpoch { t_req: record.t_req, record: 0, store: 1 }));
+    let next =
+        Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, record.t_req + 1, &[]).expect("empty");
+    assert_eq!(
+        next.replay(&record),
+        Err(ReplayError::WrongEpoch {
+            t_req: record.t_req,
+            record: 0,
+            store: 1
+        })
+    );
     let fresh = Store::new();
     let mut forged = record.clone();
     forged.ops[0].new.timestamp += 1; // a write not stamped with its request's t_req
-    assert!(matches!(fresh.replay(&forged), Err(ReplayError::BadWrite { .. })));
+    assert!(matches!(
+        fresh.replay(&forged),
+        Err(ReplayError::BadWrite { .. })
+    ));
     assert_eq!(fresh.replay(&record), Ok(()));
     assert_eq!(fresh.snapshot().final_state, vec![record.ops[0].new]);
     assert_eq!(fresh.snapshot().next_timestamp, record.t_req + 1);
@@ -504,12 +517,19 @@ fn a_replay_refuses_records_of_another_epoch_and_forged_writes() {
 #[test]
 fn a_restored_state_must_be_written_tuples_below_the_clock_with_distinct_keys() {
     let t = |key: usize, timestamp: u64| Tuple::new(account_key(key), Fr::from(1u64), timestamp);
-    let restore = |state: &[Tuple]| Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, 10, state).map(|_| ());
+    let restore =
+        |state: &[Tuple]| Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, 10, state).map(|_| ());
     assert_eq!(restore(&[t(0, 3), t(1, 9)]), Ok(()));
     for bad in [vec![t(0, 0)], vec![t(0, 10)], vec![t(0, 3), t(0, 4)]] {
-        assert!(matches!(restore(&bad), Err(ReplayError::BadState(_))), "{bad:?}");
+        assert!(
+            matches!(restore(&bad), Err(ReplayError::BadState(_))),
+            "{bad:?}"
+        );
     }
-    assert!(matches!(Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 0, 10, &[t(0, 3)]), Err(ReplayError::BadState(_))));
+    assert!(matches!(
+        Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 0, 10, &[t(0, 3)]),
+        Err(ReplayError::BadState(_))
+    ));
 }
 
 #[test]

@@ -20,17 +20,36 @@ pub struct Reference {
 
 impl Reference {
     /// Sets up a key for `circuit` with `rng` and proves it with `ark_groth16` and (r, s).
-    pub fn new<C: ConstraintSynthesizer<Fr> + Clone, R: RngCore + CryptoRng>(circuit: &C, inputs: Vec<Fr>, r: Fr, s: Fr, rng: &mut R) -> Self {
-        let pk = Groth16::<Bls12_381>::circuit_specific_setup(circuit.clone(), rng).unwrap().0;
-        let proof = Groth16::<Bls12_381>::create_proof_with_reduction(circuit.clone(), &pk, r, s).unwrap();
-        Self { proof: bytes(&proof), pk, inputs }
+    pub fn new<C: ConstraintSynthesizer<Fr> + Clone, R: RngCore + CryptoRng>(
+        circuit: &C,
+        inputs: Vec<Fr>,
+        r: Fr,
+        s: Fr,
+        rng: &mut R,
+    ) -> Self {
+        let pk = Groth16::<Bls12_381>::circuit_specific_setup(circuit.clone(), rng)
+            .unwrap()
+            .0;
+        let proof =
+            Groth16::<Bls12_381>::create_proof_with_reduction(circuit.clone(), &pk, r, s).unwrap();
+        Self {
+            proof: bytes(&proof),
+            pk,
+            inputs,
+        }
     }
 
     /// Asserts `proof` is byte-identical to `ark_groth16`'s and verifies; `what` names its
     /// prover in the failure message.
     pub fn assert_matches(&self, proof: &Proof<Bls12_381>, what: &str) {
-        assert!(bytes(proof) == self.proof, "{what}: the proof differs from ark_groth16's");
+        assert!(
+            bytes(proof) == self.proof,
+            "{what}: the proof differs from ark_groth16's"
+        );
         let pvk = ark_groth16::prepare_verifying_key(&self.pk.vk);
-        assert!(Groth16::<Bls12_381>::verify_proof(&pvk, proof, &self.inputs).unwrap(), "{what}: the proof does not verify");
+        assert!(
+            Groth16::<Bls12_381>::verify_proof(&pvk, proof, &self.inputs).unwrap(),
+            "{what}: the proof does not verify"
+        );
     }
 }

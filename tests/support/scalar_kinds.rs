@@ -21,7 +21,15 @@ pub enum Kind {
     WitnessLike,
 }
 
-pub const KINDS: [Kind; 7] = [Kind::Random, Kind::AllZero, Kind::AllOne, Kind::PlusMinusOne, Kind::Tiny, Kind::Maximal, Kind::WitnessLike];
+pub const KINDS: [Kind; 7] = [
+    Kind::Random,
+    Kind::AllZero,
+    Kind::AllOne,
+    Kind::PlusMinusOne,
+    Kind::Tiny,
+    Kind::Maximal,
+    Kind::WitnessLike,
+];
 
 pub fn half() -> Fr {
     Fr::from_bigint(Fr::MODULUS_MINUS_ONE_DIV_TWO).unwrap()
@@ -32,10 +40,20 @@ pub fn scalar(kind: Kind, rng: &mut StdRng) -> Fr {
         Kind::Random => Fr::rand(rng),
         Kind::AllZero => Fr::zero(),
         Kind::AllOne => Fr::one(),
-        Kind::PlusMinusOne => if rng.gen() { Fr::one() } else { -Fr::one() },
+        Kind::PlusMinusOne => {
+            if rng.gen() {
+                Fr::one()
+            } else {
+                -Fr::one()
+            }
+        }
         Kind::Tiny => {
             let v = Fr::from(rng.gen_range(0u64..1 << 16));
-            if rng.gen() { v } else { -v }
+            if rng.gen() {
+                v
+            } else {
+                -v
+            }
         }
         Kind::Maximal => match rng.gen_range(0..5) {
             0 => -Fr::one(),

@@ -211,7 +211,11 @@ pub(super) fn signature_verifies(r: &RequestFields) -> bool {
 /// [`signature_verifies`] of it as `signed`: the writes and the payload of a valid request,
 /// or why it is rejected. Mirrors [`execute_var`] check for check; the reason returned is the
 /// first failing check in the order below.
-pub(super) fn execute(r: &RequestFields, signed: bool, storage: &mut Storage) -> Result<Vec<Fr>, DarkPoolReject> {
+pub(super) fn execute(
+    r: &RequestFields,
+    signed: bool,
+    storage: &mut Storage,
+) -> Result<Vec<Fr>, DarkPoolReject> {
     let fills = r.touched.len();
     if !r.is_signed_kind() {
         return Ok(vec![Fr::zero(); fills + OUTCOME_FIELDS]);

@@ -26,8 +26,8 @@ use ark_r1cs_std::{
 };
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
-pub use crate::host::integer_gadget::power_of_two;
 use crate::host::integer_gadget::bounded_bits_le;
+pub use crate::host::integer_gadget::power_of_two;
 
 /// Most bits one layout holds: with 252 bits the packed integer is below 2^252 < p, and
 /// [`bounded_bits_le`] accepts the width.

@@ -194,7 +194,8 @@ impl<const F: usize> DarkPoolWorkload<F> {
             })
             .collect();
         // Planned hints name distinct keys, so the app's contract holds.
-        let applied = apply(&app, &request, app.authorized(&request), &old).expect("planned requests name distinct keys");
+        let applied = apply(&app, &request, app.authorized(&request), &old)
+            .expect("planned requests name distinct keys");
         for (slot, value) in applied.keys.iter().zip(&applied.new_values) {
             if slot.active {
                 self.state.insert(slot.key, *value);
