@@ -18,7 +18,9 @@ use spice::host::{
     circuit_prover::KeyOrigin,
     circuit_size::{batch_capacity_for_domain, keys_per_chunk_for_domain},
     log_verifier::LogVerifier,
+    proof_log::segment_path,
     service::{BatchReport, ClientReceipt, Service, ServiceConfig, ServiceProvers},
+    service_journal::ServiceJournal,
     storage_gadget::{App, Executed},
     workload::Workload,
 };
@@ -121,6 +123,36 @@ pub struct LogOptions {
     /// (without its setup, which the log holds already) on the same log.
     #[arg(long, requires_all = ["log", "journal"])]
     pub resume: bool,
+}
+
+impl LogOptions {
+    /// Refuses, before the minutes of key setup, what the service would refuse after them:
+    /// a log or journal that exists already for a new service, and for --resume a journal
+    /// that is missing or held by a running service (probed by opening it; the service
+    /// takes it for good in `Service::resume`).
+    fn preflight(&self, log_dir: &std::path::Path) -> Result<()> {
+        match (&self.journal, self.resume) {
+            (Some(journal), true) => {
+                ServiceJournal::open(journal).context("cannot resume")?;
+            }
+            (journal, false) => {
+                if segment_path(log_dir, 0).exists() {
+                    bail!(
+                        "{}: a proof log exists here already (resume it with --resume and its --journal, or choose another --log)",
+                        log_dir.display()
+                    );
+                }
+                if let Some(journal) = journal.as_deref().filter(|j| ServiceJournal::exists(j)) {
+                    bail!(
+                        "{}: a service journal exists here already (resume it with --resume, or choose another --journal)",
+                        journal.display()
+                    );
+                }
+            }
+            (None, true) => bail!("--resume needs the --journal of the service to resume"),
+        }
+        Ok(())
+    }
 }
 
 pub fn run(args: Args) -> Result<bool> {
@@ -416,6 +448,8 @@ fn run_workload<W: Workload>(
             rayon::current_num_threads()
         );
     }
+    let log_dir = log.log.clone().unwrap_or_else(|| fresh_log_dir(name));
+    log.preflight(&log_dir)?;
     let keys = keys_dir(options.keys_dir.clone());
     let setup = spinner(
         "setup: proving keys (batch, audit chunk, audit closing)",
@@ -439,7 +473,6 @@ fn run_workload<W: Workload>(
             );
         }
     }
-    let log_dir = log.log.clone().unwrap_or_else(|| fresh_log_dir(name));
     let provers = Arc::new(provers);
     let (mut service, resumed) = match (&log.journal, log.resume) {
         (Some(journal), true) => {

@@ -28,3 +28,4 @@ pub mod set_digest_gadget;
 pub mod storage_gadget;
 pub mod store;
 pub mod workload;
+pub mod writer_lock;

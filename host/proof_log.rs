@@ -52,7 +52,11 @@
 //! # One writer
 //!
 //! A log has one writer at a time: the service shares one [`ProofLog`] behind a `Mutex`.
-//! Two processes must not open the same directory for append (nothing here locks it).
+//! Every [`ProofLog`] holds the directory's writer lock ([`super::writer_lock`], the file
+//! `writer.lock`) for as long as it lives, and [`ProofLog::repair`] holds it while it cuts,
+//! so a second writer — a second service on the same directory, in this process or another,
+//! or a repair of a log that is being written — is refused with [`LogError::Locked`] instead
+//! of interleaving its appends. Readers take no lock.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -67,6 +71,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::checked_file::{read_checked, write_checked, CHECKED_HEADER_BYTES};
+use super::writer_lock::{LockRefused, WriterLock};
 
 /// First bytes of every segment file.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"SPICELOG";
@@ -423,6 +428,15 @@ pub enum LogError {
         /// The directory.
         dir: PathBuf,
     },
+    /// Another writer holds the log (its [`super::writer_lock::WRITER_LOCK_FILE`]): a service or repair in this
+    /// process or another. A log has one writer; stop the other one first.
+    #[error("{}: the proof log is in use by another writer, which holds {}", dir.display(), lock.display())]
+    Locked {
+        /// The log directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// [`ProofLog::create`] found segment files already.
     #[error("{}: a proof log already exists here", dir.display())]
     AlreadyExists {
@@ -529,6 +543,17 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_error(dir))
+}
+
+/// Takes the writer lock of the log in `dir` (see [`super::writer_lock`]).
+fn lock_log(dir: &Path) -> Result<WriterLock, LogError> {
+    WriterLock::try_acquire(dir).map_err(|refused| match refused {
+        LockRefused::Held { path } => LogError::Locked {
+            dir: dir.to_path_buf(),
+            lock: path,
+        },
+        LockRefused::Io { path, source } => LogError::Io { path, source },
+    })
 }
 
 /// Creates segment `index` with its header, atomically (temporary file, fsync, rename,
@@ -831,6 +856,8 @@ pub struct ProofLog {
     segment_limit: u64,
     /// Set when an append failed after it may have written bytes.
     poisoned: bool,
+    /// The directory's writer lock, held while this handle may append.
+    _lock: WriterLock,
 }
 
 impl ProofLog {
@@ -838,6 +865,8 @@ impl ProofLog {
     /// holds segment files.
     pub fn create(dir: &Path) -> Result<Self, LogError> {
         fs::create_dir_all(dir).map_err(io_error(dir))?;
+        // Locked before looking, so that two creators cannot both find the directory empty.
+        let lock = lock_log(dir)?;
         if !segment_indices(dir)?.is_empty() {
             return Err(LogError::AlreadyExists {
                 dir: dir.to_path_buf(),
@@ -855,6 +884,7 @@ impl ProofLog {
             len: SEGMENT_HEADER_BYTES,
             segment_limit: DEFAULT_SEGMENT_BYTES,
             poisoned: false,
+            _lock: lock,
         })
     }
 
@@ -866,6 +896,10 @@ impl ProofLog {
     /// frame; run [`ProofLog::repair`] to cut it off. Earlier segments' frames are not read
     /// here: they were complete when the writer moved on, and the verifier reads them all.
     pub fn open(dir: &Path) -> Result<Self, LogError> {
+        // Not a log: refused before the lock, which would leave a lock file behind.
+        segment_count(dir)?;
+        let lock = lock_log(dir)?;
+        // Counted again under the lock: only the lock's holder adds segments.
         let segments = segment_count(dir)?;
         for index in 0..segments - 1 {
             SegmentReader::open(dir, index)?;
@@ -884,6 +918,7 @@ impl ProofLog {
             len,
             segment_limit: DEFAULT_SEGMENT_BYTES,
             poisoned: false,
+            _lock: lock,
         })
     }
 
@@ -901,7 +936,12 @@ impl ProofLog {
     /// Any other damage — a bad checksum over non-zero bytes, a payload that does not decode,
     /// a damaged header, a damaged earlier segment — is returned as the error and nothing is
     /// changed: those may be acknowledged proofs, and dropping them is an operator's call.
+    ///
+    /// Holds the writer lock while it runs: a log that is open for appending is
+    /// [`LogError::Locked`], since its last frame may be an append in progress, not a tear.
     pub fn repair(dir: &Path) -> Result<Option<TornTail>, LogError> {
+        segment_count(dir)?;
+        let _lock = lock_log(dir)?;
         let segments = segment_count(dir)?;
         let last = segments - 1;
         let path = segment_path(dir, last);
@@ -1033,7 +1073,12 @@ fn zeros_from(path: &Path, offset: u64) -> Result<bool, LogError> {
 /// Where the verifying key for `kind` lives in the log directory `dir`:
 /// `<dir>/<kind name>.vk`.
 pub fn verifying_key_path(dir: &Path, kind: EntryKind) -> PathBuf {
-    dir.join(format!("{}.vk", kind.name()))
+    dir.join(verifying_key_file_name(kind))
+}
+
+/// The verifying key's file name for `kind`, the one place it is spelled.
+fn verifying_key_file_name(kind: EntryKind) -> String {
+    format!("{}.vk", kind.name())
 }
 
 /// Writes the verifying key for `kind`'s proofs next to the log in `dir`, atomically
@@ -1055,7 +1100,7 @@ pub fn write_verifying_key(
     vk.serialize_compressed(&mut payload)?;
     write_checked(
         dir,
-        &format!("{}.vk", kind.name()),
+        &verifying_key_file_name(kind),
         VERIFYING_KEY_MAGIC,
         &payload,
     )

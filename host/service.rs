@@ -47,7 +47,7 @@
 //! ([`ResumeReport::receipts`]), so that its clients do not submit those requests twice.
 
 use std::collections::VecDeque;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -724,6 +724,8 @@ impl<A: App> Service<A> {
         self.crash = Some(CrashPoint {
             writes_left: index,
             perform_next: performed,
+            log_dir: self.log.dir().to_path_buf(),
+            journal_dir: self.journal_dir().map(Path::to_path_buf),
         });
     }
 
@@ -1007,12 +1009,11 @@ impl<A: App> Service<A> {
                 records,
                 receipts: receipts.clone(),
             };
-            durable(&mut self.crash, journal.dir(), || {
+            durable(&mut self.crash, Durable::Journal, || {
                 Ok(journal.write_batch(&record)?)
             })?;
         }
-        let log_dir = self.log.dir().to_path_buf();
-        durable(&mut self.crash, &log_dir, || {
+        durable(&mut self.crash, Durable::Log, || {
             Ok(self.log.append_batch(&public, proved.proof)?)
         })?;
         let log = logged.elapsed();
@@ -1089,7 +1090,7 @@ impl<A: App> Service<A> {
         // `&mut self`: no request can run between the snapshot and the epoch change below.
         let pending = self.build_audit(&mut StdRng::from_seed(seed))?;
         if let Some(journal) = &self.journal {
-            durable(&mut self.crash, journal.dir(), || {
+            durable(&mut self.crash, Durable::Journal, || {
                 Ok(journal.write_audit(&AuditRecord { epoch, seed })?)
             })?;
         }
@@ -1153,8 +1154,9 @@ impl<A: App> Service<A> {
                 Ok::<_, ServiceError>((chunk, proof))
             },
             |(chunk, proof)| {
-                let dir = log.dir().to_path_buf();
-                durable(crash, &dir, || Ok(log.append_chunk(&chunk.public, proof)?))?;
+                durable(crash, Durable::Log, || {
+                    Ok(log.append_chunk(&chunk.public, proof)?)
+                })?;
                 *logged += 1;
                 on_chunk(*logged, total);
                 Ok(())
@@ -1163,15 +1165,13 @@ impl<A: App> Service<A> {
         if pending.logged == chunks {
             let closing = &pending.audit.closing;
             let (proof, _) = self.provers.closing.prove(closing.clone(), &mut self.rng)?;
-            let dir = self.log.dir().to_path_buf();
-            durable(&mut self.crash, &dir, || {
+            durable(&mut self.crash, Durable::Log, || {
                 Ok(self.log.append_closing(&closing.public, proof)?)
             })?;
             pending.logged += 1;
         }
         if !pending.ended {
-            let dir = self.log.dir().to_path_buf();
-            durable(&mut self.crash, &dir, || {
+            durable(&mut self.crash, Durable::Log, || {
                 Ok(self.log.end_epoch(pending.audit.epoch)?)
             })?;
             pending.ended = true;
@@ -1184,7 +1184,7 @@ impl<A: App> Service<A> {
                 previous_final: pending.audit.new_final,
                 state: pending.final_state.clone(),
             };
-            durable(&mut self.crash, journal.dir(), || {
+            durable(&mut self.crash, Durable::Journal, || {
                 Ok(journal.write_checkpoint(&checkpoint)?)
             })?;
         }
@@ -1287,19 +1287,29 @@ impl<'a> EpochEntries<'a> {
 }
 
 /// Where [`Service::fail_at_write`] makes durable writes fail.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct CrashPoint {
     /// Writes made before the failing one.
     writes_left: u64,
     /// Whether the failing write is made before its failure is reported.
     perform_next: bool,
+    /// The directories an injected failure names (copied once here, not on every write).
+    log_dir: PathBuf,
+    journal_dir: Option<PathBuf>,
 }
 
-/// Makes a durable write (`write`, whose files are in `dir`), unless [`Service::fail_at_write`]
-/// says the process is dead by now.
+/// Which of the service's directories a durable write goes to.
+#[derive(Clone, Copy, Debug)]
+enum Durable {
+    Log,
+    Journal,
+}
+
+/// Makes a durable write (`write`, to `target`), unless [`Service::fail_at_write`] says the
+/// process is dead by now.
 fn durable<T>(
     crash: &mut Option<CrashPoint>,
-    dir: &Path,
+    target: Durable,
     write: impl FnOnce() -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
     let Some(point) = crash else { return write() };
@@ -1310,8 +1320,12 @@ fn durable<T>(
     if std::mem::take(&mut point.perform_next) {
         write()?;
     }
+    let path = match (target, &point.journal_dir) {
+        (Durable::Journal, Some(journal)) => journal.clone(),
+        _ => point.log_dir.clone(),
+    };
     Err(ServiceError::Log(LogError::Io {
-        path: dir.to_path_buf(),
+        path,
         source: std::io::Error::other("injected failure (Service::fail_at_write)"),
     }))
 }

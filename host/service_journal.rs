@@ -29,8 +29,14 @@
 //! Whoever reads the journal can open every blinded digest in the log, which the zero-
 //! knowledge of the proofs otherwise hides, and learns the whole state. Keep it where the
 //! store's data would be kept; [`ServiceJournal::create`] makes its directory readable by its
-//! owner only (on Unix). Like the log, a journal has one writer: two services must not resume
-//! from one directory at once (nothing here locks it).
+//! owner only (on Unix).
+//!
+//! # One writer
+//!
+//! Like the log, a journal has one writer: a [`ServiceJournal`] holds the directory's writer
+//! lock ([`super::writer_lock`]) for as long as it lives, so a second service creating or
+//! resuming from the same directory, in this process or another, is refused with
+//! [`JournalError::Locked`] before it reads or writes a record.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,6 +54,7 @@ use super::request_commitment::{MerklePath, Receipt};
 use super::service::ClientReceipt;
 use super::set_digest::{BlindedDigest, Tuple};
 use super::store::{StorageOp, TxRecord};
+use super::writer_lock::{LockRefused, WriterLock};
 
 /// First bytes of every journal file.
 pub const JOURNAL_MAGIC: &[u8; 8] = b"SPICEJNL";
@@ -127,6 +134,14 @@ pub enum JournalError {
         /// The directory.
         dir: PathBuf,
     },
+    /// Another service holds the journal (its writer lock, see [`super::writer_lock`]).
+    #[error("{}: the service journal is in use by another service, which holds {}", dir.display(), lock.display())]
+    Locked {
+        /// The journal's directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// The directory holds no checkpoint: it is not a service's journal.
     #[error("{}: no service journal here (no checkpoint)", dir.display())]
     NotAJournal {
@@ -147,6 +162,8 @@ pub enum JournalError {
 #[derive(Debug)]
 pub struct ServiceJournal {
     dir: PathBuf,
+    /// The directory's writer lock, held while this handle may write.
+    _lock: WriterLock,
 }
 
 impl ServiceJournal {
@@ -160,8 +177,16 @@ impl ServiceJournal {
         }
         fs::create_dir_all(dir).map_err(io_error(dir))?;
         restrict_to_owner(dir)?;
+        let lock = lock_journal(dir)?;
+        // Looked at again under the lock: another creator may have won the race.
+        if Self::exists(dir) {
+            return Err(JournalError::AlreadyExists {
+                dir: dir.to_path_buf(),
+            });
+        }
         let journal = Self {
             dir: dir.to_path_buf(),
+            _lock: lock,
         };
         journal.write_checkpoint(first)?;
         Ok(journal)
@@ -179,12 +204,14 @@ impl ServiceJournal {
                 dir: dir.to_path_buf(),
             });
         }
+        let lock = lock_journal(dir)?;
         let path = dir.join(CHECKPOINT_FILE);
         let payload = read_checked(&path, JOURNAL_MAGIC, "journal record")?;
         let checkpoint = decode(&path, &payload, CHECKPOINT_TAG, decode_checkpoint)?;
         Ok((
             Self {
                 dir: dir.to_path_buf(),
+                _lock: lock,
             },
             checkpoint,
         ))
@@ -333,6 +360,17 @@ fn record_epoch(name: &str) -> Option<u64> {
         .strip_prefix(BATCH_PREFIX)
         .or_else(|| stem.strip_prefix(AUDIT_PREFIX))?;
     rest.get(..16)?.parse().ok()
+}
+
+/// Takes the writer lock of the journal in `dir`.
+fn lock_journal(dir: &Path) -> Result<WriterLock, JournalError> {
+    WriterLock::try_acquire(dir).map_err(|refused| match refused {
+        LockRefused::Held { path } => JournalError::Locked {
+            dir: dir.to_path_buf(),
+            lock: path,
+        },
+        LockRefused::Io { path, source } => LogError::Io { path, source }.into(),
+    })
 }
 
 #[cfg(unix)]
@@ -603,6 +641,7 @@ mod tests {
             }
             let audit = AuditRecord { epoch, seed: rng.gen() };
             journal.write_audit(&audit).unwrap();
+            drop(journal);
             let (journal, checkpoint) = ServiceJournal::open(&dir).unwrap();
             prop_assert_eq!(&checkpoint, &first);
             written.sort_by_key(|r| r.public.batch_id);
@@ -651,6 +690,7 @@ mod tests {
         assert!(journal.batches(0).unwrap().is_empty());
         assert_eq!(journal.audit(0).unwrap(), None);
         assert_eq!(journal.batches(1).unwrap().len(), 1);
+        drop(journal);
         assert_eq!(ServiceJournal::open(&dir).unwrap().1.epoch, 1);
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -671,6 +711,31 @@ mod tests {
         ));
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&empty).unwrap();
+    }
+
+    #[test]
+    fn a_journal_has_one_writer_at_a_time() {
+        let dir = dir("locked");
+        let first = ServiceJournal::create(&dir, &Checkpoint::genesis(1)).unwrap();
+        match ServiceJournal::open(&dir) {
+            Err(JournalError::Locked { dir: locked, lock }) => {
+                assert_eq!(locked, dir);
+                assert_eq!(lock, dir.join(crate::host::writer_lock::WRITER_LOCK_FILE));
+            }
+            other => panic!("a second writer got {other:?}"),
+        }
+        // The lock file is no record: the journal's listings pass over it.
+        assert!(first.batches(0).unwrap().is_empty());
+        assert_eq!(first.audit(0).unwrap(), None);
+        drop(first);
+        let (second, checkpoint) = ServiceJournal::open(&dir).unwrap();
+        assert_eq!(checkpoint, Checkpoint::genesis(1));
+        assert!(matches!(
+            ServiceJournal::open(&dir),
+            Err(JournalError::Locked { .. })
+        ));
+        drop(second);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]

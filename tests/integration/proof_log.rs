@@ -1,7 +1,8 @@
 //! The proof log: entries round-trip exactly, every corrupted byte and every truncation is
 //! reported (as a typed error naming file and offset, after the intact entries only), torn
 //! tails are refused on open and cut only by an explicit repair, and concurrent appends
-//! through a Mutex give a readable log.
+//! through a Mutex give a readable log. A log has one writer: a second one is refused while
+//! the first holds it.
 //!
 //! Run with `cargo test --release --test integration proof_log::`.
 
@@ -449,6 +450,56 @@ fn create_refuses_an_existing_log_and_open_refuses_an_empty_directory() {
         ProofLog::create(dir.path()),
         Err(LogError::AlreadyExists { .. })
     ));
+}
+
+/// While one handle may append, no other may: a second open, a create, or a repair (which
+/// could cut a frame being written) of the same directory is `Locked`, naming the lock
+/// file, and changes nothing. Readers are not writers and read on. Dropping the writer lets
+/// the next one in, and the lock file is invisible to everything that reads the log.
+#[test]
+fn a_log_has_one_writer_at_a_time() {
+    let dir = TempDir::new("one-writer");
+    let (entries, _) = build_log(dir.path(), 41, 5, 4096);
+    let mut first = ProofLog::open(dir.path()).expect("open");
+    let lock = dir.path().join("writer.lock");
+    let bytes_before = fs::read(segment_path(dir.path(), 0)).expect("segment");
+    for refused in [
+        ProofLog::open(dir.path()).map(|_| ()),
+        ProofLog::create(dir.path()).map(|_| ()),
+        ProofLog::repair(dir.path()).map(|_| ()),
+    ] {
+        match refused {
+            Err(LogError::Locked {
+                dir: locked,
+                lock: file,
+            }) => {
+                assert_eq!(locked, dir.path());
+                assert_eq!(file, lock);
+            }
+            other => panic!("a second writer got {other:?}"),
+        }
+    }
+    assert_eq!(
+        fs::read(segment_path(dir.path(), 0)).expect("segment"),
+        bytes_before
+    );
+    let (read, error) = read_all(dir.path());
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(read, entries);
+
+    let mut rng = StdRng::seed_from_u64(42);
+    let last = random_entry(&mut rng);
+    first.append(&last).expect("the writer appends on");
+    drop(first);
+    let mut second = ProofLog::open(dir.path()).expect("open once the first is dropped");
+    let after = random_entry(&mut rng);
+    second.append(&after).expect("append");
+    let mut expected = entries;
+    expected.extend([last, after]);
+    let (read, error) = read_all(dir.path());
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(read, expected);
+    assert!(lock.exists());
 }
 
 #[test]

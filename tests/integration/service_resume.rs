@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use spice::host::{
     apps::transfer::{TransferApp, TransferRequest, TransferWorkload},
     log_verifier::LogVerifier,
-    proof_log::LogError,
+    proof_log::{LogError, ProofLog},
     service::{ClientReceipt, ResumeReport, Service, ServiceError},
     service_journal::{JournalError, ServiceJournal},
     storage_gadget::{execute, App},
@@ -334,6 +334,8 @@ fn a_tampered_journal_yields_no_audit() {
     let op = &mut last.records.last_mut().expect("a request").ops[0];
     op.new.value += Fr::one();
     journal.write_batch(&last).expect("rewritten");
+    // Its writer lock goes with it: a resume while it is open would be refused.
+    drop(journal);
     let before = std::fs::read_dir(log_dir.path()).expect("log").count();
 
     let (mut service, _) = Service::resume(
@@ -358,6 +360,104 @@ fn a_tampered_journal_yields_no_audit() {
         std::fs::read_dir(log_dir.path()).expect("log").count(),
         before
     );
+}
+
+/// Every file of a directory, by name, with its bytes.
+fn files(dir: &TempDir) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&path).expect("file"))
+        })
+        .collect()
+}
+
+/// A service that is still running holds its log and journal: a second one resuming from the
+/// same directories (as a restart script that did not wait for the old process would) is
+/// refused before it touches either, and so is a plain service on the same log. Once the
+/// first is gone, the resume goes through and finds everything the first wrote.
+#[test]
+fn a_running_service_cannot_be_resumed_or_written_by_another() {
+    let (log_dir, journal_dir) = (TempDir::new("live-log"), TempDir::new("live-journal"));
+    let mut running = run_open_epoch(&log_dir, &journal_dir, 5);
+    let (log_before, journal_before) = (files(&log_dir), files(&journal_dir));
+
+    let resumed = Service::resume(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    );
+    assert!(
+        matches!(
+            &resumed,
+            Err(ServiceError::Journal(JournalError::Locked { dir, .. })) if dir == journal_dir.path()
+        ),
+        "{:?}",
+        resumed.map(|(_, r)| r)
+    );
+    let second = Service::new(TransferApp, CONFIG, provers(), log_dir.path());
+    assert!(
+        matches!(
+            &second,
+            Err(ServiceError::Log(LogError::Locked { dir, .. })) if dir == log_dir.path()
+        ),
+        "{second:?}"
+    );
+    assert!(matches!(
+        ProofLog::repair(log_dir.path()),
+        Err(LogError::Locked { .. })
+    ));
+    assert_eq!(
+        files(&log_dir),
+        log_before,
+        "a refused writer changed the log"
+    );
+    assert_eq!(
+        files(&journal_dir),
+        journal_before,
+        "a refused writer changed the journal"
+    );
+
+    // The first service is unaffected and goes on writing.
+    let mut workload = TransferWorkload::new(4, 6);
+    let report = running.execute(workload.streams(2, 4));
+    let proved = running
+        .prove_batches(&report.executed, |_| {})
+        .expect("the running service still proves");
+    drop(running);
+
+    let (mut service, report) = Service::resume(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("resumes once the first service is gone");
+    assert_eq!(report.epoch, 0);
+    assert_eq!(report.dropped_batches, 0);
+    assert!(!proved.is_empty());
+    assert!(
+        proved
+            .iter()
+            .all(|receipt| report.receipts.contains(receipt)),
+        "the receipts of the first service's last batches are not in the resumed log"
+    );
+    service.close_epoch(|_, _| {}).expect("audit");
+    let log = LogVerifier::from_dir(log_dir.path())
+        .expect("keys")
+        .verify_dir(log_dir.path(), |_| {})
+        .expect("the log verifies");
+    assert_eq!(log.epochs.len(), 1);
+    assert!(log.open_epoch.is_none());
 }
 
 #[test]
