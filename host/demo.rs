@@ -22,7 +22,7 @@ use spice::host::{
     service::{BatchReport, ClientReceipt, Service, ServiceConfig, ServiceProvers},
     service_journal::ServiceJournal,
     storage_gadget::{App, Executed},
-    workload::Workload,
+    workload::{ResyncState, Workload},
 };
 
 use crate::keys_dir;
@@ -119,8 +119,9 @@ pub struct LogOptions {
     #[arg(long)]
     pub journal: Option<PathBuf>,
     /// Resume the service of --log and --journal (stopped or killed at any point): rebuild
-    /// its state, finish an interrupted audit, then run --epochs more epochs of the workload
-    /// (without its setup, which the log holds already) on the same log.
+    /// its state, finish an interrupted audit, pick the workload's clients up from that state
+    /// (and run the part of its setup the log lacks), then run --epochs more epochs of the
+    /// workload on the same log.
     #[arg(long, requires_all = ["log", "journal"])]
     pub resume: bool,
 }
@@ -539,16 +540,30 @@ fn run_workload<W: Workload>(
 
     let mut receipts: Vec<ClientReceipt> = Vec::new();
     let started = Instant::now();
-    // A resumed service holds the setup already; the generator still runs it, for its state.
-    let setup_streams = workload.setup();
-    if resumed.is_none() {
-        summary.setup_requests = setup_streams.iter().map(Vec::len).sum();
+    let mut setup_streams = workload.setup();
+    if resumed.is_some() {
+        // The service holds the setup (or the part of it that reached the log) and whatever
+        // the crashed run's clients did since: the generator, rebuilt from its seed, reads
+        // its clients' nonces and balances from that state instead of replaying theirs.
+        let snapshot = service.store().snapshot();
+        let state = ResyncState::new(snapshot.final_state.iter().map(|t| (t.key, t.value)));
+        setup_streams = workload
+            .resync(&state)
+            .context("picking the workload up from the resumed state")?;
+        if chatty {
+            println!(
+                "workload: resynced from the state of {} keys; {} setup requests it lacked run first",
+                state.values().len(),
+                setup_streams.iter().map(Vec::len).sum::<usize>()
+            );
+        }
     }
+    summary.setup_requests = setup_streams.iter().map(Vec::len).sum();
     let per_epoch = options.requests.div_ceil(options.epochs);
     let mut remaining = options.requests;
-    for _ in 0..options.epochs {
+    for round in 0..options.epochs {
         let epoch = service.epoch();
-        if summary.setup_requests > 0 && epoch == 0 {
+        if summary.setup_requests > 0 && round == 0 {
             // Setup first, executed and proved before the epoch's workload is generated.
             let report = service.execute(setup_streams.clone());
             summary.refused += report.refused.len();

@@ -30,10 +30,11 @@ use ark_bls12_381::Fr;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
+use super::account::Account;
 use crate::host::{
     eddsa::{PublicKey, SecretKey},
     storage_gadget::App,
-    workload::{Stream, Workload, Zipf},
+    workload::{ResyncError, ResyncState, Stream, Workload, Zipf},
 };
 
 /// A kind of request the app must reject, mixed into a workload.
@@ -136,6 +137,12 @@ pub trait AccountRequests: App {
 
     /// A read of `owner`'s account.
     fn balance_request(&self, owner: &PublicKey) -> Self::Request;
+
+    /// The key of the issuer's mint record (its nonce and the money issued so far).
+    fn mint_key(&self) -> Fr;
+
+    /// The account (or mint) record stored as `value`, if it is one.
+    fn account_record(&self, value: Fr) -> Option<Account>;
 }
 
 /// The shape of a population's traffic.
@@ -349,6 +356,72 @@ impl<A: AccountRequests> Population<A> {
         vec![stream]
     }
 
+    /// [`Workload::resync`]: the clients' nonces and balances, the issuer's nonce and the
+    /// supply from their records; the opens and issues of the setup the state lacks.
+    fn resync_from(&mut self, state: &ResyncState) -> Result<Vec<Stream<A>>, ResyncError> {
+        // The model of the setup (nonces, balances) is what the records correct below.
+        self.setup_streams();
+        let record = |key: &Fr, what: &dyn Fn() -> String| {
+            self.app
+                .account_record(state.get(key))
+                .ok_or_else(|| ResyncError::BadRecord { what: what() })
+        };
+        let mint = record(&self.app.mint_key(), &|| "issuer's mint record".into())?;
+        let mut missing = Vec::new();
+        let mut records = Vec::with_capacity(self.clients.len());
+        for (i, client) in self.clients.iter().enumerate() {
+            records.push(record(&client.account, &|| {
+                format!("account of client {i}")
+            })?);
+        }
+        // The setup is one stream: every open, then one issue per client in client order,
+        // the issuer's nonces 1, 2, …; so the issuer's stored nonce counts the issues made.
+        let issued = usize::try_from(mint.nonce)
+            .ok()
+            .filter(|&k| k <= self.clients.len())
+            .ok_or_else(|| ResyncError::NotThisWorkload {
+                what: format!(
+                    "the issuer's nonce is {}, its setup issues {} times",
+                    mint.nonce,
+                    self.clients.len()
+                ),
+            })?;
+        for (client, found) in self.clients.iter_mut().zip(&records) {
+            if found.opened {
+                client.nonce = found.nonce;
+                client.balance = found.balance;
+            } else {
+                // Unopened (a never-written key reads 0, as does a key only a rejected
+                // request touched): its open is missing, with the setup's nonce.
+                client.nonce = 1;
+                client.balance = 0;
+                missing.push(self.app.open_request(&client.key, client.bank, 1));
+            }
+        }
+        for (i, client) in self.clients.iter_mut().enumerate().skip(issued) {
+            missing.push(self.app.issue_request(
+                &self.issuer,
+                client.payee(),
+                self.mix.initial_balance,
+                i as u64 + 1,
+            ));
+            client.balance += self.mix.initial_balance;
+        }
+        let pending = (self.clients.len() - issued) as u64;
+        self.issuer_nonce = self.clients.len() as u64;
+        self.supply = mint
+            .balance
+            .checked_add(pending * self.mix.initial_balance)
+            .ok_or_else(|| ResyncError::NotThisWorkload {
+                what: format!("the issuer's mint record says {} issued", mint.balance),
+            })?;
+        Ok(if missing.is_empty() {
+            Vec::new()
+        } else {
+            vec![missing]
+        })
+    }
+
     /// A payee for `payer` by the Zipf law, never the payer itself.
     fn payee_for(&mut self, payer: usize) -> usize {
         let payee = self.payees.sample(&mut self.rng);
@@ -473,5 +546,9 @@ impl<A: AccountRequests> Workload for Population<A> {
 
     fn streams(&mut self, requests: usize, streams: usize) -> Vec<Stream<A>> {
         self.request_streams(requests, streams)
+    }
+
+    fn resync(&mut self, state: &ResyncState) -> Result<Vec<Stream<A>>, ResyncError> {
+        self.resync_from(state)
     }
 }

@@ -929,6 +929,14 @@ impl AccountRequests for InterbankApp {
     fn balance_request(&self, owner: &PublicKey) -> InterbankRequest {
         InterbankApp::balance(*owner)
     }
+
+    fn mint_key(&self) -> Fr {
+        InterbankApp::mint_key(self)
+    }
+
+    fn account_record(&self, value: Fr) -> Option<Account> {
+        InterbankApp::account(value)
+    }
 }
 
 /// The interbank app's seeded workload (see [`super::clients`]).

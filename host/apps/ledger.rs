@@ -528,6 +528,14 @@ impl AccountRequests for LedgerApp {
     fn balance_request(&self, owner: &PublicKey) -> LedgerRequest {
         LedgerApp::balance(*owner)
     }
+
+    fn mint_key(&self) -> Fr {
+        LedgerApp::mint_key(self)
+    }
+
+    fn account_record(&self, value: Fr) -> Option<Account> {
+        LedgerApp::account(value)
+    }
 }
 
 /// The ledger's seeded workload (see [`super::clients`]).

@@ -16,8 +16,9 @@ use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 pub use crate::host::storage_gadget::transfer::{TransferApp, TransferRequest};
 
 use crate::host::{
+    field_encoding::u64_of,
     poseidon,
-    workload::{Stream, Workload},
+    workload::{ResyncError, ResyncState, Stream, Workload},
 };
 
 /// Label of the domain tag of account keys.
@@ -124,6 +125,28 @@ impl Workload for TransferWorkload {
                 }]
             })
             .collect()
+    }
+
+    /// Every account's floor is its balance in `state`; an account never written is one whose
+    /// deposit is missing (setup deposits into every account before any transfer), and its
+    /// deposit comes back as a stream of its own, as in [`Workload::setup`].
+    fn resync(&mut self, state: &ResyncState) -> Result<Vec<Stream<TransferApp>>, ResyncError> {
+        let mut missing = Vec::new();
+        for (index, floor) in (0..self.accounts).zip(&mut self.floor) {
+            let key = account_key(index);
+            if state.contains(&key) {
+                *floor = u64_of(state.get(&key)).ok_or_else(|| ResyncError::BadRecord {
+                    what: format!("balance of account {index}"),
+                })?;
+            } else {
+                *floor = INITIAL_BALANCE;
+                missing.push(vec![TransferRequest::Deposit {
+                    to: key,
+                    amount: INITIAL_BALANCE,
+                }]);
+            }
+        }
+        Ok(missing)
     }
 
     fn streams(&mut self, requests: usize, streams: usize) -> Vec<Stream<TransferApp>> {

@@ -39,3 +39,4 @@ mod darkpool;
 mod eddsa;
 mod interbank;
 mod ledger;
+mod workload_resync;

@@ -31,7 +31,7 @@ use ark_ff::{One, Zero};
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 
 use super::{
-    records::{node_key, Node, OrderId, Side},
+    records::{account_key, node_key, Account, Node, OrderId, Side},
     report::Report,
     request::{DarkPoolRequest, Instruction, Order, SignedInstruction},
     DarkPoolApp,
@@ -39,7 +39,7 @@ use super::{
 use crate::host::{
     eddsa::SecretKey,
     storage_gadget::{apply, App},
-    workload::{Stream, Workload, Zipf},
+    workload::{ResyncError, ResyncState, Stream, Workload, Zipf},
 };
 
 /// Exponent of the Zipf-like law over a market's traders.
@@ -362,6 +362,107 @@ impl<const F: usize> DarkPoolWorkload<F> {
         }
     }
 
+    /// [`Workload::resync`]: the replica becomes `state`; each trader's nonce and resting
+    /// orders are read from its records; the suffix of each market's setup stream that the
+    /// state lacks is run again on the replica and returned.
+    fn resync_from(
+        &mut self,
+        state: &ResyncState,
+    ) -> Result<Vec<Stream<DarkPoolApp<F>>>, ResyncError> {
+        if self.emitted == 0 {
+            // Builds the setup's requests (planned on the replica), which the state has a
+            // prefix of.
+            self.setup();
+        }
+        let mut records = Vec::with_capacity(self.traders.len());
+        for (i, trader) in self.traders.iter().enumerate() {
+            let value = state.get(&account_key(&trader.key.public_key()));
+            let record = Account::unpack(value).ok_or_else(|| ResyncError::BadRecord {
+                what: format!("account of trader {i}"),
+            })?;
+            if record.number != 0 && record.number != u64::from(trader.account) {
+                return Err(ResyncError::NotThisWorkload {
+                    what: format!(
+                        "trader {i}'s account has number {}, this workload gives it {}",
+                        record.number, trader.account
+                    ),
+                });
+            }
+            records.push(record);
+        }
+        let executed = |request: &DarkPoolRequest<F>| {
+            request.instruction().is_some_and(|signed| {
+                let Some(t) = self
+                    .traders
+                    .iter()
+                    .position(|t| t.account == signed.account)
+                else {
+                    return false;
+                };
+                let record = records[t];
+                record.number != 0
+                    && (signed.instruction == Instruction::Open
+                        || record.nonce >= u64::from(signed.nonce))
+            })
+        };
+        // Each market's setup stream is in the state up to some request (the log holds a
+        // prefix of the batches, and a stream executes in order).
+        let mut pending = Vec::with_capacity(self.history.len());
+        for (market, setup) in self.history.iter().enumerate() {
+            let done = setup.iter().take_while(|&r| executed(r)).count();
+            if let Some(later) = setup[done..].iter().position(&executed) {
+                return Err(ResyncError::NotThisWorkload {
+                    what: format!(
+                        "market {market}'s setup request {} is in the state, request {done} before it is not",
+                        done + later
+                    ),
+                });
+            }
+            pending.push((done, setup[done..].to_vec()));
+        }
+
+        self.state = state.values().clone();
+        for (trader, record) in self.traders.iter_mut().zip(&records) {
+            if record.number == 0 {
+                trader.next_nonce = 0;
+                trader.orders.clear();
+                continue;
+            }
+            let last = u32::try_from(record.nonce).map_err(|_| ResyncError::BadRecord {
+                what: format!("nonce of account {}", trader.account),
+            })?;
+            trader.next_nonce = last.saturating_add(1);
+            // Its resting orders: every order id it can have placed (nonces up to its last),
+            // either side, whose node still has quantity.
+            let (market, account) = (u64::from(trader.market), trader.account);
+            trader.orders = (1..=last)
+                .flat_map(|nonce| [(Side::Buy, nonce), (Side::Sell, nonce)])
+                .filter(|&(side, nonce)| {
+                    let id = OrderId { account, nonce }.to_u64();
+                    let value = self
+                        .state
+                        .get(&node_key(market, side.is_sell(), id))
+                        .copied()
+                        .unwrap_or_else(Fr::zero);
+                    Node::unpack(value).is_some_and(|node| node.quantity > 0)
+                })
+                .collect();
+        }
+        let mut per_market = Vec::with_capacity(pending.len());
+        for (market, (done, requests)) in pending.into_iter().enumerate() {
+            // The history is what was made; the suffix is made again below.
+            self.history[market].truncate(done);
+            self.emitted -= requests.len();
+            let market = market as u16;
+            let rerun: Vec<DarkPoolRequest<F>> = requests
+                .into_iter()
+                .map(|request| self.run(market, request))
+                .collect();
+            per_market.push(rerun);
+        }
+        Ok(Self::into_streams(per_market, usize::from(self.markets)))
+    }
+
     /// Streams from per-market request lists: market m goes to stream m mod `streams`.
     fn into_streams(
         per_market: Vec<Vec<DarkPoolRequest<F>>>,
@@ -430,5 +531,9 @@ impl<const F: usize> Workload for DarkPoolWorkload<F> {
             per_market[usize::from(market)].push(request);
         }
         Self::into_streams(per_market, streams)
+    }
+
+    fn resync(&mut self, state: &ResyncState) -> Result<Vec<Stream<DarkPoolApp<F>>>, ResyncError> {
+        self.resync_from(state)
     }
 }
