@@ -1000,19 +1000,24 @@ impl<A: App> Service<A> {
             .collect();
         let logged = Instant::now();
         // The journal's record first: whatever the log holds, the journal can explain.
-        if let Some(journal) = &self.journal {
-            let records = executed.iter().map(|ex| ex.record.clone()).collect();
-            let record = BatchRecord {
-                public,
-                read_blinding,
-                write_blinding,
-                records,
-                receipts: receipts.clone(),
-            };
-            durable(&mut self.crash, Durable::Journal, || {
-                Ok(journal.write_batch(&record)?)
-            })?;
-        }
+        let receipts = match &self.journal {
+            Some(journal) => {
+                let records = executed.iter().map(|ex| ex.record.clone()).collect();
+                // The receipts go into the record and come back out of it, uncopied.
+                let record = BatchRecord {
+                    public,
+                    read_blinding,
+                    write_blinding,
+                    records,
+                    receipts,
+                };
+                durable(&mut self.crash, Durable::Journal, || {
+                    Ok(journal.write_batch(&record)?)
+                })?;
+                record.receipts
+            }
+            None => receipts,
+        };
         durable(&mut self.crash, Durable::Log, || {
             Ok(self.log.append_batch(&public, proved.proof)?)
         })?;

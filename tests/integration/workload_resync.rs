@@ -18,7 +18,7 @@ use proptest::prelude::*;
 
 use spice::host::{
     apps::{
-        clients::Mix,
+        clients::{AccountRequests, Mix, Population},
         darkpool::{records::account_key as darkpool_account_key, DarkPoolWorkload},
         interbank::InterbankWorkload,
         ledger::LedgerWorkload,
@@ -118,6 +118,21 @@ fn resumed<W: Workload>(
     Ok(workload)
 }
 
+/// An account app's population crashed after `cut` requests and resumed: its next traffic
+/// has exactly the rejections it planned.
+fn accepted_as_planned<A: AccountRequests>(
+    make: &dyn Fn() -> Population<A>,
+    cut: usize,
+) -> Result<(), TestCaseError> {
+    let (store, setup_len, complete) = crashed_run(make, 24, 3, cut);
+    let mut workload = resumed(make, &store, setup_len, &complete, cut)?;
+    let planned = workload.planned_rejections();
+    let executed = run_streams(&store, &workload.app(), workload.streams(24, 3));
+    let rejected = executed.iter().filter(|ex| !ex.response.accepted).count();
+    prop_assert_eq!(rejected, workload.planned_rejections() - planned);
+    Ok(())
+}
+
 fn mix() -> Mix {
     Mix {
         invalid_percent: 10,
@@ -134,25 +149,16 @@ proptest! {
     /// reuse a consumed nonce.
     #[test]
     fn a_resynced_ledger_workload_is_accepted_as_planned(seed in any::<u64>(), cut in 0usize..40) {
-        let make = || LedgerWorkload::ledger(seed, 6, mix()).expect("workload");
-        let (store, setup_len, complete) = crashed_run(&make, 24, 3, cut);
-        let mut workload = resumed(&make, &store, setup_len, &complete, cut)?;
-        let planned = workload.planned_rejections();
-        let executed = run_streams(&store, &workload.app(), workload.streams(24, 3));
-        let rejected = executed.iter().filter(|ex| !ex.response.accepted).count();
-        prop_assert_eq!(rejected, workload.planned_rejections() - planned);
+        accepted_as_planned(&|| LedgerWorkload::ledger(seed, 6, mix()).expect("workload"), cut)?;
     }
 
     /// Interbank: the same, with banks and reserves.
     #[test]
     fn a_resynced_interbank_workload_is_accepted_as_planned(seed in any::<u64>(), cut in 0usize..40) {
-        let make = || InterbankWorkload::interbank(seed, 6, 3, mix()).expect("workload");
-        let (store, setup_len, complete) = crashed_run(&make, 24, 3, cut);
-        let mut workload = resumed(&make, &store, setup_len, &complete, cut)?;
-        let planned = workload.planned_rejections();
-        let executed = run_streams(&store, &workload.app(), workload.streams(24, 3));
-        let rejected = executed.iter().filter(|ex| !ex.response.accepted).count();
-        prop_assert_eq!(rejected, workload.planned_rejections() - planned);
+        accepted_as_planned(
+            &|| InterbankWorkload::interbank(seed, 6, 3, mix()).expect("workload"),
+            cut,
+        )?;
     }
 
     /// Transfer: every transfer the generator sized from its floors (the balances it read)
