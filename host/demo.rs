@@ -18,7 +18,7 @@ use spice::host::{
     circuit_prover::KeyOrigin,
     circuit_size::{batch_capacity_for_domain, keys_per_chunk_for_domain},
     log_verifier::LogVerifier,
-    proof_log::segment_path,
+    proof_log::ProofLog,
     service::{BatchReport, ClientReceipt, Service, ServiceConfig, ServiceProvers},
     service_journal::ServiceJournal,
     storage_gadget::{App, Executed},
@@ -137,7 +137,7 @@ impl LogOptions {
                 ServiceJournal::open(journal).context("cannot resume")?;
             }
             (journal, false) => {
-                if segment_path(log_dir, 0).exists() {
+                if ProofLog::exists(log_dir) {
                     bail!(
                         "{}: a proof log exists here already (resume it with --resume and its --journal, or choose another --log)",
                         log_dir.display()

@@ -888,6 +888,11 @@ impl ProofLog {
         })
     }
 
+    /// Whether `dir` holds a log (any segment file; [`ProofLog::open`] checks the rest).
+    pub fn exists(dir: &Path) -> bool {
+        segment_indices(dir).is_ok_and(|indices| !indices.is_empty())
+    }
+
     /// Opens the log in `dir` for appending.
     ///
     /// Checks every segment's header and every frame of the last segment (the only one that

@@ -445,7 +445,9 @@ fn create_refuses_an_existing_log_and_open_refuses_an_empty_directory() {
         ProofLog::open(dir.path()),
         Err(LogError::NotALog { .. })
     ));
+    assert!(!ProofLog::exists(dir.path()));
     ProofLog::create(dir.path()).expect("create");
+    assert!(ProofLog::exists(dir.path()));
     assert!(matches!(
         ProofLog::create(dir.path()),
         Err(LogError::AlreadyExists { .. })

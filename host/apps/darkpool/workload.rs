@@ -439,11 +439,7 @@ impl<const F: usize> DarkPoolWorkload<F> {
                 .flat_map(|nonce| [(Side::Buy, nonce), (Side::Sell, nonce)])
                 .filter(|&(side, nonce)| {
                     let id = OrderId { account, nonce }.to_u64();
-                    let value = self
-                        .state
-                        .get(&node_key(market, side.is_sell(), id))
-                        .copied()
-                        .unwrap_or_else(Fr::zero);
+                    let value = state.get(&node_key(market, side.is_sell(), id));
                     Node::unpack(value).is_some_and(|node| node.quantity > 0)
                 })
                 .collect();
