@@ -43,6 +43,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_groth16::{Proof, VerifyingKey};
@@ -57,19 +58,26 @@ use super::{
     },
     batch::BatchPublicInputs,
     field_encoding::PublicInputError,
-    proof_log::{read_entries, read_verifying_key, EntryKind, EntryPosition, LogEntry, LogError},
+    proof_log::{read_verifying_key, EntryKind, EntryPosition, LogEntry, LogError, LogFollower},
     request_commitment::verify_receipt,
     service::ClientReceipt,
     set_digest::BlindedDigest,
+    writer_lock::{WriterLock, WRITER_LOCK_FILE},
 };
 
 /// Why a log is rejected: the first failure, with the entry's sequence number where there is
 /// one.
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
-    /// The log cannot be read to its end (a damaged or truncated frame, a missing segment).
+    /// The log cannot be read to its end (a damaged frame, a segment cut short before the
+    /// last, a missing segment).
     #[error("the log is damaged: {0}")]
     Log(#[from] LogError),
+    /// The log ends in an incomplete frame and no writer holds it: the last append of a
+    /// writer that crashed. Resuming the service (or [`super::proof_log::ProofLog::repair`])
+    /// cuts it; everything before it was verified.
+    #[error("the log ends in a torn tail and no writer holds it (a crashed writer's last append, cut when the service resumes): {0}")]
+    TornTail(LogError),
     /// An entry's sequence number is not its position.
     #[error("entry {position} carries sequence number {sequence}: entries are missing, added or reordered")]
     Sequence {
@@ -259,8 +267,38 @@ pub struct VerifiedLog {
     pub open_epoch: Option<OpenEpoch>,
     /// Entries in the log.
     pub entries: u64,
+    /// Set when a writer held the log as the verification ended ([`LogVerifier::verify_dir`]):
+    /// whatever it appends after [`VerifiedLog::entries`] is not verified yet.
+    pub writer: Option<LiveWriter>,
     /// Batch id → (epoch, commitment root).
     batch_roots: HashMap<u64, (u64, Fr)>,
+}
+
+/// A writer that held the log when its verification ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveWriter {
+    /// Where the frame lies that it was appending, if the log ended in part of one (an
+    /// append in progress, not a torn tail: the writer is there to finish it).
+    pub appending: Option<EntryPosition>,
+}
+
+/// What [`LogVerifier::follow_dir`] reports as it goes.
+#[derive(Clone, Copy, Debug)]
+pub enum FollowEvent<'a> {
+    /// An entry was verified; `entries` have been so far.
+    Entry {
+        /// Entries verified.
+        entries: u64,
+    },
+    /// The audit of an epoch is complete and checks: what is in the epoch is vouched for.
+    EpochAudited(&'a EpochSummary),
+    /// Every complete entry is verified and a writer holds the log: waiting for its next.
+    Waiting {
+        /// Entries verified.
+        entries: u64,
+        /// The frame being appended, if part of it is there.
+        appending: Option<EntryPosition>,
+    },
 }
 
 impl VerifiedLog {
@@ -369,6 +407,7 @@ impl Replay {
             epochs: self.epochs,
             open_epoch,
             entries,
+            writer: None,
             batch_roots: self.batch_roots,
         }
     }
@@ -452,20 +491,103 @@ impl LogVerifier {
     }
 
     /// Replays the log in `dir`; `on_entry(done)` is called after each entry (for progress).
+    ///
+    /// The log may be being written: what a reader finds complete is verified, and if a
+    /// writer holds the log ([`WriterLock::is_held`]) the result says so
+    /// ([`VerifiedLog::writer`]), with the frame it is appending if the log ends in part of
+    /// one. The same incomplete frame with no writer there is a crash's torn tail:
+    /// [`Rejection::TornTail`].
     pub fn verify_dir(
         &self,
         dir: &Path,
         mut on_entry: impl FnMut(u64),
     ) -> Result<VerifiedLog, Rejection> {
+        self.replay_dir(dir, None, |event| {
+            if let FollowEvent::Entry { entries } = event {
+                on_entry(entries)
+            }
+        })
+    }
+
+    /// Like [`LogVerifier::verify_dir`], and while a writer holds the log, waits for its
+    /// appends (looking every `poll`) and verifies each as it is complete, until the writer
+    /// lets go of the log (the service stopped) or an entry is rejected — at once, with the
+    /// writer still running. `on_event` hears of every entry, every epoch whose audit checks
+    /// and every wait.
+    pub fn follow_dir(
+        &self,
+        dir: &Path,
+        poll: Duration,
+        on_event: impl FnMut(FollowEvent<'_>),
+    ) -> Result<VerifiedLog, Rejection> {
+        self.replay_dir(dir, Some(poll), on_event)
+    }
+
+    fn replay_dir(
+        &self,
+        dir: &Path,
+        follow: Option<Duration>,
+        mut on_event: impl FnMut(FollowEvent<'_>),
+    ) -> Result<VerifiedLog, Rejection> {
+        let mut follower = LogFollower::new(dir)?;
         let mut replay = Replay::new();
         let mut position = 0u64;
-        for item in read_entries(dir)?.positioned() {
-            let (_, entry): (EntryPosition, LogEntry) = item?;
-            self.replay_entry(&mut replay, position, &entry)?;
-            position += 1;
-            on_entry(position);
+        let mut waiting = false;
+        loop {
+            if self.drain(&mut follower, &mut replay, &mut position, &mut on_event)? {
+                waiting = false;
+            }
+            let held = WriterLock::is_held(dir).map_err(|source| LogError::Io {
+                path: dir.join(WRITER_LOCK_FILE),
+                source,
+            })?;
+            if held {
+                let appending = follower.incomplete();
+                let Some(poll) = follow else {
+                    let mut log = replay.finish(position);
+                    log.writer = Some(LiveWriter { appending });
+                    return Ok(log);
+                };
+                if !waiting {
+                    on_event(FollowEvent::Waiting {
+                        entries: position,
+                        appending,
+                    });
+                    waiting = true;
+                }
+                std::thread::sleep(poll);
+                continue;
+            }
+            // No writer: what it appended before it let go is all in the files now.
+            self.drain(&mut follower, &mut replay, &mut position, &mut on_event)?;
+            if let Some(torn) = follower.into_torn_tail() {
+                return Err(Rejection::TornTail(torn));
+            }
+            return Ok(replay.finish(position));
         }
-        Ok(replay.finish(position))
+    }
+
+    /// Replays every entry `follower` finds complete now; whether there was any.
+    fn drain(
+        &self,
+        follower: &mut LogFollower,
+        replay: &mut Replay,
+        position: &mut u64,
+        on_event: &mut impl FnMut(FollowEvent<'_>),
+    ) -> Result<bool, Rejection> {
+        let before = *position;
+        while let Some((_, entry)) = follower.next_entry()? {
+            let audited = replay.epochs.len();
+            self.replay_entry(replay, *position, &entry)?;
+            *position += 1;
+            on_event(FollowEvent::Entry { entries: *position });
+            if replay.epochs.len() > audited {
+                on_event(FollowEvent::EpochAudited(
+                    replay.epochs.last().expect("just pushed"),
+                ));
+            }
+        }
+        Ok(*position > before)
     }
 
     /// Replays `entries` (as read from a log) — the same checks as [`LogVerifier::verify_dir`]

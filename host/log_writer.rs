@@ -12,6 +12,7 @@ use super::{
     batch::BatchPublicInputs,
     proof_log::{
         write_verifying_key, EntryKind, EntryPosition, LogEntry, LogError, Payload, ProofLog,
+        TornTail,
     },
 };
 
@@ -51,7 +52,19 @@ impl LogWriter {
     /// [`ProofLog::open`]); returns the writer, numbering on from the last entry, and every
     /// entry the log holds.
     pub fn open(dir: &Path) -> Result<(Self, Vec<LogEntry>), LogError> {
-        let log = ProofLog::open(dir)?;
+        Self::continuing(ProofLog::open(dir)?)
+    }
+
+    /// Like [`LogWriter::open`], after cutting a torn tail off (see
+    /// [`ProofLog::open_repairing`]: one hold of the writer lock for both); returns what was
+    /// cut too.
+    pub fn open_repairing(dir: &Path) -> Result<(Self, Vec<LogEntry>, Option<TornTail>), LogError> {
+        let (log, torn) = ProofLog::open_repairing(dir)?;
+        let (writer, entries) = Self::continuing(log)?;
+        Ok((writer, entries, torn))
+    }
+
+    fn continuing(log: ProofLog) -> Result<(Self, Vec<LogEntry>), LogError> {
         let entries = log.entries().collect::<Result<Vec<_>, _>>()?;
         let next_sequence = entries.len() as u64;
         Ok((Self { log, next_sequence }, entries))

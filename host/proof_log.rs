@@ -56,7 +56,10 @@
 //! `writer.lock`) for as long as it lives, and [`ProofLog::repair`] holds it while it cuts,
 //! so a second writer — a second service on the same directory, in this process or another,
 //! or a repair of a log that is being written — is refused with [`LogError::Locked`] instead
-//! of interleaving its appends. Readers take no lock.
+//! of interleaving its appends. Readers take no lock; a reader of a log that is being written
+//! ([`LogFollower`]) reads each entry once it is complete, and asks the lock
+//! ([`super::writer_lock::WriterLock::is_held`]) whether an incomplete last frame is an append
+//! in progress or a torn tail.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -422,6 +425,17 @@ pub enum LogError {
         /// The highest index present.
         last: u64,
     },
+    /// A segment is shorter than entries already read from it (by a [`LogFollower`]): bytes
+    /// that were a complete entry are gone.
+    #[error("{}: the file shrank to {len} bytes under entries read up to offset {offset}", file.display())]
+    Shrank {
+        /// The file.
+        file: PathBuf,
+        /// The end of the entries already read.
+        offset: u64,
+        /// The file's length now.
+        len: u64,
+    },
     /// The directory holds no segment file.
     #[error("{}: no proof log here (no segment files)", dir.display())]
     NotALog {
@@ -607,6 +621,7 @@ fn frame_checksum(length_fields: &[u8], payload: &[u8]) -> [u8; 32] {
 }
 
 /// An open segment being read front to back.
+#[derive(Debug)]
 struct SegmentReader {
     path: PathBuf,
     index: u64,
@@ -680,6 +695,36 @@ impl SegmentReader {
 
     fn at_end(&self) -> bool {
         self.offset == self.len
+    }
+
+    /// Takes the file's current length, for a segment that may have grown since it was
+    /// opened (or been cut back to its last complete entry by a repair).
+    fn refresh_len(&mut self) -> Result<(), LogError> {
+        let len = self
+            .reader
+            .get_ref()
+            .metadata()
+            .map_err(io_error(&self.path))?
+            .len();
+        if len < self.offset {
+            return Err(LogError::Shrank {
+                file: self.path.clone(),
+                offset: self.offset,
+                len,
+            });
+        }
+        self.len = len;
+        Ok(())
+    }
+
+    /// Goes back to the frame at `offset` (the current one, after a read that found it
+    /// incomplete), dropping whatever was buffered of it.
+    fn rewind_to(&mut self, offset: u64) -> Result<(), LogError> {
+        self.reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(io_error(&self.path))?;
+        self.offset = offset;
+        Ok(())
     }
 
     /// Reads, checks and decodes the frame at the current offset, and moves past it.
@@ -843,6 +888,128 @@ fn scan_segment(dir: &Path, index: u64) -> Result<u64, LogError> {
     Ok(segment.len)
 }
 
+/// Reads a log that may still be written, from its first entry on, each entry once.
+///
+/// [`LogFollower::next_entry`] returns the next complete entry, or `None` when there is none
+/// yet: the reader is at the end of the last segment, or at a frame that is not all there.
+/// Such a frame is an append in progress if a writer holds the log
+/// ([`super::writer_lock::WriterLock::is_held`]), a crash's torn tail if not; the follower
+/// cannot tell, so it says where the frame is ([`LogFollower::incomplete`]) and reads it
+/// again on the next call, by which time it may be complete (or, after a repair, replaced by
+/// the next append). It moves to the next segment only once that segment exists, and reads
+/// the one it is leaving to its end again first: the writer finishes a segment before it
+/// creates the next, so nothing appended in between is skipped.
+///
+/// Damage is reported as by [`read_entries`]: once, after every entry before it.
+#[derive(Debug)]
+pub struct LogFollower {
+    dir: PathBuf,
+    /// The segment being read (or to be opened next).
+    segment: u64,
+    current: Option<SegmentReader>,
+    /// The incomplete frame the last call stopped at, if it did, and what a reader says of it.
+    incomplete: Option<(EntryPosition, LogError)>,
+    failed: bool,
+}
+
+impl LogFollower {
+    /// A follower of the log in `dir`, before its first entry. Fails if `dir` holds no log.
+    pub fn new(dir: &Path) -> Result<Self, LogError> {
+        segment_count(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            segment: 0,
+            current: None,
+            incomplete: None,
+            failed: false,
+        })
+    }
+
+    /// The next complete entry, `Ok(None)` if none is complete now, or the damage that stops
+    /// the log (after which every call returns `Ok(None)`).
+    pub fn next_entry(&mut self) -> Result<Option<(EntryPosition, LogEntry)>, LogError> {
+        if self.failed {
+            return Ok(None);
+        }
+        let next = self.advance();
+        if next.is_err() {
+            self.failed = true;
+            self.current = None;
+        }
+        next
+    }
+
+    fn advance(&mut self) -> Result<Option<(EntryPosition, LogEntry)>, LogError> {
+        self.incomplete = None;
+        loop {
+            let segment = match &mut self.current {
+                Some(segment) => segment,
+                None => {
+                    if self.segment > 0 && !segment_path(&self.dir, self.segment).exists() {
+                        return Ok(None);
+                    }
+                    self.current = Some(SegmentReader::open(&self.dir, self.segment)?);
+                    self.current.as_mut().expect("just set")
+                }
+            };
+            if segment.at_end() {
+                segment.refresh_len()?;
+            }
+            if segment.at_end() {
+                if !segment_path(&self.dir, self.segment + 1).exists() {
+                    return Ok(None);
+                }
+                // The next segment exists, so this one is finished: read what reached it
+                // before the next was made, then move on.
+                segment.refresh_len()?;
+                if segment.at_end() {
+                    self.current = None;
+                    self.segment += 1;
+                }
+                continue;
+            }
+            let offset = segment.offset;
+            match segment.next_entry() {
+                Ok(entry) => return Ok(Some(entry)),
+                Err(LogError::Truncated { .. }) => {
+                    // Looked at before the length is taken again, as above: if the next
+                    // segment exists now, this one was finished before it, and a frame still
+                    // incomplete after the new length is damage, not an append in progress.
+                    let finished = segment_path(&self.dir, self.segment + 1).exists();
+                    segment.rewind_to(offset)?;
+                    segment.refresh_len()?;
+                    return match segment.next_entry() {
+                        Ok(entry) => Ok(Some(entry)),
+                        Err(truncated @ LogError::Truncated { .. }) if !finished => {
+                            segment.rewind_to(offset)?;
+                            let position = EntryPosition {
+                                segment: self.segment,
+                                offset,
+                            };
+                            self.incomplete = Some((position, truncated));
+                            Ok(None)
+                        }
+                        Err(e) => Err(e),
+                    };
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Where the incomplete frame is that the last [`next_entry`](Self::next_entry) stopped
+    /// at, if it stopped at one rather than at the end of the log.
+    pub fn incomplete(&self) -> Option<EntryPosition> {
+        self.incomplete.as_ref().map(|(position, _)| *position)
+    }
+
+    /// What [`read_entries`] reports for that frame ([`LogError::Truncated`]): a torn tail,
+    /// once no writer is there to finish it.
+    pub fn into_torn_tail(self) -> Option<LogError> {
+        self.incomplete.map(|(_, error)| error)
+    }
+}
+
 /// A proof log opened for appending.
 #[derive(Debug)]
 pub struct ProofLog {
@@ -904,6 +1071,21 @@ impl ProofLog {
         // Not a log: refused before the lock, which would leave a lock file behind.
         segment_count(dir)?;
         let lock = lock_log(dir)?;
+        Self::open_locked(dir, lock)
+    }
+
+    /// [`ProofLog::repair`], then [`ProofLog::open`], under one hold of the writer lock: no
+    /// other writer can come in between, and a follower of the log
+    /// ([`LogFollower`], `spice verify --follow`) never sees the log without its writer.
+    /// What a resuming service calls.
+    pub fn open_repairing(dir: &Path) -> Result<(Self, Option<TornTail>), LogError> {
+        segment_count(dir)?;
+        let lock = lock_log(dir)?;
+        let torn = Self::repair_locked(dir)?;
+        Ok((Self::open_locked(dir, lock)?, torn))
+    }
+
+    fn open_locked(dir: &Path, lock: WriterLock) -> Result<Self, LogError> {
         // Counted again under the lock: only the lock's holder adds segments.
         let segments = segment_count(dir)?;
         for index in 0..segments - 1 {
@@ -947,6 +1129,11 @@ impl ProofLog {
     pub fn repair(dir: &Path) -> Result<Option<TornTail>, LogError> {
         segment_count(dir)?;
         let _lock = lock_log(dir)?;
+        Self::repair_locked(dir)
+    }
+
+    /// [`ProofLog::repair`]'s work, for a caller that holds the writer lock.
+    fn repair_locked(dir: &Path) -> Result<Option<TornTail>, LogError> {
         let segments = segment_count(dir)?;
         let last = segments - 1;
         let path = segment_path(dir, last);

@@ -67,7 +67,7 @@ use super::{
     circuit_prover::{Assignment, CircuitProver, CircuitProverError},
     log_writer::{LogWriter, ServiceVerifyingKeys},
     ordered_proving::prove_in_order,
-    proof_log::{read_verifying_key, EntryKind, LogEntry, LogError, ProofLog, TornTail},
+    proof_log::{read_verifying_key, EntryKind, LogEntry, LogError, TornTail},
     request_commitment::Receipt,
     service_journal::{AuditRecord, BatchRecord, Checkpoint, JournalError, ServiceJournal},
     set_digest::Tuple,
@@ -528,7 +528,6 @@ impl<A: App> Service<A> {
     ) -> Result<(Self, ResumeReport), ServiceError> {
         config.validate()?;
         let (journal, checkpoint) = ServiceJournal::open(journal_dir)?;
-        let torn_tail = ProofLog::repair(log_dir)?;
         let keys = provers.verifying_keys();
         for (kind, vk) in [
             (EntryKind::BatchProof, &keys.batch),
@@ -539,7 +538,8 @@ impl<A: App> Service<A> {
                 return Err(journal.inconsistent(format!("the log's {kind} verifying key is not the provers' (another app or configuration?)")).into());
             }
         }
-        let (log, entries) = LogWriter::open(log_dir)?;
+        // The keys are checked first: a log of another service is not repaired.
+        let (log, entries, torn_tail) = LogWriter::open_repairing(log_dir)?;
         let epoch = checkpoint.epoch;
         let open = EpochEntries::of(&journal, &entries, epoch)?;
 

@@ -12,6 +12,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/test_seed.rs"]
+mod test_seed;
 
 mod app_harness;
 mod temp_dir;
@@ -28,6 +30,7 @@ mod store;
 
 // The epoch audit, the proof log and the service around them.
 mod audit;
+mod live_log;
 mod proof_log;
 mod service;
 mod service_resume;

@@ -91,7 +91,7 @@ fn where_(error: &LogError) -> (&Path, u64) {
 
 /// A log of `count` random entries, with a segment limit that puts about `per_segment` in
 /// each segment. Returns the entries and their positions.
-fn build_log(
+pub(super) fn build_log(
     dir: &Path,
     seed: u64,
     count: usize,

@@ -49,15 +49,15 @@ const CONFIG: ServiceConfig = ServiceConfig {
 
 /// Proving keys (kept, so that a cheater can force proofs with arkworks' prover) and the
 /// service's provers made from them.
-struct Keys {
+pub(super) struct Keys {
     batch: ProvingKey<Bls12_381>,
     chunk: ProvingKey<Bls12_381>,
     closing: ProvingKey<Bls12_381>,
     provers: Arc<ServiceProvers>,
-    verifier: LogVerifier,
+    pub(super) verifier: LogVerifier,
 }
 
-fn keys() -> &'static Keys {
+pub(super) fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
         let rng = &mut StdRng::seed_from_u64(0x5eed);
@@ -498,7 +498,7 @@ fn closing_proof_of_another_history_is_rejected() {
 // ------------------------------------------------------------------------------------------
 
 /// An honest service's log of three epochs (in memory).
-fn honest_log() -> &'static Vec<LogEntry> {
+pub(super) fn honest_log() -> &'static Vec<LogEntry> {
     static LOG: OnceLock<Vec<LogEntry>> = OnceLock::new();
     LOG.get_or_init(|| {
         let dir = TempDir::new("soundness-honest");
