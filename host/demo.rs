@@ -124,6 +124,11 @@ pub struct LogOptions {
     /// workload on the same log.
     #[arg(long, requires_all = ["log", "journal"])]
     pub resume: bool,
+    /// With --journal: once it holds this many batch records of an epoch, a progress record
+    /// replaces them (the epoch's state so far), so the journal stays small and a resume
+    /// replays only what came after it; 0: keep every record until the epoch's audit.
+    #[arg(long, default_value_t = spice::host::service::DEFAULT_PROGRESS_EVERY, requires = "journal")]
+    pub journal_progress_every: u64,
 }
 
 impl LogOptions {
@@ -503,6 +508,7 @@ fn run_workload<W: Workload>(
             None,
         ),
     };
+    service.set_journal_progress_every(std::num::NonZeroU64::new(log.journal_progress_every));
     summary.proofs_in_flight = service.proofs_in_flight();
     if chatty {
         println!("log: {}", log_dir.display());
@@ -514,8 +520,9 @@ fn run_workload<W: Workload>(
     if let Some(report) = &resumed {
         if chatty {
             println!(
-                "resumed: epoch {}, {} logged batches replayed ({} requests), {} unlogged batches dropped{}",
+                "resumed: epoch {}, {} logged batches from the journal's progress record, {} replayed ({} requests), {} unlogged batches dropped{}",
                 report.epoch,
+                report.progress_batches,
                 report.batches,
                 report.requests,
                 report.dropped_batches,

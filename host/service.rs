@@ -37,16 +37,19 @@
 //! mid-epoch cannot resume that epoch: its log stays valid up to the last audited epoch, and
 //! the verifier reports the open one as pending. A service made with [`Service::create`]
 //! also keeps a [journal](super::service_journal) in a directory of its own: a checkpoint
-//! at every epoch boundary and, before each proof is logged, what that proof needs later.
-//! After a crash at any point, [`Service::resume`] rebuilds exactly the state the log vouches
-//! for (the last checkpoint, then the requests of the logged batches replayed in `t_req`
-//! order), finishes an audit that was interrupted part-way, and continues the same log.
+//! at every epoch boundary, before each proof is logged what that proof needs later, and
+//! within a long epoch a progress record now and then that replaces the batch records so far
+//! ([`Service::set_journal_progress_every`]). After a crash at any point, [`Service::resume`]
+//! rebuilds exactly the state the log vouches for (the last checkpoint, the epoch's progress
+//! record, then the requests of the logged batches after it replayed in `t_req` order),
+//! finishes an audit that was interrupted part-way, and continues the same log.
 //! Requests that were executed but not logged are not in the rebuilt state: they got no
 //! receipt, and their clients submit them again. A batch that reached the log just before the
 //! crash may not have handed out its receipts: the resume returns them
 //! ([`ResumeReport::receipts`]), so that its clients do not submit those requests twice.
 
 use std::collections::VecDeque;
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,7 +72,9 @@ use super::{
     ordered_proving::prove_in_order,
     proof_log::{read_verifying_key, EntryKind, LogEntry, LogError, TornTail},
     request_commitment::Receipt,
-    service_journal::{AuditRecord, BatchRecord, Checkpoint, JournalError, ServiceJournal},
+    service_journal::{
+        AuditRecord, BatchRecord, Checkpoint, EpochProgress, JournalError, ServiceJournal,
+    },
     set_digest::Tuple,
     storage_gadget::{execute, App, AppError, Executed},
     store::{ReplayError, Store, StoreError, TxRecord, FIRST_TIMESTAMP},
@@ -413,6 +418,10 @@ fn prove_prepared(
     })
 }
 
+/// How many batches a journal holds records of, by default, before a progress record
+/// replaces them ([`Service::set_journal_progress_every`]).
+pub const DEFAULT_PROGRESS_EVERY: u64 = 256;
+
 /// A verifiable service (see the module docs).
 pub struct Service<A: App> {
     app: A,
@@ -430,6 +439,13 @@ pub struct Service<A: App> {
     pending: Option<PendingAudit>,
     /// Where a service made by [`Service::create`] keeps what a restart needs.
     journal: Option<ServiceJournal>,
+    /// How many batches the journal may hold records of before a progress record replaces
+    /// them ([`Service::set_journal_progress_every`]).
+    progress_every: Option<NonZeroU64>,
+    /// The first batch the journal's checkpoint or progress record does not cover.
+    covered_batch_id: u64,
+    /// The store's clock when the current epoch started.
+    epoch_start_timestamp: u64,
     /// Where durable writes (journal records, log appends) start to fail, for tests that
     /// crash the service at each point ([`Service::fail_at_write`]).
     crash: Option<CrashPoint>,
@@ -510,7 +526,9 @@ impl<A: App> Service<A> {
     }
 
     /// Reopens a service made by [`Service::create`] after it stopped, at any point: from the
-    /// journal's last checkpoint, replays the requests of the batches in the log since then,
+    /// journal's last checkpoint and the epoch's progress record, if one was written (checked
+    /// against the log's batches it covers), replays the requests of the batches in the log
+    /// since then,
     /// rebuilds an audit the log holds part of, and continues the log. `app`, `config` and
     /// `provers` must be the ones the service ran with (the log's verifying keys are checked
     /// against the provers', every logged batch and audit proof against the journal).
@@ -543,11 +561,66 @@ impl<A: App> Service<A> {
         let epoch = checkpoint.epoch;
         let open = EpochEntries::of(&journal, &entries, epoch)?;
 
-        // The batches in the log since the checkpoint, each explained by its journal record.
+        // The batches the journal's progress record covers: in the log, one after another
+        // from the checkpoint's first, summing to what the record says.
+        let progress = journal.progress(epoch)?;
+        let covered_to = progress
+            .as_ref()
+            .map_or(checkpoint.next_batch_id, |p| p.next_batch_id);
+        let covered = covered_to
+            .checked_sub(checkpoint.next_batch_id)
+            .filter(|&covered| covered <= open.batches.len() as u64)
+            .ok_or_else(|| {
+                journal.inconsistent(format!(
+                    "the progress record of epoch {epoch} covers the batches before {covered_to}; the epoch's batches in the log are {} to {}",
+                    checkpoint.next_batch_id,
+                    checkpoint.next_batch_id + open.batches.len() as u64
+                ))
+            })? as usize;
+        if let Some(progress) = &progress {
+            let mut sums = EpochBatches::empty();
+            for (k, entry) in open.batches[..covered].iter().enumerate() {
+                let batch_id = checkpoint.next_batch_id + k as u64;
+                let public = BatchPublicInputs::from_field_elements(&entry.public_inputs)
+                    .ok()
+                    .filter(|public| public.batch_id == batch_id)
+                    .ok_or_else(|| {
+                        journal.inconsistent(format!(
+                            "the log's entry for batch {batch_id} is not that batch's"
+                        ))
+                    })?;
+                // The blindings are the record's to vouch for: the audit checks them.
+                sums.add_batch(
+                    public.read_set,
+                    public.write_set,
+                    JubjubScalar::default(),
+                    JubjubScalar::default(),
+                );
+            }
+            if (sums.read_sum, sums.write_sum)
+                != (progress.batches.read_sum, progress.batches.write_sum)
+            {
+                return Err(journal
+                    .inconsistent(format!(
+                        "the progress record of epoch {epoch} does not sum the log's batches before {covered_to}"
+                    ))
+                    .into());
+            }
+        }
+
+        // The batches in the log after those, each explained by its journal record. Records
+        // of covered batches are a crash's leftovers from writing the progress record.
         let mut records = journal.batches(epoch)?;
-        let unlogged = records.split_off(open.batches.len().min(records.len()));
-        for (k, entry) in open.batches.iter().enumerate() {
-            let batch_id = checkpoint.next_batch_id + k as u64;
+        let leftovers: Vec<BatchRecord> = records
+            .extract_if(.., |record| record.public.batch_id < covered_to)
+            .collect();
+        for record in &leftovers {
+            journal.remove_batch(epoch, record.public.batch_id)?;
+        }
+        let uncovered = &open.batches[covered..];
+        let unlogged = records.split_off(uncovered.len().min(records.len()));
+        for (k, entry) in uncovered.iter().enumerate() {
+            let batch_id = covered_to + k as u64;
             match records.get(k) {
                 Some(record) if record.public.batch_id == batch_id => {
                     if record.public.to_field_elements() != entry.public_inputs {
@@ -579,12 +652,21 @@ impl<A: App> Service<A> {
             &checkpoint.state,
         )
         .map_err(replay)?;
+        if let Some(progress) = &progress {
+            store
+                .restore_progress(&progress.written, progress.next_timestamp)
+                .map_err(replay)?;
+        }
         let mut txs: Vec<&TxRecord> = records.iter().flat_map(|record| &record.records).collect();
         txs.sort_by_key(|tx| tx.t_req);
         for tx in &txs {
             store.replay(tx).map_err(replay)?;
         }
         let mut service = Self::assemble(app, config, provers, log, store, &checkpoint, None);
+        if let Some(progress) = &progress {
+            service.batches = progress.batches;
+        }
+        service.covered_batch_id = covered_to;
         for record in &records {
             service.batches.add_batch(
                 record.public.read_set,
@@ -593,7 +675,7 @@ impl<A: App> Service<A> {
                 record.write_blinding,
             );
         }
-        service.next_batch_id = checkpoint.next_batch_id + records.len() as u64;
+        service.next_batch_id = covered_to + records.len() as u64;
 
         match journal.audit(epoch)? {
             Some(record) => service.pending = Some(service.rebuild_audit(&journal, record, &open)?),
@@ -609,18 +691,25 @@ impl<A: App> Service<A> {
         service.journal = Some(journal);
         let report = ResumeReport {
             epoch,
+            progress_batches: covered,
             batches: records.len(),
             requests: txs.len(),
-            receipts: records
+            receipts: progress
                 .iter()
-                .flat_map(|record| record.receipts.iter().cloned())
+                .flat_map(|progress| progress.receipts.iter().cloned())
+                .chain(
+                    records
+                        .iter()
+                        .flat_map(|record| record.receipts.iter().cloned()),
+                )
                 .collect(),
             dropped_batches: unlogged.len(),
             torn_tail,
             audit_pending: service.audit_pending(),
         };
         tracing::info!(
-            "resumed the service in epoch {epoch}: {} logged batches replayed ({} requests), {} unlogged dropped, torn tail {:?}, audit pending {:?}",
+            "resumed the service in epoch {epoch}: {} logged batches from the progress record, {} replayed ({} requests), {} unlogged dropped, torn tail {:?}, audit pending {:?}",
+            report.progress_batches,
             report.batches,
             report.requests,
             report.dropped_batches,
@@ -653,6 +742,9 @@ impl<A: App> Service<A> {
             unproven: AtomicUsize::new(0),
             pending: None,
             journal,
+            progress_every: NonZeroU64::new(DEFAULT_PROGRESS_EVERY),
+            covered_batch_id: start.next_batch_id,
+            epoch_start_timestamp: start.next_timestamp,
             crash: None,
         }
     }
@@ -713,6 +805,18 @@ impl<A: App> Service<A> {
     /// [`Service::resume`].
     pub fn journal_dir(&self) -> Option<&Path> {
         self.journal.as_ref().map(ServiceJournal::dir)
+    }
+
+    /// Once the journal holds the records of `every` batches of the epoch (default
+    /// [`DEFAULT_PROGRESS_EVERY`]), the next proving call ([`Service::prove_batches`],
+    /// [`Service::prove_batch`]) that leaves every executed request in the log writes a
+    /// progress record in their place as it returns: the tuples written in the epoch so
+    /// far and the epoch's sums ([`EpochProgress`]). A resume then starts from it instead of
+    /// replaying every batch of the epoch, and the journal stays at about `every` files.
+    /// `None`: records pile up until the epoch's checkpoint. Not kept across a restart: set it
+    /// again on the resumed service.
+    pub fn set_journal_progress_every(&mut self, every: Option<NonZeroU64>) {
+        self.progress_every = every;
     }
 
     /// Makes durable write number `index` (journal records and log appends, counted from 0)
@@ -931,6 +1035,7 @@ impl<A: App> Service<A> {
                 chunks.len()
             )));
         }
+        self.write_progress_if_due(&receipts)?;
         Ok(receipts)
     }
 
@@ -958,7 +1063,9 @@ impl<A: App> Service<A> {
             rng,
         )?;
         let proved = prove_prepared(&self.provers.batch, prepared)?;
-        self.log_batch(executed, proved)
+        let report = self.log_batch(executed, proved)?;
+        self.write_progress_if_due(&report.receipts)?;
+        Ok(report)
     }
 
     /// Batches cannot be proved while an epoch's audit is not all in the log.
@@ -1042,6 +1149,38 @@ impl<A: App> Service<A> {
             log,
             receipts,
         })
+    }
+
+    /// Writes the journal's progress record if enough batch records piled up and every
+    /// executed request is in the log (so the store holds exactly what the logged batches
+    /// made). Called as a proving call returns, with the `receipts` it is about to hand out,
+    /// which the record keeps: a crash before they reach their clients leaves them in the
+    /// journal, as the batch records it replaces would have.
+    fn write_progress_if_due(&mut self, receipts: &[ClientReceipt]) -> Result<(), ServiceError> {
+        let (Some(journal), Some(every)) = (&self.journal, self.progress_every) else {
+            return Ok(());
+        };
+        let due = self.next_batch_id - self.covered_batch_id >= every.get();
+        if !due || self.unproven.load(Ordering::SeqCst) > 0 || self.pending.is_some() {
+            return Ok(());
+        }
+        // `&mut self`: no request runs while the store is read.
+        let snapshot = self.store.snapshot();
+        let mut written = snapshot.final_state;
+        written.retain(|tuple| tuple.timestamp >= self.epoch_start_timestamp);
+        let progress = EpochProgress {
+            epoch: snapshot.epoch,
+            next_batch_id: self.next_batch_id,
+            next_timestamp: snapshot.next_timestamp,
+            batches: self.batches,
+            written,
+            receipts: receipts.to_vec(),
+        };
+        durable(&mut self.crash, Durable::Journal, || {
+            Ok(journal.write_progress(&progress)?)
+        })?;
+        self.covered_batch_id = progress.next_batch_id;
+        Ok(())
     }
 
     /// Ends the current epoch: takes the store's snapshot, checks the epoch balances, proves
@@ -1193,6 +1332,8 @@ impl<A: App> Service<A> {
                 Ok(journal.write_checkpoint(&checkpoint)?)
             })?;
         }
+        self.covered_batch_id = self.next_batch_id;
+        self.epoch_start_timestamp = pending.next_timestamp;
         Ok(())
     }
 }
@@ -1219,12 +1360,16 @@ pub struct ResumeReport {
     /// The epoch of the journal's last checkpoint, which the service was in (or, with an
     /// audit pending, was closing).
     pub epoch: u64,
-    /// That epoch's batches in the log, whose requests were replayed.
+    /// That epoch's batches in the log that the journal's progress record covers: their
+    /// state came from it, not from replaying their requests.
+    pub progress_batches: usize,
+    /// That epoch's batches in the log after those, whose requests were replayed.
     pub batches: usize,
     /// Requests replayed.
     pub requests: usize,
-    /// Those batches' receipts, in log order. A crash just after a batch reached the log can
-    /// have kept its receipts from their clients: a client without a receipt looks here
+    /// Those batches' receipts, in log order, after the receipts the progress record kept
+    /// (those of the proving call that wrote it). A crash just after a batch reached the log
+    /// can have kept its receipts from their clients: a client without a receipt looks here
     /// before it submits its request again.
     pub receipts: Vec<ClientReceipt>,
     /// Journal records of batches that never reached the log, removed: their requests got no

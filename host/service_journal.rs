@@ -20,6 +20,11 @@
 //! * An **audit record** before an epoch's audit starts: the seed its witnesses (salts,
 //!   blindings, chunk boundaries) are drawn from, so that an audit interrupted part-way is
 //!   rebuilt identical to the chunks already in the log and finished where it stopped.
+//! * A **progress record** now and then within an epoch, when every executed request is in
+//!   the log ([`EpochProgress`]): the tuples written in the epoch so far, the clock, and the
+//!   epoch's summed batch contributions and blindings. It replaces the batch records it
+//!   covers, which are removed, so the journal holds one file per batch only since the last
+//!   one, and a resume starts from it instead of replaying the whole epoch.
 //!
 //! Every file is written whole or not at all ([`super::checked_file`]) and fsynced before the
 //! log append it precedes, so whatever the log holds, the journal holds what explains it.
@@ -46,7 +51,7 @@ use ark_ed_on_bls12_381::{EdwardsAffine, Fr as JubjubScalar};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use thiserror::Error;
 
-use super::audit::AuditedFinal;
+use super::audit::{AuditedFinal, EpochBatches};
 use super::batch::BatchPublicInputs;
 use super::checked_file::{read_checked, write_checked, CHECKED_HEADER_BYTES};
 use super::proof_log::{io_error, LogError};
@@ -62,12 +67,14 @@ pub const JOURNAL_MAGIC: &[u8; 8] = b"SPICEJNL";
 const CHECKPOINT_FILE: &str = "checkpoint.spicejournal";
 const BATCH_PREFIX: &str = "batch-";
 const AUDIT_PREFIX: &str = "audit-";
+const PROGRESS_PREFIX: &str = "progress-";
 const SUFFIX: &str = ".spicejournal";
 
 /// Payload tags: a record filed under the wrong name is an error, not another record.
 const CHECKPOINT_TAG: u8 = 1;
 const BATCH_TAG: u8 = 2;
 const AUDIT_TAG: u8 = 3;
+const PROGRESS_TAG: u8 = 4;
 
 /// The state an epoch starts from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +117,27 @@ pub struct BatchRecord {
     pub records: Vec<TxRecord>,
     /// The requests' receipts, in the same order: a batch that reached the log just before a
     /// crash may never have handed them out.
+    pub receipts: Vec<ClientReceipt>,
+}
+
+/// How far an epoch has come, recorded in place of its batch records so far
+/// ([`ServiceJournal::write_progress`]): what a resume starts from instead of replaying them.
+/// Written only when every request executed is in a logged batch, so the state it holds is
+/// exactly what those batches produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochProgress {
+    /// The epoch.
+    pub epoch: u64,
+    /// The first batch it does not cover: it covers every batch of the epoch before this id.
+    pub next_batch_id: u64,
+    /// The store's clock after those batches.
+    pub next_timestamp: u64,
+    /// Their published contributions, summed, and the summed blindings behind them. Secret.
+    pub batches: EpochBatches,
+    /// The tuple of every key written in the epoch so far, in key order.
+    pub written: Vec<Tuple>,
+    /// The receipts the proving call that wrote it handed out as it returned: a crash right
+    /// then can have kept them from their clients, as with a batch record's.
     pub receipts: Vec<ClientReceipt>,
 }
 
@@ -280,6 +308,46 @@ impl ServiceJournal {
         Ok(())
     }
 
+    /// Writes `progress` (durable when this returns) in place of the epoch's progress record
+    /// before it, then removes the batch records it covers (a crash in between leaves records
+    /// that [`ServiceJournal::progress`] tells a resume to pass over).
+    pub fn write_progress(&self, progress: &EpochProgress) -> Result<(), JournalError> {
+        let mut payload = vec![PROGRESS_TAG];
+        encode_progress(&mut payload, progress)?;
+        write_checked(
+            &self.dir,
+            &progress_file(progress.epoch),
+            JOURNAL_MAGIC,
+            &payload,
+        )?;
+        for (name, epoch) in self.records()? {
+            let covered = batch_id_of(&name).is_some_and(|id| id < progress.next_batch_id);
+            if epoch == progress.epoch && covered {
+                let path = self.dir.join(name);
+                fs::remove_file(&path).map_err(io_error(&path))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The progress record of `epoch`, if one was written.
+    pub fn progress(&self, epoch: u64) -> Result<Option<EpochProgress>, JournalError> {
+        let path = self.dir.join(progress_file(epoch));
+        if !path.exists() {
+            return Ok(None);
+        }
+        let payload = read_checked(&path, JOURNAL_MAGIC, "journal record")?;
+        let progress = decode(&path, &payload, PROGRESS_TAG, decode_progress)?;
+        if progress.epoch != epoch {
+            return Err(self.inconsistent(format!(
+                "{} holds the progress record of epoch {}",
+                path.display(),
+                progress.epoch
+            )));
+        }
+        Ok(Some(progress))
+    }
+
     /// Writes an audit's record (durable when this returns).
     pub fn write_audit(&self, record: &AuditRecord) -> Result<(), JournalError> {
         let mut payload = vec![AUDIT_TAG];
@@ -331,7 +399,7 @@ impl ServiceJournal {
         }
     }
 
-    /// Every batch and audit record's file name, with the epoch its name gives.
+    /// Every batch, audit and progress record's file name, with the epoch its name gives.
     fn records(&self) -> Result<Vec<(String, u64)>, JournalError> {
         let mut records = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
@@ -353,13 +421,24 @@ fn audit_file(epoch: u64) -> String {
     format!("{AUDIT_PREFIX}{epoch:016}{SUFFIX}")
 }
 
-/// The epoch of a batch or audit record's file name; `None` for any other file.
+fn progress_file(epoch: u64) -> String {
+    format!("{PROGRESS_PREFIX}{epoch:016}{SUFFIX}")
+}
+
+/// The epoch of a batch, audit or progress record's file name; `None` for any other file.
 fn record_epoch(name: &str) -> Option<u64> {
     let stem = name.strip_suffix(SUFFIX)?;
     let rest = stem
         .strip_prefix(BATCH_PREFIX)
-        .or_else(|| stem.strip_prefix(AUDIT_PREFIX))?;
+        .or_else(|| stem.strip_prefix(AUDIT_PREFIX))
+        .or_else(|| stem.strip_prefix(PROGRESS_PREFIX))?;
     rest.get(..16)?.parse().ok()
+}
+
+/// The batch id of a batch record's file name; `None` for any other file.
+fn batch_id_of(name: &str) -> Option<u64> {
+    let rest = name.strip_suffix(SUFFIX)?.strip_prefix(BATCH_PREFIX)?;
+    rest.get(17..)?.parse().ok()
 }
 
 /// Takes the writer lock of the journal in `dir`.
@@ -412,6 +491,35 @@ fn encode_checkpoint(out: &mut Vec<u8>, c: &Checkpoint) -> Encoded {
     c.state.iter().try_for_each(|tuple| put_tuple(out, tuple))
 }
 
+fn encode_progress(out: &mut Vec<u8>, p: &EpochProgress) -> Encoded {
+    put(out, &p.epoch)?;
+    put(out, &p.next_batch_id)?;
+    put(out, &p.next_timestamp)?;
+    put(out, &p.batches.read_sum.point())?;
+    put(out, &p.batches.write_sum.point())?;
+    put(out, &p.batches.read_blinding)?;
+    put(out, &p.batches.write_blinding)?;
+    put(out, &(p.written.len() as u64))?;
+    p.written
+        .iter()
+        .try_for_each(|tuple| put_tuple(out, tuple))?;
+    put_receipts(out, &p.receipts)
+}
+
+fn put_receipts(out: &mut Vec<u8>, receipts: &[ClientReceipt]) -> Encoded {
+    put(out, &(receipts.len() as u64))?;
+    for r in receipts {
+        put(out, &r.epoch)?;
+        put(out, &r.batch_id)?;
+        put(out, &(r.receipt.slot as u64))?;
+        put(out, &r.receipt.salt)?;
+        put(out, &r.receipt.path.siblings)?;
+        put(out, &r.request)?;
+        put(out, &r.response)?;
+    }
+    Ok(())
+}
+
 fn encode_batch(out: &mut Vec<u8>, b: &BatchRecord) -> Encoded {
     put(out, &b.public.to_field_elements())?;
     put(out, &b.read_blinding)?;
@@ -426,17 +534,7 @@ fn encode_batch(out: &mut Vec<u8>, b: &BatchRecord) -> Encoded {
             put_tuple(out, &op.new)?;
         }
     }
-    put(out, &(b.receipts.len() as u64))?;
-    for r in &b.receipts {
-        put(out, &r.epoch)?;
-        put(out, &r.batch_id)?;
-        put(out, &(r.receipt.slot as u64))?;
-        put(out, &r.receipt.salt)?;
-        put(out, &r.receipt.path.siblings)?;
-        put(out, &r.request)?;
-        put(out, &r.response)?;
-    }
-    Ok(())
+    put_receipts(out, &b.receipts)
 }
 
 type Decoded<T> = Result<T, String>;
@@ -477,6 +575,55 @@ fn decode_checkpoint(bytes: &mut &[u8]) -> Decoded<Checkpoint> {
     })
 }
 
+fn decode_progress(bytes: &mut &[u8]) -> Decoded<EpochProgress> {
+    let epoch = get(bytes)?;
+    let next_batch_id = get(bytes)?;
+    let next_timestamp = get(bytes)?;
+    let read_sum = BlindedDigest::from_point(get::<EdwardsAffine>(bytes)?);
+    let write_sum = BlindedDigest::from_point(get::<EdwardsAffine>(bytes)?);
+    let batches = EpochBatches {
+        read_sum,
+        write_sum,
+        read_blinding: get(bytes)?,
+        write_blinding: get(bytes)?,
+    };
+    let written = (0..get_len(bytes)?)
+        .map(|_| get_tuple(bytes))
+        .collect::<Decoded<_>>()?;
+    let receipts = get_receipts(bytes)?;
+    Ok(EpochProgress {
+        epoch,
+        next_batch_id,
+        next_timestamp,
+        batches,
+        written,
+        receipts,
+    })
+}
+
+fn get_receipts(bytes: &mut &[u8]) -> Decoded<Vec<ClientReceipt>> {
+    (0..get_len(bytes)?)
+        .map(|_| {
+            let (epoch, batch_id, slot) = (get(bytes)?, get(bytes)?, get::<u64>(bytes)?);
+            let slot = usize::try_from(slot).map_err(|_| format!("slot {slot} does not fit"))?;
+            let receipt = Receipt {
+                slot,
+                salt: get(bytes)?,
+                path: MerklePath {
+                    siblings: get(bytes)?,
+                },
+            };
+            Ok(ClientReceipt {
+                epoch,
+                batch_id,
+                receipt,
+                request: get(bytes)?,
+                response: get(bytes)?,
+            })
+        })
+        .collect()
+}
+
 fn decode_batch(bytes: &mut &[u8]) -> Decoded<BatchRecord> {
     let fields: Vec<Fr> = get(bytes)?;
     let public = BatchPublicInputs::from_field_elements(&fields).map_err(|e| e.to_string())?;
@@ -497,26 +644,7 @@ fn decode_batch(bytes: &mut &[u8]) -> Decoded<BatchRecord> {
             Ok(TxRecord { epoch, t_req, ops })
         })
         .collect::<Decoded<_>>()?;
-    let receipts = (0..get_len(bytes)?)
-        .map(|_| {
-            let (epoch, batch_id, slot) = (get(bytes)?, get(bytes)?, get::<u64>(bytes)?);
-            let slot = usize::try_from(slot).map_err(|_| format!("slot {slot} does not fit"))?;
-            let receipt = Receipt {
-                slot,
-                salt: get(bytes)?,
-                path: MerklePath {
-                    siblings: get(bytes)?,
-                },
-            };
-            Ok(ClientReceipt {
-                epoch,
-                batch_id,
-                receipt,
-                request: get(bytes)?,
-                response: get(bytes)?,
-            })
-        })
-        .collect::<Decoded<_>>()?;
+    let receipts = get_receipts(bytes)?;
     Ok(BatchRecord {
         public,
         read_blinding,
@@ -692,6 +820,84 @@ mod tests {
         assert_eq!(journal.batches(1).unwrap().len(), 1);
         drop(journal);
         assert_eq!(ServiceJournal::open(&dir).unwrap().1.epoch, 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn progress(rng: &mut StdRng, epoch: u64, next_batch_id: u64, keys: usize) -> EpochProgress {
+        let point = |rng: &mut StdRng| BlindedDigest::from_point(EdwardsAffine::rand(rng));
+        EpochProgress {
+            epoch,
+            next_batch_id,
+            next_timestamp: rng.gen(),
+            batches: EpochBatches {
+                read_sum: point(rng),
+                write_sum: point(rng),
+                read_blinding: JubjubScalar::rand(rng),
+                write_blinding: JubjubScalar::rand(rng),
+            },
+            written: (0..keys).map(|_| tuple(rng)).collect(),
+            receipts: batch(rng, epoch, next_batch_id, keys % 3).receipts,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// A progress record reads back exactly, replaces the one before it, and takes the
+        /// place of exactly the batch records it covers; a flipped byte is an error.
+        #[test]
+        fn a_progress_record_replaces_the_batch_records_it_covers(
+            seed in any::<u64>(),
+            keys in 0usize..12,
+            covered in 0u64..6,
+            at in any::<prop::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let dir = dir("progress");
+            let journal = ServiceJournal::create(&dir, &Checkpoint { epoch: 2, ..Checkpoint::genesis(1) }).unwrap();
+            for id in 0..6 {
+                journal.write_batch(&batch(&mut rng, 2, 10 + id, 1)).unwrap();
+            }
+            // Another epoch's record with a covered id stays: only the epoch's own go.
+            journal.write_batch(&batch(&mut rng, 3, 10, 1)).unwrap();
+            prop_assert_eq!(journal.progress(2).unwrap(), None);
+            journal.write_progress(&progress(&mut rng, 2, 10 + covered / 2, keys)).unwrap();
+            let last = progress(&mut rng, 2, 10 + covered, keys);
+            journal.write_progress(&last).unwrap();
+            drop(journal);
+            let (journal, _) = ServiceJournal::open(&dir).unwrap();
+            prop_assert_eq!(journal.progress(2).unwrap(), Some(last.clone()));
+            prop_assert_eq!(journal.progress(3).unwrap(), None);
+            let left: Vec<u64> = journal.batches(2).unwrap().iter().map(|b| b.public.batch_id).collect();
+            prop_assert_eq!(left, (10 + covered..16).collect::<Vec<_>>());
+            prop_assert_eq!(journal.batches(3).unwrap().len(), 1);
+            let path = dir.join(progress_file(2));
+            let mut bytes = fs::read(&path).unwrap();
+            let i = at.index(bytes.len());
+            bytes[i] ^= 1 << bit;
+            fs::write(&path, &bytes).unwrap();
+            prop_assert!(journal.progress(2).is_err());
+            fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_removes_the_progress_records_of_earlier_epochs() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let dir = dir("progress-checkpoint");
+        let journal = ServiceJournal::create(&dir, &Checkpoint::genesis(1)).unwrap();
+        journal
+            .write_progress(&progress(&mut rng, 0, 3, 2))
+            .unwrap();
+        journal
+            .write_checkpoint(&Checkpoint {
+                epoch: 1,
+                ..Checkpoint::genesis(9)
+            })
+            .unwrap();
+        assert_eq!(journal.progress(0).unwrap(), None);
+        assert!(!dir.join(progress_file(0)).exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 

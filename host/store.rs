@@ -340,6 +340,49 @@ impl Store {
         Ok(store)
     }
 
+    /// Moves a store just [`restored`](Self::restored) to its epoch's start on to a point
+    /// within the epoch: `written` is the tuple of every key written in the epoch up to then
+    /// (keys distinct, each written after the start and before `next_timestamp`), which
+    /// replaces the key's tuple from before, and the clock moves to `next_timestamp`. A key
+    /// with no tuple from before is new in this epoch, as if its writes were replayed.
+    pub fn restore_progress(
+        &self,
+        written: &[Tuple],
+        next_timestamp: u64,
+    ) -> Result<(), ReplayError> {
+        let gate = recover(self.gate.write());
+        let epoch = *gate;
+        let start = self.clock.load(AtomicOrdering::SeqCst);
+        if next_timestamp < start {
+            return Err(ReplayError::BadState(format!(
+                "a clock of {next_timestamp} is behind the epoch's start at {start}"
+            )));
+        }
+        for tuple in written {
+            if tuple.timestamp < start || tuple.timestamp >= next_timestamp {
+                return Err(ReplayError::BadState(format!(
+                    "{tuple:?} is not a write of the epoch between {start} and {next_timestamp}"
+                )));
+            }
+            let slot = self.slot(&tuple.key);
+            let mut slot = recover(slot.lock());
+            if slot.timestamp >= start {
+                return Err(ReplayError::BadState(format!(
+                    "key {} appears twice",
+                    tuple.key
+                )));
+            }
+            if slot.timestamp == 0 {
+                slot.first_written_epoch = epoch;
+            }
+            slot.value = tuple.value;
+            slot.timestamp = tuple.timestamp;
+        }
+        self.clock.store(next_timestamp, AtomicOrdering::SeqCst);
+        drop(gate);
+        Ok(())
+    }
+
     /// Applies a record of a transaction committed in the current epoch again, as rebuilding
     /// the state after a restart does: every key's tuple must be the one the record read, and
     /// becomes the one it wrote; the clock moves past the record's `t_req`. Replaying an

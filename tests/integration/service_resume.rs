@@ -7,6 +7,7 @@
 //! Run with `cargo test --release --test integration service_resume::`.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU64;
 
 use ark_bls12_381::Fr;
 use ark_ff::{BigInteger, One, PrimeField};
@@ -163,13 +164,28 @@ fn values(store: &Store) -> BTreeMap<Vec<u8>, Fr> {
 /// Runs `plan` on a service with a journal that dies at durable write `crash_at` (after
 /// making it, with `performed`), resumes it from its directories, and runs the plan to its
 /// end; checks the log, the receipts and the final state. Returns what the resume reported
-/// (`None` if the plan ended before the crash).
+/// (`None` if the plan ended before the crash). The journal holds batch records until the
+/// epoch's checkpoint: see [`crash_and_resume_with`] for progress records.
 fn crash_and_resume(
     plan: &'static [Step],
     seed: u64,
     accounts: u64,
     crash_at: u64,
     performed: bool,
+) -> Option<ResumeReport> {
+    crash_and_resume_with(plan, seed, accounts, crash_at, performed, None)
+}
+
+/// [`crash_and_resume`] with a progress record written once the journal holds
+/// `progress_every` batch records (and nothing executed is unproven), before and after the
+/// crash.
+fn crash_and_resume_with(
+    plan: &'static [Step],
+    seed: u64,
+    accounts: u64,
+    crash_at: u64,
+    performed: bool,
+    progress_every: Option<NonZeroU64>,
 ) -> Option<ResumeReport> {
     let (log_dir, journal_dir) = (TempDir::new("resume-log"), TempDir::new("resume-journal"));
     let mut service = Service::create(
@@ -180,6 +196,7 @@ fn crash_and_resume(
         journal_dir.path(),
     )
     .expect("service");
+    service.set_journal_progress_every(progress_every);
     service.fail_at_write(crash_at, performed);
     let mut clients = Clients::new(plan, accounts, seed);
     let mut resumed = None;
@@ -198,6 +215,8 @@ fn crash_and_resume(
             journal_dir.path(),
         )
         .expect("resumes");
+        let mut again = again;
+        again.set_journal_progress_every(progress_every);
         assert!(report.dropped_batches <= 1, "{report:?}");
         assert_eq!(report.audit_pending, again.audit_pending());
         clients.recover(&report.receipts);
@@ -274,6 +293,241 @@ fn a_crash_inside_an_audit_or_just_after_an_append_is_resumed_where_it_stopped()
         (2, 0, 3 + 4),
         "{report:?}"
     );
+}
+
+/// Durable writes of [`PLAN`] with 3 accounts and a progress record at the end of every
+/// proving call: epoch 0: the setup's batch (record, append), its progress record,
+/// two batches of requests (4), their progress record, the audit (5); epoch 1: two batches
+/// (4), a progress record, the audit (5).
+const WRITES_WITH_PROGRESS: u64 = 3 + 5 + 5 + 5 + 5;
+
+fn every_batch() -> Option<NonZeroU64> {
+    NonZeroU64::new(1)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2))]
+
+    #[test]
+    fn a_service_writing_progress_records_resumed_after_a_crash_at_any_write_continues_one_valid_log(
+        seed in any::<u64>(),
+        accounts in 3u64..7,
+        crash_at in 0..WRITES_WITH_PROGRESS,
+        performed in any::<bool>(),
+    ) {
+        prop_assert!(crash_and_resume_with(&PLAN, seed, accounts, crash_at, performed, every_batch()).is_some());
+    }
+}
+
+/// A resume starts from the progress record that reached the journal and replays only the
+/// batches after it: crashed at a progress record (before and after it is written), at an
+/// audit's start after one, and at the next epoch's first batch (whose progress record the
+/// checkpoint removed).
+#[test]
+fn a_resume_starts_from_the_last_progress_record_and_replays_only_what_came_after() {
+    // (crash at, performed) → (progress batches, replayed batches, audit pending)
+    let cases = [
+        ((2, false), (0, 1, None)),
+        ((2, true), (1, 0, None)),
+        ((7, false), (1, 2, None)),
+        ((7, true), (3, 0, None)),
+        ((8, true), (3, 0, Some(0))),
+        ((13, true), (0, 0, None)),
+        ((14, true), (0, 1, None)),
+        ((17, true), (2, 0, None)),
+    ];
+    for ((crash_at, performed), expected) in cases {
+        let report = crash_and_resume_with(&PLAN, crash_at, 3, crash_at, performed, every_batch())
+            .expect("crashed");
+        assert_eq!(
+            (
+                report.progress_batches,
+                report.batches,
+                report.audit_pending
+            ),
+            expected,
+            "crash at {crash_at}, performed {performed}: {report:?}"
+        );
+    }
+}
+
+/// A crash after a progress record is written and before the records it covers are gone
+/// leaves those records behind: the resume passes over them (and removes them).
+#[test]
+fn records_a_progress_record_covers_are_passed_over_and_removed() {
+    let (log_dir, journal_dir) = (
+        TempDir::new("leftover-log"),
+        TempDir::new("leftover-journal"),
+    );
+    let mut service = run_open_epoch(&log_dir, &journal_dir, 5);
+    let journal_files = files(&journal_dir);
+    let leftovers: Vec<&String> = journal_files
+        .keys()
+        .filter(|name| name.starts_with("batch-"))
+        .collect();
+    assert_eq!(leftovers.len(), 2);
+    // One more batch, after which the progress record covers all three.
+    service.set_journal_progress_every(every_batch());
+    let mut workload = TransferWorkload::new(4, 5);
+    let report = service.execute(workload.streams(2, 2));
+    service
+        .prove_batches(&report.executed, |_| {})
+        .expect("proves");
+    let expected = values(service.store());
+    drop(service);
+    assert!(!files(&journal_dir)
+        .keys()
+        .any(|name| name.starts_with("batch-")));
+    for name in &leftovers {
+        std::fs::write(journal_dir.path().join(name), &journal_files[*name]).expect("put back");
+    }
+    let (mut service, report) = Service::resume(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("resumes");
+    assert_eq!(
+        (report.progress_batches, report.batches),
+        (3, 0),
+        "{report:?}"
+    );
+    assert!(
+        !files(&journal_dir)
+            .keys()
+            .any(|name| name.starts_with("batch-")),
+        "left-overs removed"
+    );
+    assert_eq!(values(service.store()), expected);
+    service.close_epoch(|_, _| {}).expect("the epoch audits");
+    LogVerifier::from_dir(log_dir.path())
+        .expect("keys")
+        .verify_dir(log_dir.path(), |_| {})
+        .expect("the log is accepted");
+}
+
+/// `prove_batch` hands a batch's receipts out only as it returns, after the progress record:
+/// a crash at that write (once it is made) leaves them to the progress record, and they come
+/// back with the resume, checking against the log.
+#[test]
+fn receipts_handed_out_as_a_progress_record_is_written_come_back_with_the_resume() {
+    let (log_dir, journal_dir) = (TempDir::new("kept-log"), TempDir::new("kept-journal"));
+    let mut service = Service::create(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("service");
+    service.set_journal_progress_every(every_batch());
+    let mut workload = TransferWorkload::new(3, 8);
+    let report = service.execute(workload.setup());
+    let executed = &report.executed[..CONFIG.batch_capacity.min(report.executed.len())];
+    // Writes 0 and 1: the batch's record and its append; 2: the progress record.
+    service.fail_at_write(2, true);
+    let error = service.prove_batch(executed).expect_err("the crash");
+    assert!(injected(&error), "{error}");
+    drop(service);
+    let (mut service, report) = Service::resume(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("resumes");
+    assert_eq!(
+        (report.progress_batches, report.batches),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.receipts.len(), executed.len());
+    for (receipt, ex) in report.receipts.iter().zip(executed) {
+        assert_eq!(receipt.request, TransferApp.encode_request(&ex.request));
+    }
+    service.close_epoch(|_, _| {}).expect("the epoch audits");
+    let log = LogVerifier::from_dir(log_dir.path())
+        .expect("keys")
+        .verify_dir(log_dir.path(), |_| {})
+        .expect("the log is accepted");
+    for receipt in &report.receipts {
+        assert_eq!(log.check_receipt(receipt), Ok(()));
+    }
+}
+
+/// A progress record that does not match the log — covering batches the log does not hold,
+/// or not summing the ones it does — yields no resumed service; one whose state was altered
+/// (its checksum redone) yields no audit.
+#[test]
+fn a_progress_record_the_log_does_not_bear_out_yields_no_resume_or_no_audit() {
+    let (log_dir, journal_dir) = (
+        TempDir::new("progress-log"),
+        TempDir::new("progress-journal"),
+    );
+    let mut service = run_open_epoch(&log_dir, &journal_dir, 6);
+    service.set_journal_progress_every(every_batch());
+    let mut workload = TransferWorkload::new(4, 6);
+    let report = service.execute(workload.streams(2, 2));
+    service
+        .prove_batches(&report.executed, |_| {})
+        .expect("proves");
+    drop(service);
+    let (journal, _) = ServiceJournal::open(journal_dir.path()).expect("journal");
+    let honest = journal
+        .progress(0)
+        .expect("read")
+        .expect("a progress record");
+    drop(journal);
+    let altered = |edit: &dyn Fn(&mut spice::host::service_journal::EpochProgress)| {
+        let (journal, _) = ServiceJournal::open(journal_dir.path()).expect("journal");
+        let mut progress = honest.clone();
+        edit(&mut progress);
+        journal.write_progress(&progress).expect("rewritten");
+        drop(journal);
+        Service::resume(
+            TransferApp,
+            CONFIG,
+            provers(),
+            log_dir.path(),
+            journal_dir.path(),
+        )
+    };
+    let inconsistent = |resumed: Result<(Service<TransferApp>, ResumeReport), ServiceError>| {
+        matches!(
+            resumed,
+            Err(ServiceError::Journal(JournalError::Inconsistent { .. }))
+        )
+    };
+    assert!(
+        inconsistent(altered(&|p| p.next_batch_id += 1)),
+        "covers a batch not in the log"
+    );
+    assert!(
+        inconsistent(altered(&|p| {
+            std::mem::swap(&mut p.batches.read_sum, &mut p.batches.write_sum)
+        })),
+        "sums that are not the log's"
+    );
+    // A written value changed: the state is not what the proved requests made.
+    let (mut service, _) = altered(&|p| p.written[0].value += Fr::one()).expect("resumes");
+    assert!(matches!(
+        service.close_epoch(|_, _| {}),
+        Err(ServiceError::Unbalanced { epoch: 0 })
+    ));
+    drop(service);
+    // So is a blinding: the audit cannot close the epoch's equation.
+    let (mut service, _) =
+        altered(&|p| p.batches.read_blinding += ark_ed_on_bls12_381::Fr::one()).expect("resumes");
+    assert!(service.close_epoch(|_, _| {}).is_err());
+    drop(service);
+    let log = LogVerifier::from_dir(log_dir.path())
+        .expect("keys")
+        .verify_dir(log_dir.path(), |_| {})
+        .expect("accepted so far");
+    assert!(log.epochs.is_empty(), "no audit reached the log");
 }
 
 /// A service made with a journal that has proved the setup and 4 requests, a batch each

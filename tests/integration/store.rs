@@ -466,6 +466,38 @@ proptest! {
         prop_assert_eq!(rebuilt.snapshot(), live);
     }
 
+    /// What a resume from a progress record does: the epoch's start, then the tuples written
+    /// in the epoch up to a point (the rest replayed): the same store, new keys included, as
+    /// the live one.
+    #[test]
+    fn restoring_an_epochs_progress_onto_its_start_rebuilds_the_store(
+        first in workload(10..60),
+        second in workload(10..60),
+        third in workload(0..30),
+    ) {
+        let store = Store::new();
+        let (_, start) = run_epoch(&store, &first);
+        run_concurrently(&store, &second);
+        let midway = store.snapshot();
+        let mut later = records(&run_concurrently(&store, &third));
+        let live = store.snapshot();
+        let written: Vec<Tuple> = midway
+            .final_state
+            .iter()
+            .filter(|t| t.timestamp >= start.next_timestamp)
+            .copied()
+            .collect();
+        let rebuilt = Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, start.next_timestamp, &start.final_state)
+            .expect("a snapshot restores");
+        rebuilt.restore_progress(&written, midway.next_timestamp).expect("the progress restores");
+        prop_assert_eq!(rebuilt.snapshot(), midway);
+        later.sort_by_key(|record| record.t_req);
+        for record in &later {
+            rebuilt.replay(record).expect("the later records replay");
+        }
+        prop_assert_eq!(rebuilt.snapshot(), live);
+    }
+
     #[test]
     fn a_replay_missing_a_record_a_later_one_read_is_refused(requests in workload(20..80), pick in any::<Index>()) {
         let store = Store::new();
@@ -530,6 +562,32 @@ fn a_restored_state_must_be_written_tuples_below_the_clock_with_distinct_keys() 
         Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 0, 10, &[t(0, 3)]),
         Err(ReplayError::BadState(_))
     ));
+}
+
+#[test]
+fn a_restored_progress_must_be_the_epochs_writes_below_its_clock_with_distinct_keys() {
+    let t = |key: usize, timestamp: u64| Tuple::new(account_key(key), Fr::from(1u64), timestamp);
+    // The epoch started at 10 with key 0 written before it.
+    let restore = |written: &[Tuple], clock: u64| {
+        let store = Store::restored(DEFAULT_MAX_KEYS_PER_REQUEST, 1, 10, &[t(0, 3)]).unwrap();
+        store
+            .restore_progress(written, clock)
+            .map(|()| store.snapshot())
+    };
+    let snapshot = restore(&[t(0, 10), t(1, 19)], 20).expect("restores");
+    assert_eq!(snapshot.new_keys, vec![account_key(1)], "only key 1 is new");
+    assert_eq!(snapshot.next_timestamp, 20);
+    for (bad, clock) in [
+        (vec![t(1, 9)], 20),            // written before the epoch
+        (vec![t(1, 20)], 20),           // not below the clock
+        (vec![t(1, 12), t(1, 14)], 20), // a key twice
+        (vec![], 9),                    // a clock behind the epoch's start
+    ] {
+        assert!(
+            matches!(restore(&bad, clock), Err(ReplayError::BadState(_))),
+            "{bad:?} at {clock}"
+        );
+    }
 }
 
 #[test]
