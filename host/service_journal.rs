@@ -747,6 +747,14 @@ mod tests {
         StdRng::from_entropy().gen()
     }
 
+    /// Flips bit `bit` of the byte at `at` in the file.
+    fn flip(path: &Path, at: prop::sample::Index, bit: u8) {
+        let mut bytes = fs::read(path).unwrap();
+        let i = at.index(bytes.len());
+        bytes[i] ^= 1 << bit;
+        fs::write(path, &bytes).unwrap();
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(16))]
 
@@ -786,11 +794,7 @@ mod tests {
             let dir = dir("flip");
             let journal = ServiceJournal::create(&dir, &Checkpoint::genesis(1)).unwrap();
             journal.write_batch(&batch(&mut rng, 0, 0, 2)).unwrap();
-            let path = dir.join(batch_file(0, 0));
-            let mut bytes = fs::read(&path).unwrap();
-            let i = at.index(bytes.len());
-            bytes[i] ^= 1 << bit;
-            fs::write(&path, &bytes).unwrap();
+            flip(&dir.join(batch_file(0, 0)), at, bit);
             prop_assert!(journal.batches(0).is_err());
             fs::remove_dir_all(&dir).unwrap();
         }
@@ -872,11 +876,7 @@ mod tests {
             let left: Vec<u64> = journal.batches(2).unwrap().iter().map(|b| b.public.batch_id).collect();
             prop_assert_eq!(left, (10 + covered..16).collect::<Vec<_>>());
             prop_assert_eq!(journal.batches(3).unwrap().len(), 1);
-            let path = dir.join(progress_file(2));
-            let mut bytes = fs::read(&path).unwrap();
-            let i = at.index(bytes.len());
-            bytes[i] ^= 1 << bit;
-            fs::write(&path, &bytes).unwrap();
+            flip(&dir.join(progress_file(2)), at, bit);
             prop_assert!(journal.progress(2).is_err());
             fs::remove_dir_all(&dir).unwrap();
         }

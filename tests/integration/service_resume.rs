@@ -161,6 +161,22 @@ fn values(store: &Store) -> BTreeMap<Vec<u8>, Fr> {
         .collect()
 }
 
+/// The transfer service of `log_dir` and `journal_dir`, resumed.
+fn resume(
+    log_dir: &std::path::Path,
+    journal_dir: &std::path::Path,
+) -> Result<(Service<TransferApp>, ResumeReport), ServiceError> {
+    Service::resume(TransferApp, CONFIG, provers(), log_dir, journal_dir)
+}
+
+/// The log in `dir`, verified with the keys beside it.
+fn verified(dir: &std::path::Path) -> spice::host::log_verifier::VerifiedLog {
+    LogVerifier::from_dir(dir)
+        .expect("keys")
+        .verify_dir(dir, |_| {})
+        .expect("the log is accepted")
+}
+
 /// Runs `plan` on a service with a journal that dies at durable write `crash_at` (after
 /// making it, with `performed`), resumes it from its directories, and runs the plan to its
 /// end; checks the log, the receipts and the final state. Returns what the resume reported
@@ -207,14 +223,7 @@ fn crash_and_resume_with(
             "a second failure after resuming: {error}"
         );
         drop(service); // the crash: nothing of the service's memory survives
-        let (again, report) = Service::resume(
-            TransferApp,
-            CONFIG,
-            provers(),
-            log_dir.path(),
-            journal_dir.path(),
-        )
-        .expect("resumes");
+        let (again, report) = resume(log_dir.path(), journal_dir.path()).expect("resumes");
         let mut again = again;
         again.set_journal_progress_every(progress_every);
         assert!(report.dropped_batches <= 1, "{report:?}");
@@ -224,10 +233,7 @@ fn crash_and_resume_with(
         resumed = Some(report);
     }
 
-    let log = LogVerifier::from_dir(log_dir.path())
-        .expect("keys")
-        .verify_dir(log_dir.path(), |_| {})
-        .expect("the log is accepted");
+    let log = verified(log_dir.path());
     assert_eq!(
         log.epochs.len(),
         plan.iter()
@@ -381,14 +387,7 @@ fn records_a_progress_record_covers_are_passed_over_and_removed() {
     for name in &leftovers {
         std::fs::write(journal_dir.path().join(name), &journal_files[*name]).expect("put back");
     }
-    let (mut service, report) = Service::resume(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    )
-    .expect("resumes");
+    let (mut service, report) = resume(log_dir.path(), journal_dir.path()).expect("resumes");
     assert_eq!(
         (report.progress_batches, report.batches),
         (3, 0),
@@ -402,10 +401,7 @@ fn records_a_progress_record_covers_are_passed_over_and_removed() {
     );
     assert_eq!(values(service.store()), expected);
     service.close_epoch(|_, _| {}).expect("the epoch audits");
-    LogVerifier::from_dir(log_dir.path())
-        .expect("keys")
-        .verify_dir(log_dir.path(), |_| {})
-        .expect("the log is accepted");
+    verified(log_dir.path());
 }
 
 /// `prove_batch` hands a batch's receipts out only as it returns, after the progress record:
@@ -431,14 +427,7 @@ fn receipts_handed_out_as_a_progress_record_is_written_come_back_with_the_resume
     let error = service.prove_batch(executed).expect_err("the crash");
     assert!(injected(&error), "{error}");
     drop(service);
-    let (mut service, report) = Service::resume(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    )
-    .expect("resumes");
+    let (mut service, report) = resume(log_dir.path(), journal_dir.path()).expect("resumes");
     assert_eq!(
         (report.progress_batches, report.batches),
         (1, 0),
@@ -449,10 +438,7 @@ fn receipts_handed_out_as_a_progress_record_is_written_come_back_with_the_resume
         assert_eq!(receipt.request, TransferApp.encode_request(&ex.request));
     }
     service.close_epoch(|_, _| {}).expect("the epoch audits");
-    let log = LogVerifier::from_dir(log_dir.path())
-        .expect("keys")
-        .verify_dir(log_dir.path(), |_| {})
-        .expect("the log is accepted");
+    let log = verified(log_dir.path());
     for receipt in &report.receipts {
         assert_eq!(log.check_receipt(receipt), Ok(()));
     }
@@ -487,13 +473,7 @@ fn a_progress_record_the_log_does_not_bear_out_yields_no_resume_or_no_audit() {
         edit(&mut progress);
         journal.write_progress(&progress).expect("rewritten");
         drop(journal);
-        Service::resume(
-            TransferApp,
-            CONFIG,
-            provers(),
-            log_dir.path(),
-            journal_dir.path(),
-        )
+        resume(log_dir.path(), journal_dir.path())
     };
     let inconsistent = |resumed: Result<(Service<TransferApp>, ResumeReport), ServiceError>| {
         matches!(
@@ -559,13 +539,7 @@ fn resume_refuses_the_journal_of_another_log() {
     for (i, (log_dir, journal_dir)) in dirs.iter().enumerate() {
         drop(run_open_epoch(log_dir, journal_dir, i as u64));
     }
-    let resumed = Service::resume(
-        TransferApp,
-        CONFIG,
-        provers(),
-        dirs[0].0.path(),
-        dirs[1].1.path(),
-    );
+    let resumed = resume(dirs[0].0.path(), dirs[1].1.path());
     assert!(
         matches!(
             resumed,
@@ -592,14 +566,8 @@ fn a_tampered_journal_yields_no_audit() {
     drop(journal);
     let before = std::fs::read_dir(log_dir.path()).expect("log").count();
 
-    let (mut service, _) = Service::resume(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    )
-    .expect("the replay goes through");
+    let (mut service, _) =
+        resume(log_dir.path(), journal_dir.path()).expect("the replay goes through");
     assert!(matches!(
         service.close_epoch(|_, _| {}),
         Err(ServiceError::Unbalanced { epoch: 0 })
@@ -642,13 +610,7 @@ fn a_running_service_cannot_be_resumed_or_written_by_another() {
     let mut running = run_open_epoch(&log_dir, &journal_dir, 5);
     let (log_before, journal_before) = (files(&log_dir), files(&journal_dir));
 
-    let resumed = Service::resume(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    );
+    let resumed = resume(log_dir.path(), journal_dir.path());
     assert!(
         matches!(
             &resumed,
@@ -688,14 +650,8 @@ fn a_running_service_cannot_be_resumed_or_written_by_another() {
         .expect("the running service still proves");
     drop(running);
 
-    let (mut service, report) = Service::resume(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    )
-    .expect("resumes once the first service is gone");
+    let (mut service, report) =
+        resume(log_dir.path(), journal_dir.path()).expect("resumes once the first service is gone");
     assert_eq!(report.epoch, 0);
     assert_eq!(report.dropped_batches, 0);
     assert!(!proved.is_empty());
@@ -762,13 +718,7 @@ fn a_journal_is_refused_inside_the_log_and_resume_needs_one() {
     drop(Service::new(TransferApp, CONFIG, provers(), log_dir.path()).expect("service"));
     std::fs::create_dir_all(journal_dir.path()).expect("dir");
     assert!(matches!(
-        Service::resume(
-            TransferApp,
-            CONFIG,
-            provers(),
-            log_dir.path(),
-            journal_dir.path()
-        ),
+        resume(log_dir.path(), journal_dir.path()),
         Err(ServiceError::Journal(JournalError::NotAJournal { .. }))
     ));
 }
