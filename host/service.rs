@@ -48,7 +48,7 @@
 //! crash may not have handed out its receipts: the resume returns them
 //! ([`ResumeReport::receipts`]), so that its clients do not submit those requests twice.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -77,7 +77,7 @@ use super::{
     },
     set_digest::Tuple,
     storage_gadget::{execute, App, AppError, Executed},
-    store::{ReplayError, Store, StoreError, TxRecord, FIRST_TIMESTAMP},
+    store::{key_order, ReplayError, Store, StoreError, TxRecord, FIRST_TIMESTAMP},
     workload::Stream,
 };
 
@@ -444,8 +444,10 @@ pub struct Service<A: App> {
     progress_every: Option<NonZeroU64>,
     /// The first batch the journal's checkpoint or progress record does not cover.
     covered_batch_id: u64,
-    /// The store's clock when the current epoch started.
-    epoch_start_timestamp: u64,
+    /// With a journal: what the epoch's logged batches wrote (each key's last tuple) and the
+    /// clock after them — the state a progress record holds, which the store (ahead of the
+    /// log by whatever is executed and not yet logged) cannot give.
+    logged: LoggedWrites,
     /// Where durable writes (journal records, log appends) start to fail, for tests that
     /// crash the service at each point ([`Service::fail_at_write`]).
     crash: Option<CrashPoint>,
@@ -667,6 +669,12 @@ impl<A: App> Service<A> {
             service.batches = progress.batches;
         }
         service.covered_batch_id = covered_to;
+        if let Some(progress) = &progress {
+            service
+                .logged
+                .restore(&progress.written, progress.next_timestamp);
+        }
+        service.logged.add(txs.iter().copied());
         for record in &records {
             service.batches.add_batch(
                 record.public.read_set,
@@ -744,7 +752,7 @@ impl<A: App> Service<A> {
             journal,
             progress_every: NonZeroU64::new(DEFAULT_PROGRESS_EVERY),
             covered_batch_id: start.next_batch_id,
-            epoch_start_timestamp: start.next_timestamp,
+            logged: LoggedWrites::starting(start.next_timestamp),
             crash: None,
         }
     }
@@ -808,10 +816,9 @@ impl<A: App> Service<A> {
     }
 
     /// Once the journal holds the records of `every` batches of the epoch (default
-    /// [`DEFAULT_PROGRESS_EVERY`]), the next proving call ([`Service::prove_batches`],
-    /// [`Service::prove_batch`]) that leaves every executed request in the log writes a
-    /// progress record in their place as it returns: the tuples written in the epoch so
-    /// far and the epoch's sums ([`EpochProgress`]). A resume then starts from it instead of
+    /// [`DEFAULT_PROGRESS_EVERY`]), the service writes a progress record in their place as
+    /// soon as the last of them has handed out its receipts: what the epoch's logged batches
+    /// wrote so far and the epoch's sums ([`EpochProgress`]). A resume then starts from it instead of
     /// replaying every batch of the epoch, and the journal stays at about `every` files.
     /// `None`: records pile up until the epoch's checkpoint. Not kept across a restart: set it
     /// again on the resumed service.
@@ -934,8 +941,10 @@ impl<A: App> Service<A> {
 
     /// Proves `executed` (requests this service executed in the current epoch) in batches
     /// of the configured capacity, in the order given, appending each proof to the log;
-    /// `on_batch` is told about each batch (and given its receipts) once it is in the log.
-    /// Returns one receipt per request, in the order given.
+    /// `on_batch` is told about each batch (and given its receipts) once it is in the log:
+    /// that is where the receipts are handed out (the journal keeps a batch's until
+    /// `on_batch` has returned, not until this call does). Returns one receipt per request,
+    /// in the order given.
     ///
     /// Batches are pipelined: while some are proved, the next ones (up to one per thread, at
     /// most [`MAX_BATCHES_AHEAD`]) have their witnesses built and their assignments
@@ -1025,7 +1034,8 @@ impl<A: App> Service<A> {
                     committed += 1;
                     on_batch(&report);
                     receipts.extend(report.receipts);
-                    Ok(())
+                    // Every covered batch's receipts are out through `on_batch`.
+                    self.write_progress_if_due(&[])
                 },
             )
         })?;
@@ -1035,7 +1045,6 @@ impl<A: App> Service<A> {
                 chunks.len()
             )));
         }
-        self.write_progress_if_due(&receipts)?;
         Ok(receipts)
     }
 
@@ -1131,6 +1140,9 @@ impl<A: App> Service<A> {
         let log = logged.elapsed();
         // In the log: from here on the batch counts for the epoch.
         self.next_batch_id += 1;
+        if self.journal.is_some() {
+            self.logged.add(executed.iter().map(|ex| &ex.record));
+        }
         self.batches.add_batch(
             public.read_set,
             public.write_set,
@@ -1151,29 +1163,24 @@ impl<A: App> Service<A> {
         })
     }
 
-    /// Writes the journal's progress record if enough batch records piled up and every
-    /// executed request is in the log (so the store holds exactly what the logged batches
-    /// made). Called as a proving call returns, with the `receipts` it is about to hand out,
-    /// which the record keeps: a crash before they reach their clients leaves them in the
-    /// journal, as the batch records it replaces would have.
+    /// Writes the journal's progress record if enough batch records piled up since the last
+    /// one. `receipts` are those of the covered batches not handed out yet (by
+    /// [`Service::prove_batch`], which returns its batch's after this), which the record
+    /// keeps: a crash before they reach their clients leaves them in the journal, as the
+    /// batch records it replaces would have.
     fn write_progress_if_due(&mut self, receipts: &[ClientReceipt]) -> Result<(), ServiceError> {
         let (Some(journal), Some(every)) = (&self.journal, self.progress_every) else {
             return Ok(());
         };
-        let due = self.next_batch_id - self.covered_batch_id >= every.get();
-        if !due || self.unproven.load(Ordering::SeqCst) > 0 || self.pending.is_some() {
+        if self.next_batch_id - self.covered_batch_id < every.get() || self.pending.is_some() {
             return Ok(());
         }
-        // `&mut self`: no request runs while the store is read.
-        let snapshot = self.store.snapshot();
-        let mut written = snapshot.final_state;
-        written.retain(|tuple| tuple.timestamp >= self.epoch_start_timestamp);
         let progress = EpochProgress {
-            epoch: snapshot.epoch,
+            epoch: self.epoch(),
             next_batch_id: self.next_batch_id,
-            next_timestamp: snapshot.next_timestamp,
+            next_timestamp: self.logged.next_timestamp,
             batches: self.batches,
-            written,
+            written: self.logged.tuples(),
             receipts: receipts.to_vec(),
         };
         durable(&mut self.crash, Durable::Journal, || {
@@ -1333,8 +1340,48 @@ impl<A: App> Service<A> {
             })?;
         }
         self.covered_batch_id = self.next_batch_id;
-        self.epoch_start_timestamp = pending.next_timestamp;
+        self.logged = LoggedWrites::starting(pending.next_timestamp);
         Ok(())
+    }
+}
+
+/// What an epoch's logged batches wrote: each key's last tuple, and the clock after them.
+#[derive(Debug, Default)]
+struct LoggedWrites {
+    written: HashMap<Fr, Tuple>,
+    next_timestamp: u64,
+}
+
+impl LoggedWrites {
+    /// Nothing written yet in an epoch whose clock starts at `next_timestamp`.
+    fn starting(next_timestamp: u64) -> Self {
+        Self {
+            written: HashMap::new(),
+            next_timestamp,
+        }
+    }
+
+    /// Adds the writes of `records`, in `t_req` order (as batches are logged).
+    fn add<'a>(&mut self, records: impl IntoIterator<Item = &'a TxRecord>) {
+        for record in records {
+            for op in &record.ops {
+                self.written.insert(op.new.key, op.new);
+            }
+            self.next_timestamp = self.next_timestamp.max(record.t_req + 1);
+        }
+    }
+
+    /// Takes a progress record's state.
+    fn restore(&mut self, written: &[Tuple], next_timestamp: u64) {
+        self.written = written.iter().map(|tuple| (tuple.key, *tuple)).collect();
+        self.next_timestamp = self.next_timestamp.max(next_timestamp);
+    }
+
+    /// The tuples, in key order.
+    fn tuples(&self) -> Vec<Tuple> {
+        let mut tuples: Vec<Tuple> = self.written.values().copied().collect();
+        tuples.sort_unstable_by(|a, b| key_order(&a.key, &b.key));
+        tuples
     }
 }
 
@@ -1368,7 +1415,7 @@ pub struct ResumeReport {
     /// Requests replayed.
     pub requests: usize,
     /// Those batches' receipts, in log order, after the receipts the progress record kept
-    /// (those of the proving call that wrote it). A crash just after a batch reached the log
+    /// (those of covered batches not handed out when it was written). A crash just after a batch reached the log
     /// can have kept its receipts from their clients: a client without a receipt looks here
     /// before it submits its request again.
     pub receipts: Vec<ClientReceipt>,

@@ -20,9 +20,9 @@
 //! * An **audit record** before an epoch's audit starts: the seed its witnesses (salts,
 //!   blindings, chunk boundaries) are drawn from, so that an audit interrupted part-way is
 //!   rebuilt identical to the chunks already in the log and finished where it stopped.
-//! * A **progress record** now and then within an epoch, when every executed request is in
-//!   the log ([`EpochProgress`]): the tuples written in the epoch so far, the clock, and the
-//!   epoch's summed batch contributions and blindings. It replaces the batch records it
+//! * A **progress record** now and then within an epoch ([`EpochProgress`]): what the
+//!   epoch's logged batches wrote so far (each key's last tuple), the clock after them, and
+//!   their summed contributions and blindings. It replaces the batch records it
 //!   covers, which are removed, so the journal holds one file per batch only since the last
 //!   one, and a resume starts from it instead of replaying the whole epoch.
 //!
@@ -122,22 +122,23 @@ pub struct BatchRecord {
 
 /// How far an epoch has come, recorded in place of its batch records so far
 /// ([`ServiceJournal::write_progress`]): what a resume starts from instead of replaying them.
-/// Written only when every request executed is in a logged batch, so the state it holds is
-/// exactly what those batches produced.
+/// It holds what those batches wrote, not the store's state, which runs ahead of the log by
+/// whatever is executed and not logged yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EpochProgress {
     /// The epoch.
     pub epoch: u64,
     /// The first batch it does not cover: it covers every batch of the epoch before this id.
     pub next_batch_id: u64,
-    /// The store's clock after those batches.
+    /// The clock after those batches: one past their last request's timestamp.
     pub next_timestamp: u64,
     /// Their published contributions, summed, and the summed blindings behind them. Secret.
     pub batches: EpochBatches,
-    /// The tuple of every key written in the epoch so far, in key order.
+    /// The tuple of every key the covered batches wrote (its last), in key order.
     pub written: Vec<Tuple>,
-    /// The receipts the proving call that wrote it handed out as it returned: a crash right
-    /// then can have kept them from their clients, as with a batch record's.
+    /// The receipts of covered batches that were not handed out yet when it was written (a
+    /// batch `Service::prove_batch` returns after the record): a crash can have kept them
+    /// from their clients, as with a batch record's.
     pub receipts: Vec<ClientReceipt>,
 }
 

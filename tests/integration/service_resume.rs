@@ -122,6 +122,22 @@ impl Clients {
 }
 
 impl Clients {
+    /// A crash after an epoch's checkpoint is written (the audit's last write) leaves a
+    /// service resumed in the next epoch: the `Close` step that failed is done, and running
+    /// it again would close (and audit) the next, empty, epoch.
+    fn skip_a_finished_close(&mut self, service_epoch: u64) {
+        if let Some(Step::Close) = self.plan.get(self.step) {
+            let closing = self.plan[..self.step]
+                .iter()
+                .filter(|step| matches!(step, Step::Close))
+                .count() as u64;
+            if service_epoch > closing {
+                self.step += 1;
+                self.started = false;
+            }
+        }
+    }
+
     /// Takes the receipts of batches the service logged without handing them out (a crash
     /// just after the append): their requests are the first ones waiting to be submitted
     /// again, which they no longer are.
@@ -229,6 +245,9 @@ fn crash_and_resume_with(
         assert!(report.dropped_batches <= 1, "{report:?}");
         assert_eq!(report.audit_pending, again.audit_pending());
         clients.recover(&report.receipts);
+        if again.audit_pending().is_none() {
+            clients.skip_a_finished_close(again.epoch());
+        }
         service = again;
         resumed = Some(report);
     }
@@ -276,8 +295,9 @@ proptest! {
 
 /// The points a few random crashes may miss: inside an audit, after its chunk is in the log
 /// (the audit is rebuilt from its seed and must match it); after the epoch's end is in the
-/// log but before the checkpoint; and just after a batch reached the log, before its receipts
-/// reached their clients (they come back with the resume, and the requests are not run twice).
+/// log but before the checkpoint; just after the checkpoint; and just after a batch reached
+/// the log, before its receipts reached their clients (they come back with the resume, and
+/// the requests are not run twice).
 #[test]
 fn a_crash_inside_an_audit_or_just_after_an_append_is_resumed_where_it_stopped() {
     for crash_at in [8, 10] {
@@ -288,6 +308,14 @@ fn a_crash_inside_an_audit_or_just_after_an_append_is_resumed_where_it_stopped()
             "{report:?}"
         );
     }
+    // Write 10 is the checkpoint that ends the audit: made, the resume is in the next epoch
+    // with nothing pending, and the clients do not close an epoch twice.
+    let report = crash_and_resume(&PLAN, 10, 3, 10, true).expect("crashed");
+    assert_eq!(
+        (report.epoch, report.audit_pending),
+        (1, None),
+        "{report:?}"
+    );
     // Write 3 is the log append of the second batch (of the 8 requests).
     let report = crash_and_resume(&FIRST_EPOCH, 3, 3, 3, true).expect("crashed");
     assert_eq!(
@@ -301,11 +329,10 @@ fn a_crash_inside_an_audit_or_just_after_an_append_is_resumed_where_it_stopped()
     );
 }
 
-/// Durable writes of [`PLAN`] with 3 accounts and a progress record at the end of every
-/// proving call: epoch 0: the setup's batch (record, append), its progress record,
-/// two batches of requests (4), their progress record, the audit (5); epoch 1: two batches
-/// (4), a progress record, the audit (5).
-const WRITES_WITH_PROGRESS: u64 = 3 + 5 + 5 + 5 + 5;
+/// Durable writes of [`PLAN`] with 3 accounts and a progress record after every batch:
+/// epoch 0: the setup's batch (record, append, progress), two batches of requests (3 each),
+/// the audit (5); epoch 1: two batches (3 each), the audit (5).
+const WRITES_WITH_PROGRESS: u64 = 3 + 6 + 5 + 6 + 5;
 
 fn every_batch() -> Option<NonZeroU64> {
     NonZeroU64::new(1)
@@ -335,12 +362,15 @@ fn a_resume_starts_from_the_last_progress_record_and_replays_only_what_came_afte
     let cases = [
         ((2, false), (0, 1, None)),
         ((2, true), (1, 0, None)),
-        ((7, false), (1, 2, None)),
-        ((7, true), (3, 0, None)),
-        ((8, true), (3, 0, Some(0))),
+        ((5, true), (2, 0, None)),
+        ((8, false), (2, 1, None)),
+        ((8, true), (3, 0, None)),
+        ((9, true), (3, 0, Some(0))),
         ((13, true), (0, 0, None)),
-        ((14, true), (0, 1, None)),
-        ((17, true), (2, 0, None)),
+        ((14, true), (0, 0, None)),
+        ((15, true), (0, 1, None)),
+        ((16, true), (1, 0, None)),
+        ((19, false), (1, 1, None)),
     ];
     for ((crash_at, performed), expected) in cases {
         let report = crash_and_resume_with(&PLAN, crash_at, 3, crash_at, performed, every_batch())
@@ -355,6 +385,47 @@ fn a_resume_starts_from_the_last_progress_record_and_replays_only_what_came_afte
             "crash at {crash_at}, performed {performed}: {report:?}"
         );
     }
+}
+
+/// A progress record holds what the log holds, not the store: written while requests beyond
+/// the logged batches are executed (and unproven), it resumes to the state of the logged
+/// requests alone, which audits.
+#[test]
+fn a_progress_record_written_with_requests_unproven_holds_only_what_the_log_holds() {
+    let (log_dir, journal_dir) = (TempDir::new("ahead-log"), TempDir::new("ahead-journal"));
+    let mut service = Service::create(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("service");
+    service.set_journal_progress_every(every_batch());
+    let mut workload = TransferWorkload::new(4, 12);
+    let setup = service.execute(workload.setup());
+    service
+        .prove_batches(&setup.executed, |_| {})
+        .expect("proves");
+    let report = service.execute(workload.streams(3 * CONFIG.batch_capacity, 3));
+    let logged = &report.executed[..CONFIG.batch_capacity];
+    service.prove_batch(logged).expect("proves");
+    // The rest is executed, in the store, and in no batch.
+    drop(service);
+    let (mut service, resumed) = resume(log_dir.path(), journal_dir.path()).expect("resumes");
+    let setup_batches = setup.executed.len().div_ceil(CONFIG.batch_capacity);
+    assert_eq!(
+        (resumed.progress_batches, resumed.batches),
+        (setup_batches + 1, 0),
+        "{resumed:?}"
+    );
+    let replay = Store::new();
+    for request in setup.executed.iter().chain(logged).map(|ex| ex.request) {
+        execute(&replay, &TransferApp, request).expect("replays");
+    }
+    assert_eq!(values(service.store()), values(&replay));
+    service.close_epoch(|_, _| {}).expect("the epoch audits");
+    assert_eq!(verified(log_dir.path()).epochs.len(), 1);
 }
 
 /// A crash after a progress record is written and before the records it covers are gone
