@@ -333,20 +333,39 @@ impl ServiceJournal {
 
     /// The progress record of `epoch`, if one was written.
     pub fn progress(&self, epoch: u64) -> Result<Option<EpochProgress>, JournalError> {
-        let path = self.dir.join(progress_file(epoch));
+        self.epoch_record(
+            epoch,
+            &progress_file(epoch),
+            PROGRESS_TAG,
+            decode_progress,
+            |p| p.epoch,
+        )
+    }
+
+    /// The record of `epoch` in `file`, if there is one, decoded and checked to be that
+    /// epoch's.
+    fn epoch_record<T>(
+        &self,
+        epoch: u64,
+        file: &str,
+        tag: u8,
+        body: impl FnOnce(&mut &[u8]) -> Decoded<T>,
+        epoch_of: impl Fn(&T) -> u64,
+    ) -> Result<Option<T>, JournalError> {
+        let path = self.dir.join(file);
         if !path.exists() {
             return Ok(None);
         }
         let payload = read_checked(&path, JOURNAL_MAGIC, "journal record")?;
-        let progress = decode(&path, &payload, PROGRESS_TAG, decode_progress)?;
-        if progress.epoch != epoch {
+        let record = decode(&path, &payload, tag, body)?;
+        if epoch_of(&record) != epoch {
             return Err(self.inconsistent(format!(
-                "{} holds the progress record of epoch {}",
+                "{} holds a record of epoch {}",
                 path.display(),
-                progress.epoch
+                epoch_of(&record)
             )));
         }
-        Ok(Some(progress))
+        Ok(Some(record))
     }
 
     /// Writes an audit's record (durable when this returns).
@@ -368,28 +387,21 @@ impl ServiceJournal {
 
     /// The audit record of `epoch`, if its audit was started.
     pub fn audit(&self, epoch: u64) -> Result<Option<AuditRecord>, JournalError> {
-        let path = self.dir.join(audit_file(epoch));
-        if !path.exists() {
-            return Ok(None);
-        }
-        let payload = read_checked(&path, JOURNAL_MAGIC, "journal record")?;
-        let record = decode(&path, &payload, AUDIT_TAG, |bytes| {
-            let epoch = u64::deserialize_compressed(&mut *bytes).map_err(|e| e.to_string())?;
-            let seed: [u8; 32] = bytes
-                .get(..32)
-                .and_then(|s| s.try_into().ok())
-                .ok_or("the seed is cut short")?;
-            *bytes = &bytes[32..];
-            Ok(AuditRecord { epoch, seed })
-        })?;
-        if record.epoch != epoch {
-            return Err(self.inconsistent(format!(
-                "{} holds the audit record of epoch {}",
-                path.display(),
-                record.epoch
-            )));
-        }
-        Ok(Some(record))
+        self.epoch_record(
+            epoch,
+            &audit_file(epoch),
+            AUDIT_TAG,
+            |bytes| {
+                let epoch = u64::deserialize_compressed(&mut *bytes).map_err(|e| e.to_string())?;
+                let seed: [u8; 32] = bytes
+                    .get(..32)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or("the seed is cut short")?;
+                *bytes = &bytes[32..];
+                Ok(AuditRecord { epoch, seed })
+            },
+            |record| record.epoch,
+        )
     }
 
     /// An [`JournalError::Inconsistent`] about this journal.

@@ -220,15 +220,7 @@ fn crash_and_resume_with(
     progress_every: Option<NonZeroU64>,
 ) -> Option<ResumeReport> {
     let (log_dir, journal_dir) = (TempDir::new("resume-log"), TempDir::new("resume-journal"));
-    let mut service = Service::create(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    )
-    .expect("service");
-    service.set_journal_progress_every(progress_every);
+    let mut service = create(&log_dir, &journal_dir, progress_every);
     service.fail_at_write(crash_at, performed);
     let mut clients = Clients::new(plan, accounts, seed);
     let mut resumed = None;
@@ -276,23 +268,6 @@ fn crash_and_resume_with(
 /// (its seed, one chunk, the closing proof, the epoch's end, the checkpoint).
 const WRITES_WITH_3_ACCOUNTS: u64 = 2 * 3 + 5 + 2 * 2 + 5;
 
-proptest! {
-    // Each case makes about 12 proofs, plus what the crash makes it redo; the deterministic
-    // test below covers the crash points a few random cases reach least often.
-    #![proptest_config(ProptestConfig::with_cases(2))]
-
-    #[test]
-    fn a_service_resumed_after_a_crash_at_any_write_continues_one_valid_log(
-        seed in any::<u64>(),
-        accounts in 3u64..7,
-        crash_at in 0..WRITES_WITH_3_ACCOUNTS,
-        performed in any::<bool>(),
-    ) {
-        // More accounts only add writes: every crash point is reached.
-        prop_assert!(crash_and_resume(&PLAN, seed, accounts, crash_at, performed).is_some());
-    }
-}
-
 /// The points a few random crashes may miss: inside an audit, after its chunk is in the log
 /// (the audit is rebuilt from its seed and must match it); after the epoch's end is in the
 /// log but before the checkpoint; just after the checkpoint; and just after a batch reached
@@ -338,17 +313,47 @@ fn every_batch() -> Option<NonZeroU64> {
     NonZeroU64::new(1)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2))]
+/// A new transfer service with a journal that writes a progress record every
+/// `progress_every` batches (`None`: never).
+fn create(
+    log_dir: &TempDir,
+    journal_dir: &TempDir,
+    progress_every: Option<NonZeroU64>,
+) -> Service<TransferApp> {
+    let mut service = Service::create(
+        TransferApp,
+        CONFIG,
+        provers(),
+        log_dir.path(),
+        journal_dir.path(),
+    )
+    .expect("service");
+    service.set_journal_progress_every(progress_every);
+    service
+}
 
+proptest! {
+    // Each case makes about 12 proofs, plus what the crash makes it redo; the deterministic
+    // tests beside this one cover the crash points a few random cases reach least often.
+    #![proptest_config(ProptestConfig::with_cases(4))]
+
+    /// With batch records only until the epoch's checkpoint, or a progress record after
+    /// every batch.
     #[test]
-    fn a_service_writing_progress_records_resumed_after_a_crash_at_any_write_continues_one_valid_log(
+    fn a_service_resumed_after_a_crash_at_any_write_continues_one_valid_log(
         seed in any::<u64>(),
         accounts in 3u64..7,
-        crash_at in 0..WRITES_WITH_PROGRESS,
+        crash_at in any::<prop::sample::Index>(),
         performed in any::<bool>(),
+        progress in any::<bool>(),
     ) {
-        prop_assert!(crash_and_resume_with(&PLAN, seed, accounts, crash_at, performed, every_batch()).is_some());
+        let (every, writes) = match progress {
+            true => (every_batch(), WRITES_WITH_PROGRESS),
+            false => (None, WRITES_WITH_3_ACCOUNTS),
+        };
+        // More accounts only add writes: every crash point is reached.
+        let crash_at = crash_at.index(writes as usize) as u64;
+        prop_assert!(crash_and_resume_with(&PLAN, seed, accounts, crash_at, performed, every).is_some());
     }
 }
 
@@ -393,15 +398,7 @@ fn a_resume_starts_from_the_last_progress_record_and_replays_only_what_came_afte
 #[test]
 fn a_progress_record_written_with_requests_unproven_holds_only_what_the_log_holds() {
     let (log_dir, journal_dir) = (TempDir::new("ahead-log"), TempDir::new("ahead-journal"));
-    let mut service = Service::create(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    )
-    .expect("service");
-    service.set_journal_progress_every(every_batch());
+    let mut service = create(&log_dir, &journal_dir, every_batch());
     let mut workload = TransferWorkload::new(4, 12);
     let setup = service.execute(workload.setup());
     service
@@ -481,15 +478,7 @@ fn records_a_progress_record_covers_are_passed_over_and_removed() {
 #[test]
 fn receipts_handed_out_as_a_progress_record_is_written_come_back_with_the_resume() {
     let (log_dir, journal_dir) = (TempDir::new("kept-log"), TempDir::new("kept-journal"));
-    let mut service = Service::create(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    )
-    .expect("service");
-    service.set_journal_progress_every(every_batch());
+    let mut service = create(&log_dir, &journal_dir, every_batch());
     let mut workload = TransferWorkload::new(3, 8);
     let report = service.execute(workload.setup());
     let executed = &report.executed[..CONFIG.batch_capacity.min(report.executed.len())];
