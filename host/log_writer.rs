@@ -36,12 +36,16 @@ pub struct LogWriter {
 
 impl LogWriter {
     /// Creates a new log in `dir` (refusing a directory that already holds one) and writes
-    /// the three verifying keys next to it.
+    /// the three verifying keys next to it, before its first segment (so a log that exists
+    /// always has them).
     pub fn create(dir: &Path, keys: &ServiceVerifyingKeys) -> Result<Self, LogError> {
-        let log = ProofLog::create(dir)?;
-        write_verifying_key(dir, EntryKind::BatchProof, &keys.batch)?;
-        write_verifying_key(dir, EntryKind::AuditChunkProof, &keys.chunk)?;
-        write_verifying_key(dir, EntryKind::AuditClosingProof, &keys.closing)?;
+        // The keys before the first segment: a log that exists has its keys.
+        let log = ProofLog::create_with(dir, |dir| {
+            write_verifying_key(dir, EntryKind::BatchProof, &keys.batch)?;
+            write_verifying_key(dir, EntryKind::AuditChunkProof, &keys.chunk)?;
+            write_verifying_key(dir, EntryKind::AuditClosingProof, &keys.closing)?;
+            Ok(())
+        })?;
         Ok(Self {
             log,
             next_sequence: 0,

@@ -1031,6 +1031,16 @@ impl ProofLog {
     /// Creates an empty log in `dir` (created if needed). Refuses a directory that already
     /// holds segment files.
     pub fn create(dir: &Path) -> Result<Self, LogError> {
+        Self::create_with(dir, |_| Ok(()))
+    }
+
+    /// [`ProofLog::create`], with `first` run under the writer lock before the first segment
+    /// is made: files that must be there whenever the log is (its verifying keys) are, for a
+    /// reader who starts as soon as the log exists, and after a crash in between.
+    pub fn create_with(
+        dir: &Path,
+        first: impl FnOnce(&Path) -> Result<(), LogError>,
+    ) -> Result<Self, LogError> {
         fs::create_dir_all(dir).map_err(io_error(dir))?;
         // Locked before looking, so that two creators cannot both find the directory empty.
         let lock = lock_log(dir)?;
@@ -1043,6 +1053,7 @@ impl ProofLog {
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             sync_dir(parent)?;
         }
+        first(dir)?;
         let file = create_segment(dir, 0)?;
         Ok(Self {
             dir: dir.to_path_buf(),

@@ -465,3 +465,34 @@ fn a_resumed_writer_cuts_a_torn_tail_and_holds_the_log_from_the_cut_on() {
     assert_eq!(read.len(), positions.len() + 1);
     assert_eq!(read[..4], entries[..]);
 }
+
+/// What must be there whenever the log is (its verifying keys, written by
+/// `LogWriter::create` this way) is made under the writer lock before the first segment; if
+/// making it fails, there is no log, and a later create starts afresh.
+#[test]
+fn files_made_before_the_first_segment_are_there_whenever_the_log_is() {
+    let dir = TempDir::new("live-log-first");
+    let failed = ProofLog::create_with(dir.path(), |dir| {
+        assert!(!ProofLog::exists(dir), "no segment yet");
+        assert!(WriterLock::is_held(dir).unwrap(), "made under the lock");
+        Err(LogError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other("disk full"),
+        })
+    });
+    assert!(matches!(failed, Err(LogError::Io { .. })));
+    assert!(
+        !ProofLog::exists(dir.path()),
+        "a failed create leaves no log"
+    );
+    let log = ProofLog::create_with(dir.path(), |dir| {
+        fs::write(dir.join("keys"), b"k").map_err(|source| LogError::Io {
+            path: dir.join("keys"),
+            source,
+        })
+    })
+    .expect("a later create starts afresh");
+    assert!(dir.path().join("keys").exists());
+    drop(log);
+    assert!(LogFollower::new(dir.path()).is_ok());
+}
