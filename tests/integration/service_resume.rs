@@ -573,14 +573,7 @@ fn a_progress_record_the_log_does_not_bear_out_yields_no_resume_or_no_audit() {
 /// A service made with a journal that has proved the setup and 4 requests, a batch each
 /// (epoch 0 open).
 fn run_open_epoch(log_dir: &TempDir, journal_dir: &TempDir, seed: u64) -> Service<TransferApp> {
-    let mut service = Service::create(
-        TransferApp,
-        CONFIG,
-        provers(),
-        log_dir.path(),
-        journal_dir.path(),
-    )
-    .expect("service");
+    let mut service = create(log_dir, journal_dir, None);
     let mut workload = TransferWorkload::new(4, seed);
     for streams in [workload.setup(), workload.streams(4, 4)] {
         let report = service.execute(streams);
