@@ -530,8 +530,7 @@ impl<A: App> Service<A> {
     /// Reopens a service made by [`Service::create`] after it stopped, at any point: from the
     /// journal's last checkpoint and the epoch's progress record, if one was written (checked
     /// against the log's batches it covers), replays the requests of the batches in the log
-    /// since then,
-    /// rebuilds an audit the log holds part of, and continues the log. `app`, `config` and
+    /// since then, rebuilds an audit the log holds part of, and continues the log. `app`, `config` and
     /// `provers` must be the ones the service ran with (the log's verifying keys are checked
     /// against the provers', every logged batch and audit proof against the journal).
     ///
@@ -613,11 +612,10 @@ impl<A: App> Service<A> {
         // The batches in the log after those, each explained by its journal record. Records
         // of covered batches are a crash's leftovers from writing the progress record.
         let mut records = journal.batches(epoch)?;
-        let leftovers: Vec<BatchRecord> = records
-            .extract_if(.., |record| record.public.batch_id < covered_to)
-            .collect();
-        for record in &leftovers {
-            journal.remove_batch(epoch, record.public.batch_id)?;
+        let before = records.len();
+        records.retain(|record| record.public.batch_id >= covered_to);
+        if records.len() < before {
+            journal.remove_covered(epoch, covered_to)?;
         }
         let uncovered = &open.batches[covered..];
         let unlogged = records.split_off(uncovered.len().min(records.len()));
@@ -818,8 +816,9 @@ impl<A: App> Service<A> {
     /// Once the journal holds the records of `every` batches of the epoch (default
     /// [`DEFAULT_PROGRESS_EVERY`]), the service writes a progress record in their place as
     /// soon as the last of them has handed out its receipts: what the epoch's logged batches
-    /// wrote so far and the epoch's sums ([`EpochProgress`]). A resume then starts from it instead of
-    /// replaying every batch of the epoch, and the journal stays at about `every` files.
+    /// wrote so far and the epoch's sums ([`EpochProgress`]). A resume then starts from it
+    /// instead of replaying every batch of the epoch, and the journal stays at about `every`
+    /// files.
     /// `None`: records pile up until the epoch's checkpoint. Not kept across a restart: set it
     /// again on the resumed service.
     pub fn set_journal_progress_every(&mut self, every: Option<NonZeroU64>) {
@@ -1346,7 +1345,7 @@ impl<A: App> Service<A> {
 }
 
 /// What an epoch's logged batches wrote: each key's last tuple, and the clock after them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct LoggedWrites {
     written: HashMap<Fr, Tuple>,
     next_timestamp: u64,
@@ -1415,9 +1414,9 @@ pub struct ResumeReport {
     /// Requests replayed.
     pub requests: usize,
     /// Those batches' receipts, in log order, after the receipts the progress record kept
-    /// (those of covered batches not handed out when it was written). A crash just after a batch reached the log
-    /// can have kept its receipts from their clients: a client without a receipt looks here
-    /// before it submits its request again.
+    /// (those of covered batches not handed out when it was written). A crash just after a
+    /// batch reached the log can have kept its receipts from their clients: a client without
+    /// a receipt looks here before it submits its request again.
     pub receipts: Vec<ClientReceipt>,
     /// Journal records of batches that never reached the log, removed: their requests got no
     /// receipt and are not in the rebuilt state.

@@ -258,13 +258,7 @@ impl ServiceJournal {
         let mut payload = vec![CHECKPOINT_TAG];
         encode_checkpoint(&mut payload, checkpoint)?;
         write_checked(&self.dir, CHECKPOINT_FILE, JOURNAL_MAGIC, &payload)?;
-        for (name, epoch) in self.records()? {
-            if epoch < checkpoint.epoch {
-                let path = self.dir.join(name);
-                fs::remove_file(&path).map_err(io_error(&path))?;
-            }
-        }
-        Ok(())
+        self.remove_records(|_, epoch| epoch < checkpoint.epoch)
     }
 
     /// Writes a batch's record (durable when this returns).
@@ -311,7 +305,7 @@ impl ServiceJournal {
 
     /// Writes `progress` (durable when this returns) in place of the epoch's progress record
     /// before it, then removes the batch records it covers (a crash in between leaves records
-    /// that [`ServiceJournal::progress`] tells a resume to pass over).
+    /// that a resume passes over and removes with [`ServiceJournal::remove_covered`]).
     pub fn write_progress(&self, progress: &EpochProgress) -> Result<(), JournalError> {
         let mut payload = vec![PROGRESS_TAG];
         encode_progress(&mut payload, progress)?;
@@ -321,9 +315,22 @@ impl ServiceJournal {
             JOURNAL_MAGIC,
             &payload,
         )?;
+        self.remove_covered(progress.epoch, progress.next_batch_id)
+    }
+
+    /// Removes the batch records of `epoch` before batch `next_batch_id`: those a progress
+    /// record covers.
+    pub fn remove_covered(&self, epoch: u64, next_batch_id: u64) -> Result<(), JournalError> {
+        self.remove_records(|name, record_epoch| {
+            record_epoch == epoch && batch_id_of(name).is_some_and(|id| id < next_batch_id)
+        })
+    }
+
+    /// Removes every batch, audit and progress record `doomed` picks (by file name and the
+    /// epoch it gives).
+    fn remove_records(&self, doomed: impl Fn(&str, u64) -> bool) -> Result<(), JournalError> {
         for (name, epoch) in self.records()? {
-            let covered = batch_id_of(&name).is_some_and(|id| id < progress.next_batch_id);
-            if epoch == progress.epoch && covered {
+            if doomed(&name, epoch) {
                 let path = self.dir.join(name);
                 fs::remove_file(&path).map_err(io_error(&path))?;
             }
