@@ -6,10 +6,22 @@
 
 namespace spice {
 
+#ifdef __CUDACC__
+// M0's low word in constant memory, as for Fr (fr.cuh says why).
+static __constant__ uint32_t fq_m0_word = 0xfffcfffdu;
+#endif
+
 struct fq_params {
     static constexpr int N = 6;
     // -p^{-1} mod 2^64
     static constexpr uint64_t M0 = 0x89f3fffcfffcfffdULL;
+    SPICE_HD static uint32_t m0_word() {
+#ifdef __CUDA_ARCH__
+        return fq_m0_word;
+#else
+        return (uint32_t)M0;
+#endif
+    }
     SPICE_HD static constexpr uint64_t p(int i) {
         constexpr uint64_t v[N] = {0xb9feffffffffaaabULL, 0x1eabfffeb153ffffULL,
                                    0x6730d2a0f6b0f624ULL, 0x64774b84f38512bfULL,

@@ -6,10 +6,25 @@
 
 namespace spice {
 
+#ifdef __CUDACC__
+// M0's low word, read from constant memory rather than folded into the code: ptxas turns a
+// product by a known 0xffffffff into a negation, and the reduction's products then no longer
+// fuse into wide multiply-adds (one Fr multiplication is 255 SASS instructions with the
+// constant folded, 208 without; scripts/sass-vs-sppark.sh).
+static __constant__ uint32_t fr_m0_word = 0xffffffffu;
+#endif
+
 struct fr_params {
     static constexpr int N = 4;
     // -r^{-1} mod 2^64
     static constexpr uint64_t M0 = 0xfffffffeffffffffULL;
+    SPICE_HD static uint32_t m0_word() {
+#ifdef __CUDA_ARCH__
+        return fr_m0_word;
+#else
+        return (uint32_t)M0;
+#endif
+    }
     SPICE_HD static constexpr uint64_t p(int i) {
         constexpr uint64_t v[N] = {0xffffffff00000001ULL, 0x53bda402fffe5bfeULL,
                                    0x3339d80809a1d805ULL, 0x73eda753299d7d48ULL};

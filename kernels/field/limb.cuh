@@ -1,8 +1,9 @@
-// Multi-precision primitives on little-endian 64-bit limbs: the only place where the device
-// (PTX carry chains) and host (unsigned __int128) paths differ. Everything above this file is
-// written once and compiled for both, so the host build that the Rust tests exercise is the
-// same algorithm the GPU runs; only these few primitives have two implementations, and each
-// pair computes the same function (documented on each).
+// Multi-precision primitives on little-endian 64-bit limbs (additions, subtractions, selects;
+// the multiplication's 32-bit chains are in carry_chain.cuh): with that file, the only place
+// where the device (PTX carry chains) and host (unsigned __int128) paths differ. Everything
+// above these two files is written once and compiled for both, so the host build that the Rust
+// tests exercise is the same algorithm the GPU runs; only these few primitives have two
+// implementations, and each pair computes the same function (documented on each).
 #pragma once
 
 #include <stdint.h>
@@ -43,24 +44,6 @@
 #endif
 
 namespace spice {
-
-// (hi, lo) = a*b + c + d. Never overflows: (2^64-1)^2 + 2(2^64-1) = 2^128 - 1.
-SPICE_HD void mac(uint64_t& hi, uint64_t& lo, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
-#ifdef __CUDA_ARCH__
-    // One self-contained chain: the carry flag never has to survive between asm statements,
-    // which nvcc does not promise.
-    asm("mad.lo.cc.u64 %0, %2, %3, %4;\n\t"
-        "madc.hi.u64   %1, %2, %3, 0;\n\t"
-        "add.cc.u64    %0, %0, %5;\n\t"
-        "addc.u64      %1, %1, 0;"
-        : "=l"(lo), "=l"(hi)
-        : "l"(a), "l"(b), "l"(c), "l"(d));
-#else
-    unsigned __int128 t = (unsigned __int128)a * b + c + d;
-    lo = (uint64_t)t;
-    hi = (uint64_t)(t >> 64);
-#endif
-}
 
 // r = a + b over N limbs; returns the carry out (0 or 1). r may alias a or b.
 template <int N>

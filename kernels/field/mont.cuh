@@ -9,6 +9,7 @@
 // P supplies the constants (see fr.cuh, fq.cuh):
 //   N            number of limbs
 //   M0           -p^{-1} mod 2^64 (the Montgomery reduction factor)
+//   m0_word()    -p^{-1} mod 2^32, M0's low word (the factor of the 32-bit word reduction)
 //   p(i)         limb i of the modulus
 //   one(i)       limb i of R mod p (1 in Montgomery form)
 //   r2(i)        limb i of R^2 mod p (multiplying by it converts into Montgomery form)
@@ -16,6 +17,7 @@
 // index a host constexpr array; after unrolling these calls fold to immediates.
 #pragma once
 
+#include "carry_chain.cuh"
 #include "limb.cuh"
 
 namespace spice {
@@ -97,35 +99,108 @@ struct mont_t {
         return r;
     }
 
-    // Montgomery product a*b/R mod p: CIOS (operand scanning, reduction interleaved row by
-    // row) without the extra carry word. Dropping that word is valid because p's top limb is
-    // below 2^63 - 1: each row's running value then stays below 2p < 2^(64N), so the final
-    // "C + A" of a row cannot overflow one limb (the "no-carry" condition of gnark-crypto,
-    // which arkworks also checks before taking this path). With a, b < p the result is < 2p
-    // before the last conditional subtraction.
+    // Montgomery product a*b/R mod p: CIOS (operand scanning, one reduction step per word of
+    // b) on W = 2N 32-bit words, with the word products paired into multiply-adds on 64-bit
+    // register pairs (carry_chain.cuh). The "no-carry" form: p's top word is below 2^31 - 1, so
+    // each row's value T stays below 2p and everything fits in W + 1 words (the condition of
+    // gnark-crypto that arkworks also checks before taking this path).
+    //
+    // Why two accumulators. Row i adds a_j*b_i, whose two halves land on words j and j + 1. A
+    // register pair holds an even word and the odd word above it, so only the products with j
+    // even can be paired in place in one accumulator. X takes those (its pairs start at even
+    // word positions of T), and Y takes the products with j odd (its pairs start at odd
+    // positions); T = X + Y. The reduction m*p is split the same way, and then word 0 of T is
+    // zero and T shifts down a word, which turns X's pairs into odd-positioned ones and Y's into
+    // even ones: the two accumulators swap roles every row, which in unrolled code is only a
+    // renaming. The one word of X that has no partner after the shift (its old word 1, now at
+    // position 0) is L; the next row adds it into the new X's word 0, and that add's carry
+    // (weight 2^32, word 1) goes straight into the Y chain, which starts at word 1.
+    //
+    // Word positions: X[k] is T's word k (k < W); Y[k] is word k (1 <= k <= W); L is word 0.
+    // X's carry out of word W - 1 goes into Y[W]; nothing ever carries out of word W, because
+    // each accumulator is at most the row's whole value, which is below 2p * 2^32 < 2^(32(W+1)).
     SPICE_HD friend mont_t operator*(const mont_t& a, const mont_t& b) {
-        uint64_t t[N];
+        constexpr int W = 2 * N;
+        uint32_t x[W], y[W];
+        to_words(a.l, x);
+        to_words(b.l, y);
+        const uint32_t m0 = P::m0_word();
+        uint32_t X[W], Y[W + 1], L = 0;
+        carry_chain ch;
         SPICE_UNROLL
-        for (int i = 0; i < N; i++) t[i] = 0;
+        for (int i = 0; i < W; i++) {
+            const uint32_t bi = y[i];
+            if (i == 0) {
+                SPICE_UNROLL
+                for (int j = 0; j < W; j += 2) ch.mul_wide(X[j], X[j + 1], x[j], bi);
+                SPICE_UNROLL
+                for (int j = 1; j < W; j += 2) ch.mul_wide(Y[j], Y[j + 1], x[j], bi);
+            } else {
+                ch.add_cc(X[0], L);
+                SPICE_UNROLL
+                for (int j = 1; j < W - 1; j += 2) ch.madc_wide_cc(Y[j], Y[j + 1], x[j], bi);
+                ch.madc_wide(Y[W - 1], Y[W], x[W - 1], bi);
+                ch.mad_wide_cc(X[0], X[1], x[0], bi);
+                SPICE_UNROLL
+                for (int j = 2; j < W; j += 2) ch.madc_wide_cc(X[j], X[j + 1], x[j], bi);
+                ch.addc(Y[W], 0);
+            }
+            // m makes word 0 of T + m*p zero.
+            const uint32_t m = X[0] * m0;
+            ch.mad_wide_cc(X[0], X[1], m, p_word(0));
+            SPICE_UNROLL
+            for (int j = 2; j < W; j += 2) ch.madc_wide_cc(X[j], X[j + 1], m, p_word(j));
+            ch.addc(Y[W], 0);
+            ch.mad_wide_cc(Y[1], Y[2], m, p_word(1));
+            SPICE_UNROLL
+            for (int j = 3; j < W - 1; j += 2) ch.madc_wide_cc(Y[j], Y[j + 1], m, p_word(j));
+            ch.madc_wide(Y[W - 1], Y[W], m, p_word(W - 1));
+            // T /= 2^32: Y becomes the even-positioned accumulator, X the odd one.
+            L = X[1];
+            uint32_t shifted_x[W];
+            SPICE_UNROLL
+            for (int k = 0; k < W; k++) shifted_x[k] = Y[k + 1];
+            SPICE_UNROLL
+            for (int k = 1; k < W - 1; k++) Y[k] = X[k + 1];
+            Y[W - 1] = 0;
+            Y[W] = 0;
+            SPICE_UNROLL
+            for (int k = 0; k < W; k++) X[k] = shifted_x[k];
+        }
+        // T = X + Y + L < 2p < 2^(32W): the sum has no word W.
+        ch.add_cc(X[0], L);
+        SPICE_UNROLL
+        for (int k = 1; k < W - 1; k++) ch.addc_cc(X[k], Y[k]);
+        ch.addc(X[W - 1], Y[W - 1]);
+        // Subtract p unless that borrows.
+        uint32_t s[W], borrow;
+        ch.sub_cc(s[0], X[0], p_word(0));
+        SPICE_UNROLL
+        for (int k = 1; k < W; k++) ch.subc_cc(s[k], X[k], p_word(k));
+        ch.subc(borrow, 0, 0);
+        SPICE_UNROLL
+        for (int k = 0; k < W; k++) s[k] = borrow ? X[k] : s[k];
+        mont_t r;
+        from_words(s, r.l);
+        return r;
+    }
+
+    // Word k (32 bits) of the modulus.
+    SPICE_HD static constexpr uint32_t p_word(int k) {
+        return (uint32_t)(P::p(k / 2) >> (32 * (k % 2)));
+    }
+    // Limbs as 32-bit words, low word first, and back (free on the device: a 64-bit register
+    // is a pair of 32-bit ones).
+    SPICE_HD static void to_words(const uint64_t l[N], uint32_t w[2 * N]) {
         SPICE_UNROLL
         for (int i = 0; i < N; i++) {
-            uint64_t A, C, discard;
-            mac(A, t[0], a.l[0], b.l[i], t[0], 0);
-            // m makes t[0] + m*p[0] divisible by 2^64: that limb is shifted out.
-            uint64_t m = t[0] * P::M0;
-            mac(C, discard, m, P::p(0), t[0], 0);
-            SPICE_UNROLL
-            for (int j = 1; j < N; j++) {
-                mac(A, t[j], a.l[j], b.l[i], t[j], A);
-                mac(C, t[j - 1], m, P::p(j), t[j], C);
-            }
-            t[N - 1] = C + A;
+            w[2 * i] = (uint32_t)l[i];
+            w[2 * i + 1] = (uint32_t)(l[i] >> 32);
         }
-        reduce_once(t);
-        mont_t r;
+    }
+    SPICE_HD static void from_words(const uint32_t w[2 * N], uint64_t l[N]) {
         SPICE_UNROLL
-        for (int i = 0; i < N; i++) r.l[i] = t[i];
-        return r;
+        for (int i = 0; i < N; i++) l[i] = (uint64_t)w[2 * i] | ((uint64_t)w[2 * i + 1] << 32);
     }
 
     // Squaring goes through the multiplier. A dedicated squaring (each cross product once,
