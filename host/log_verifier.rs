@@ -43,7 +43,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ark_bls12_381::{Bls12_381, Fr};
 use ark_groth16::{Proof, VerifyingKey};
@@ -58,7 +58,9 @@ use super::{
     },
     batch::BatchPublicInputs,
     field_encoding::PublicInputError,
-    proof_log::{read_verifying_key, EntryKind, EntryPosition, LogEntry, LogError, LogFollower},
+    proof_log::{
+        read_verifying_key, EntryKind, EntryPosition, LogEntry, LogError, LogFollower, ProofLog,
+    },
     request_commitment::verify_receipt,
     service::ClientReceipt,
     set_digest::BlindedDigest,
@@ -267,9 +269,13 @@ pub struct VerifiedLog {
     pub open_epoch: Option<OpenEpoch>,
     /// Entries in the log.
     pub entries: u64,
-    /// Set when a writer held the log as the verification ended ([`LogVerifier::verify_dir`]):
-    /// whatever it appends after [`VerifiedLog::entries`] is not verified yet.
+    /// Set when a writer held the log as the verification ended ([`LogVerifier::verify_dir`],
+    /// or a follow stopped by [`FollowOptions::until_epoch`]): whatever it appends after
+    /// [`VerifiedLog::entries`] is not verified yet.
     pub writer: Option<LiveWriter>,
+    /// Set when a follow stopped at [`FollowOptions::until_epoch`], as asked, rather than at
+    /// the end of the log: entries after [`VerifiedLog::entries`] were not read.
+    pub stopped_at_epoch: Option<u64>,
     /// Batch id → (epoch, commitment root).
     batch_roots: HashMap<u64, (u64, Fr)>,
 }
@@ -299,6 +305,45 @@ pub enum FollowEvent<'a> {
         /// The frame being appended, if part of it is there.
         appending: Option<EntryPosition>,
     },
+    /// The writer let go of the log, and the follow waits up to
+    /// [`FollowOptions::restart_grace`] for one to take it again.
+    WriterGone {
+        /// Entries verified.
+        entries: u64,
+        /// The incomplete frame it left, if any: a torn tail, unless a writer comes back and
+        /// replaces it.
+        torn: Option<EntryPosition>,
+    },
+    /// A writer holds the log again after [`FollowEvent::WriterGone`] (a restarted service).
+    WriterBack {
+        /// Entries verified.
+        entries: u64,
+    },
+}
+
+/// How [`LogVerifier::follow_dir`] follows a log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowOptions {
+    /// How often to look for new entries and for the writer.
+    pub poll: Duration,
+    /// When the writer lets go of the log, how long to wait for a writer to take it again
+    /// (a supervisor restarting a service that stopped or crashed; a resumed service cuts a
+    /// torn tail and appends from there, and the follow reads on) before concluding. `None`:
+    /// conclude at once.
+    pub restart_grace: Option<Duration>,
+    /// Stop as soon as the audit of this epoch checks, with the writer still running or not.
+    pub until_epoch: Option<u64>,
+}
+
+impl FollowOptions {
+    /// Follows until the writer lets go, looking every `poll`.
+    pub fn new(poll: Duration) -> Self {
+        Self {
+            poll,
+            restart_grace: None,
+            until_epoch: None,
+        }
+    }
 }
 
 impl VerifiedLog {
@@ -408,6 +453,7 @@ impl Replay {
             open_epoch,
             entries,
             writer: None,
+            stopped_at_epoch: None,
             batch_roots: self.batch_roots,
         }
     }
@@ -509,57 +555,110 @@ impl LogVerifier {
         })
     }
 
-    /// Like [`LogVerifier::verify_dir`], and while a writer holds the log, waits for its
-    /// appends (looking every `poll`) and verifies each as it is complete, until the writer
-    /// lets go of the log (the service stopped) or an entry is rejected — at once, with the
-    /// writer still running. `on_event` hears of every entry, every epoch whose audit checks
-    /// and every wait.
+    /// Like [`LogVerifier::verify_dir`] (after waiting for a log to be created in `dir`, if
+    /// there is none yet), and while a writer holds the log, waits for its appends (looking every [`FollowOptions::poll`]) and verifies each as it is complete,
+    /// until the writer lets go of the log (the service stopped; with
+    /// [`FollowOptions::restart_grace`], and no writer took the log again within it), the audit
+    /// of [`FollowOptions::until_epoch`] checks, or an entry is rejected — at once, with the
+    /// writer still running. `on_event` hears of every entry, every epoch whose audit checks,
+    /// every wait, and a writer going and coming back.
     pub fn follow_dir(
         &self,
         dir: &Path,
-        poll: Duration,
+        options: &FollowOptions,
         on_event: impl FnMut(FollowEvent<'_>),
     ) -> Result<VerifiedLog, Rejection> {
-        self.replay_dir(dir, Some(poll), on_event)
+        self.replay_dir(dir, Some(options), on_event)
     }
 
     fn replay_dir(
         &self,
         dir: &Path,
-        follow: Option<Duration>,
+        follow: Option<&FollowOptions>,
         mut on_event: impl FnMut(FollowEvent<'_>),
     ) -> Result<VerifiedLog, Rejection> {
+        let until = follow.and_then(|f| f.until_epoch);
+        if let Some(options) = follow {
+            while !ProofLog::exists(dir) {
+                std::thread::sleep(options.poll);
+            }
+        }
         let mut follower = LogFollower::new(dir)?;
         let mut replay = Replay::new();
         let mut position = 0u64;
         let mut waiting = false;
+        // Since when no writer has held the log, while the follow waits out the restart grace.
+        let mut gone_since: Option<Instant> = None;
         loop {
-            if self.drain(&mut follower, &mut replay, &mut position, &mut on_event)? {
-                waiting = false;
-            }
+            let (more, reached) = self.drain(
+                &mut follower,
+                &mut replay,
+                &mut position,
+                until,
+                &mut on_event,
+            )?;
+            waiting &= !more;
             let held = WriterLock::is_held(dir).map_err(|source| LogError::Io {
                 path: dir.join(WRITER_LOCK_FILE),
                 source,
             })?;
-            if held {
-                let appending = follower.incomplete();
-                let Some(poll) = follow else {
+            let live = held.then(|| LiveWriter {
+                appending: follower.incomplete(),
+            });
+            if reached {
+                let mut log = replay.finish(position);
+                log.writer = live;
+                log.stopped_at_epoch = until;
+                return Ok(log);
+            }
+            if let Some(live) = live {
+                let Some(options) = follow else {
                     let mut log = replay.finish(position);
-                    log.writer = Some(LiveWriter { appending });
+                    log.writer = Some(live);
                     return Ok(log);
                 };
+                if gone_since.take().is_some() {
+                    on_event(FollowEvent::WriterBack { entries: position });
+                }
                 if !waiting {
                     on_event(FollowEvent::Waiting {
                         entries: position,
-                        appending,
+                        appending: live.appending,
                     });
                     waiting = true;
                 }
-                std::thread::sleep(poll);
+                std::thread::sleep(options.poll);
                 continue;
             }
             // No writer: what it appended before it let go is all in the files now.
-            self.drain(&mut follower, &mut replay, &mut position, &mut on_event)?;
+            let (_, reached) = self.drain(
+                &mut follower,
+                &mut replay,
+                &mut position,
+                until,
+                &mut on_event,
+            )?;
+            if reached {
+                let mut log = replay.finish(position);
+                log.stopped_at_epoch = until;
+                return Ok(log);
+            }
+            if let Some((options, grace)) =
+                follow.and_then(|f| f.restart_grace.map(|grace| (f, grace)))
+            {
+                let since = *gone_since.get_or_insert_with(|| {
+                    on_event(FollowEvent::WriterGone {
+                        entries: position,
+                        torn: follower.incomplete(),
+                    });
+                    Instant::now()
+                });
+                if since.elapsed() < grace {
+                    waiting = false;
+                    std::thread::sleep(options.poll);
+                    continue;
+                }
+            }
             if let Some(torn) = follower.into_torn_tail() {
                 return Err(Rejection::TornTail(torn));
             }
@@ -567,16 +666,24 @@ impl LogVerifier {
         }
     }
 
-    /// Replays every entry `follower` finds complete now; whether there was any.
+    /// Replays every entry `follower` finds complete now, stopping after the audit of epoch
+    /// `until` if it comes; whether there was any entry, and whether `until` was reached.
     fn drain(
         &self,
         follower: &mut LogFollower,
         replay: &mut Replay,
         position: &mut u64,
+        until: Option<u64>,
         on_event: &mut impl FnMut(FollowEvent<'_>),
-    ) -> Result<bool, Rejection> {
+    ) -> Result<(bool, bool), Rejection> {
         let before = *position;
-        while let Some((_, entry)) = follower.next_entry()? {
+        let reached = |replay: &Replay| {
+            until.is_some_and(|epoch| replay.epochs.last().is_some_and(|e| e.epoch >= epoch))
+        };
+        while !reached(replay) {
+            let Some((_, entry)) = follower.next_entry()? else {
+                break;
+            };
             let audited = replay.epochs.len();
             self.replay_entry(replay, *position, &entry)?;
             *position += 1;
@@ -587,7 +694,7 @@ impl LogVerifier {
                 ));
             }
         }
-        Ok(*position > before)
+        Ok((*position > before, reached(replay)))
     }
 
     /// Replays `entries` (as read from a log) — the same checks as [`LogVerifier::verify_dir`]

@@ -498,6 +498,18 @@ pub enum LogError {
     },
 }
 
+impl LogError {
+    /// Whether a read found fewer bytes than the frame needs: the frame's end is not in the
+    /// file (yet), or the file is shorter than the length the reader took (cut back since).
+    fn is_short_read(&self) -> bool {
+        match self {
+            LogError::Truncated { .. } => true,
+            LogError::Io { source, .. } => source.kind() == io::ErrorKind::UnexpectedEof,
+            _ => false,
+        }
+    }
+}
+
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
     move |source| LogError::Io {
         path: path.to_path_buf(),
@@ -940,7 +952,14 @@ impl LogFollower {
     }
 
     fn advance(&mut self) -> Result<Option<(EntryPosition, LogEntry)>, LogError> {
-        self.incomplete = None;
+        // Back at a frame found incomplete: the file may have been cut back to it since (a
+        // resumed writer's repair), so the length taken then is not to be trusted.
+        let retrying = self.incomplete.take().is_some();
+        if retrying {
+            if let Some(segment) = &mut self.current {
+                segment.refresh_len()?;
+            }
+        }
         loop {
             let segment = match &mut self.current {
                 Some(segment) => segment,
@@ -971,7 +990,9 @@ impl LogFollower {
             let offset = segment.offset;
             match segment.next_entry() {
                 Ok(entry) => return Ok(Some(entry)),
-                Err(LogError::Truncated { .. }) => {
+                // Shorter than the length taken, or cut back below it since it was taken
+                // (then the read runs into the end of the file).
+                Err(e) if e.is_short_read() => {
                     // Looked at before the length is taken again, as above: if the next
                     // segment exists now, this one was finished before it, and a frame still
                     // incomplete after the new length is damage, not an append in progress.

@@ -3,7 +3,8 @@
 //! the next; the verifier accepts what is complete while a writer holds the log (naming the
 //! append in progress), calls the same bytes a torn tail once no writer does, follows a
 //! writer to its end epoch by epoch, and rejects a doctored entry the moment it is complete,
-//! with the writer still running.
+//! with the writer still running. With a restart grace it waits for a crashed writer's
+//! successor and reads on from the repaired tail; asked for an epoch, it stops there.
 //!
 //! The writer here is a stand-in that copies a real log's bytes into place in pieces (under
 //! the directory's writer lock, new segments made whole and renamed in, as `ProofLog` does),
@@ -24,7 +25,7 @@ use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use proptest::prelude::*;
 
 use spice::host::{
-    log_verifier::{FollowEvent, Rejection},
+    log_verifier::{FollowEvent, FollowOptions, Rejection},
     proof_log::{
         read_entries, segment_path, EntryKind, EntryPosition, LogEntry, LogError, LogFollower,
         ProofLog, SEGMENT_HEADER_BYTES,
@@ -157,22 +158,37 @@ impl StandInWriter {
 
     /// Writes all of `bytes`, frame by frame, each frame in pieces cut at random, calling
     /// `between` after each piece.
-    fn write_in_pieces(&mut self, bytes: &LogBytes, rng: &mut StdRng, mut between: impl FnMut()) {
-        for (index, (header, frames)) in bytes.segments.iter().enumerate() {
-            self.new_segment(index as u64, header);
-            between();
-            for frame in frames {
-                let mut at = 0;
-                while at < frame.len() {
-                    let end = if rng.gen_bool(0.3) {
-                        frame.len()
-                    } else {
-                        rng.gen_range(at + 1..=frame.len())
-                    };
-                    self.append(&frame[at..end]);
-                    at = end;
-                    between();
-                }
+    fn write_in_pieces(&mut self, bytes: &LogBytes, rng: &mut StdRng, between: impl FnMut()) {
+        self.write_frames(bytes, 0..bytes.positions.len(), rng, between);
+    }
+
+    /// Writes frames `frames` of `bytes` (indices in the log), making each segment as the
+    /// first of its frames comes, each frame in pieces cut at random, calling `between` after
+    /// each new segment and each piece.
+    fn write_frames(
+        &mut self,
+        bytes: &LogBytes,
+        frames: std::ops::Range<usize>,
+        rng: &mut StdRng,
+        mut between: impl FnMut(),
+    ) {
+        for k in frames {
+            let segment = bytes.positions[k].segment;
+            if self.segment != Some(segment) {
+                self.new_segment(segment, &bytes.segments[segment as usize].0);
+                between();
+            }
+            let frame = bytes.frame(k);
+            let mut at = 0;
+            while at < frame.len() {
+                let end = if rng.gen_bool(0.3) {
+                    frame.len()
+                } else {
+                    rng.gen_range(at + 1..=frame.len())
+                };
+                self.append(&frame[at..end]);
+                at = end;
+                between();
             }
         }
     }
@@ -323,40 +339,68 @@ fn a_log_being_written_is_accepted_as_far_as_it_is_complete_and_a_dead_writers_t
     assert_eq!(log.epochs.len(), 3);
 }
 
-/// What a follower saw: each entry count, each audited epoch, and the result.
+/// What a follower saw: each entry count, each audited epoch, each time the writer went (with
+/// the incomplete frame it left) and came back.
 #[derive(Debug, Default)]
 struct Seen {
     entries: Vec<u64>,
     epochs: Vec<u64>,
+    gone: Vec<(u64, Option<EntryPosition>)>,
+    back: Vec<u64>,
 }
 
-/// Follows `dir` on another thread while `write` runs here (given a receiver that hears when
-/// the follower has answered); returns what the follower saw and found.
+/// What the follower tells the writer's side as it goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Note {
+    /// It saw the writer let go of the log.
+    WriterGone,
+    /// It saw a writer hold the log again.
+    WriterBack,
+    /// It has its verdict.
+    Answered,
+}
+
+/// Follows `dir` with `options` on another thread while `write` runs here (given a receiver
+/// of the follower's notes); returns what the follower saw and found.
 fn follow_while(
     dir: &Path,
-    write: impl FnOnce(&mpsc::Receiver<()>),
+    options: FollowOptions,
+    write: impl FnOnce(&mpsc::Receiver<Note>),
 ) -> (
     Seen,
     Result<spice::host::log_verifier::VerifiedLog, Rejection>,
 ) {
-    let (done_tx, done_rx) = mpsc::channel();
+    let (note_tx, note_rx) = mpsc::channel();
     let follower = {
         let dir = dir.to_path_buf();
         thread::spawn(move || {
             let mut seen = Seen::default();
             let verdict = keys()
                 .verifier
-                .follow_dir(&dir, Duration::from_millis(1), |event| match event {
+                .follow_dir(&dir, &options, |event| match event {
                     FollowEvent::Entry { entries } => seen.entries.push(entries),
                     FollowEvent::EpochAudited(epoch) => seen.epochs.push(epoch.epoch),
                     FollowEvent::Waiting { .. } => {}
+                    FollowEvent::WriterGone { entries, torn } => {
+                        seen.gone.push((entries, torn));
+                        let _ = note_tx.send(Note::WriterGone);
+                    }
+                    FollowEvent::WriterBack { entries } => {
+                        seen.back.push(entries);
+                        let _ = note_tx.send(Note::WriterBack);
+                    }
                 });
-            done_tx.send(()).unwrap();
+            let _ = note_tx.send(Note::Answered);
             (seen, verdict)
         })
     };
-    write(&done_rx);
+    write(&note_rx);
     follower.join().unwrap()
+}
+
+/// Following as `spice verify --follow` does by default, looking every millisecond.
+fn quick() -> FollowOptions {
+    FollowOptions::new(Duration::from_millis(1))
 }
 
 #[test]
@@ -367,7 +411,7 @@ fn a_follower_verifies_a_log_as_it_is_written_until_the_writer_stops() {
     let mut writer = StandInWriter::new(dir.path());
     writer.new_segment(0, &bytes.segments[0].0);
     let mut rng = StdRng::seed_from_u64(crate::test_seed::seed("live_log follow"));
-    let (seen, verdict) = follow_while(dir.path(), |_| {
+    let (seen, verdict) = follow_while(dir.path(), quick(), |_| {
         writer.write_in_pieces(&bytes, &mut rng, || {
             thread::sleep(Duration::from_micros(300))
         });
@@ -406,12 +450,14 @@ fn a_follower_rejects_a_doctored_entry_at_once_with_the_writer_still_running() {
     let dir = TempDir::new("live-log-doctored");
     let mut writer = StandInWriter::new(dir.path());
     writer.new_segment(0, &bytes.segments[0].0);
-    let (seen, verdict) = follow_while(dir.path(), |answered| {
+    let (seen, verdict) = follow_while(dir.path(), quick(), |notes| {
         writer.write_in_pieces(&bytes, &mut StdRng::seed_from_u64(3), || {});
         // The log stays held: the follower must answer without waiting for its end.
-        answered
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the follower answers while the writer runs");
+        assert_eq!(
+            notes.recv_timeout(Duration::from_secs(60)),
+            Ok(Note::Answered),
+            "the follower answers while the writer runs"
+        );
     });
     assert!(
         WriterLock::is_held(dir.path()).unwrap(),
@@ -427,6 +473,133 @@ fn a_follower_rejects_a_doctored_entry_at_once_with_the_writer_still_running() {
         "epoch 0 was vouched for before the doctored entry"
     );
     writer.stop();
+}
+
+/// A writer that dies `torn` bytes into frame `k` (after writing frames `..k` in pieces),
+/// leaving `dir` as a crashed service does; returns the length of its last segment before the
+/// torn bytes, where a repair cuts.
+fn crash_inside_frame(
+    dir: &Path,
+    bytes: &LogBytes,
+    k: usize,
+    torn: usize,
+    rng: &mut StdRng,
+) -> (StandInWriter, u64) {
+    let mut writer = StandInWriter::new(dir);
+    writer.write_frames(bytes, 0..k, rng, || {
+        thread::sleep(Duration::from_micros(200))
+    });
+    let segment = bytes.positions[k].segment;
+    if writer.segment != Some(segment) {
+        writer.new_segment(segment, &bytes.segments[segment as usize].0);
+    }
+    let cut = writer.segment_len();
+    writer.append(&bytes.frame(k)[..torn]);
+    writer.stop();
+    (writer, cut)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    /// A service that crashes anywhere in the log, inside a frame, and is restarted within the
+    /// grace: the follower waits, then verifies the resumed writer's appends from the cut on,
+    /// and the result is the whole log's.
+    #[test]
+    fn a_follower_waits_out_a_restart_and_verifies_the_resumed_writers_appends(
+        at in 0.0f64..1.0,
+        torn_share in 0.0f64..1.0,
+        seed in any::<u64>(),
+    ) {
+        let bytes = honest_bytes(1500);
+        let n = bytes.positions.len();
+        let k = ((n as f64 * at) as usize).min(n - 1);
+        let torn = 1 + ((bytes.frame(k).len() - 1) as f64 * torn_share) as usize;
+        let dir = TempDir::new("live-log-restart");
+        let mut rng = StdRng::seed_from_u64(seed);
+        // A grace far longer than the restart takes; the follow ends with the log's last
+        // epoch instead of waiting it out again.
+        let last = honest_log().last().unwrap();
+        prop_assert!(last.kind == EntryKind::EpochEnd && last.epoch == 2);
+        let mut options = quick();
+        options.restart_grace = Some(Duration::from_secs(60));
+        options.until_epoch = Some(2);
+        let (seen, verdict) = follow_while(dir.path(), options, |notes| {
+            let (mut writer, cut) = crash_inside_frame(dir.path(), &bytes, k, torn, &mut rng);
+            // Restarted only once the follower has seen it go: the grace is what it waits on.
+            assert_eq!(notes.recv_timeout(Duration::from_secs(60)), Ok(Note::WriterGone));
+            writer.lock = Some(WriterLock::try_acquire(dir.path()).unwrap());
+            writer.cut(cut);
+            // And it writes on once the follower has seen it back (the whole rest could
+            // otherwise come between two of its looks).
+            assert_eq!(notes.recv_timeout(Duration::from_secs(60)), Ok(Note::WriterBack));
+            writer.write_frames(&bytes, k..n, &mut rng, || {});
+            writer.stop();
+        });
+        let log = verdict.expect("the followed log is accepted");
+        prop_assert_eq!(log.entries, n as u64);
+        prop_assert_eq!(log.stopped_at_epoch, Some(2));
+        prop_assert_eq!(&seen.entries, &(1..=n as u64).collect::<Vec<_>>(), "each entry once");
+        // Gone once after the crash, with its torn frame; back once, at the same entry.
+        prop_assert_eq!(&seen.gone, &vec![(k as u64, Some(bytes.positions[k]))]);
+        prop_assert_eq!(&seen.back, &vec![k as u64]);
+        let whole = keys().verifier.verify_entries(honest_log()).unwrap();
+        prop_assert_eq!(&log.epochs, &whole.epochs);
+    }
+}
+
+#[test]
+fn without_a_restart_the_grace_ends_in_the_crashed_writers_torn_tail() {
+    let bytes = honest_bytes(1500);
+    let k = bytes.positions.len() / 2;
+    let dir = TempDir::new("live-log-no-restart");
+    let mut rng = StdRng::seed_from_u64(crate::test_seed::seed("live_log no restart"));
+    crash_inside_frame(dir.path(), &bytes, k, 3, &mut rng);
+    let grace = Duration::from_millis(300);
+    let mut options = quick();
+    options.restart_grace = Some(grace);
+    let started = std::time::Instant::now();
+    let (seen, verdict) = follow_while(dir.path(), options, |_| {});
+    assert!(started.elapsed() >= grace, "it waited out the grace");
+    match verdict {
+        Err(Rejection::TornTail(LogError::Truncated { offset, .. })) => {
+            assert_eq!(offset, bytes.positions[k].offset)
+        }
+        other => panic!("expected the torn tail, got {other:?}"),
+    }
+    assert_eq!(seen.gone, vec![(k as u64, Some(bytes.positions[k]))]);
+    assert!(seen.back.is_empty());
+}
+
+#[test]
+fn a_follow_stops_at_the_epoch_asked_for_with_the_writer_still_running() {
+    let bytes = honest_bytes(1500);
+    let entries = honest_log();
+    let dir = TempDir::new("live-log-until");
+    let mut writer = StandInWriter::new(dir.path());
+    let mut rng = StdRng::seed_from_u64(crate::test_seed::seed("live_log until"));
+    writer.write_in_pieces(&bytes, &mut rng, || {});
+    // Epoch 1 ends with its epoch-end entry: the follow reads up to it and no further.
+    let end_of_1 = entries
+        .iter()
+        .position(|e| e.kind == EntryKind::EpochEnd && e.epoch == 1)
+        .expect("epoch 1 ends in the log")
+        + 1;
+    let mut options = quick();
+    options.until_epoch = Some(1);
+    let (seen, verdict) = follow_while(dir.path(), options, |_| {});
+    let log = verdict.expect("accepted");
+    assert_eq!(log.stopped_at_epoch, Some(1));
+    assert_eq!(log.entries, end_of_1 as u64);
+    assert_eq!(seen.epochs, vec![0, 1]);
+    assert_eq!(log.writer.map(|w| w.appending), Some(None), "still held");
+    // Asking for an epoch the log never reaches: it ends with the writer, not stopped.
+    writer.stop();
+    options.until_epoch = Some(7);
+    let (_, verdict) = follow_while(dir.path(), options, |_| {});
+    let log = verdict.expect("accepted");
+    assert_eq!(log.stopped_at_epoch, None);
+    assert_eq!((log.entries, log.epochs.len()), (entries.len() as u64, 3));
 }
 
 #[test]
