@@ -437,8 +437,14 @@ impl Replay {
         }
     }
 
-    /// The verified log, once every entry is replayed.
-    fn finish(self, entries: u64) -> VerifiedLog {
+    /// What the replay of `entries` entries vouches for, with the writer found holding the log
+    /// and the epoch a follow stopped at, if either.
+    fn finish(
+        self,
+        entries: u64,
+        writer: Option<LiveWriter>,
+        stopped_at_epoch: Option<u64>,
+    ) -> VerifiedLog {
         let open_epoch = match (self.phase, self.batches, self.chunks.len()) {
             (Phase::Batches, 0, 0) => None,
             (phase, batches, chunks) => Some(OpenEpoch {
@@ -452,8 +458,8 @@ impl Replay {
             epochs: self.epochs,
             open_epoch,
             entries,
-            writer: None,
-            stopped_at_epoch: None,
+            writer,
+            stopped_at_epoch,
             batch_roots: self.batch_roots,
         }
     }
@@ -606,16 +612,11 @@ impl LogVerifier {
                 appending: follower.incomplete(),
             });
             if reached {
-                let mut log = replay.finish(position);
-                log.writer = live;
-                log.stopped_at_epoch = until;
-                return Ok(log);
+                return Ok(replay.finish(position, live, until));
             }
             if let Some(live) = live {
                 let Some(options) = follow else {
-                    let mut log = replay.finish(position);
-                    log.writer = Some(live);
-                    return Ok(log);
+                    return Ok(replay.finish(position, Some(live), None));
                 };
                 if gone_since.take().is_some() {
                     on_event(FollowEvent::WriterBack { entries: position });
@@ -639,9 +640,7 @@ impl LogVerifier {
                 &mut on_event,
             )?;
             if reached {
-                let mut log = replay.finish(position);
-                log.stopped_at_epoch = until;
-                return Ok(log);
+                return Ok(replay.finish(position, None, until));
             }
             if let Some((options, grace)) =
                 follow.and_then(|f| f.restart_grace.map(|grace| (f, grace)))
@@ -662,7 +661,7 @@ impl LogVerifier {
             if let Some(torn) = follower.into_torn_tail() {
                 return Err(Rejection::TornTail(torn));
             }
-            return Ok(replay.finish(position));
+            return Ok(replay.finish(position, None, None));
         }
     }
 
@@ -704,7 +703,7 @@ impl LogVerifier {
         for (position, entry) in entries.iter().enumerate() {
             self.replay_entry(&mut replay, position as u64, entry)?;
         }
-        Ok(replay.finish(entries.len() as u64))
+        Ok(replay.finish(entries.len() as u64, None, None))
     }
 
     fn replay_entry(
