@@ -133,6 +133,22 @@ struct xyzz_t {
         return {X3, Y3, V * zz, W * zzz};
     }
 
+    // mdbl-2008-s-1 with a = 0: 2P for an affine P, 4M + 3S (dbl() spends 2M more on ZZ1 and
+    // ZZZ1). The doubling branch of add_affine takes it: there P == Q, so doubling the affine
+    // side gives the same point with less code in the kernel (the branch is rare, but its code
+    // is inlined into every MSM loop). The identity, (0, 0), gives U = 0, hence ZZ3 = 0.
+    SPICE_HD static xyzz_t dbl_affine(const affine_t<C>& a) {
+        F U = a.y.dbl();
+        F V = U.sqr();
+        F W = U * V;
+        F S = a.x * V;
+        F X2 = a.x.sqr();
+        F M = X2.dbl() + X2;  // 3 X^2 (a = 0)
+        F X3 = M.sqr() - S.dbl();
+        F Y3 = M * (S - X3) - W * a.y;
+        return {X3, Y3, V, W};
+    }
+
     // add-2008-s: 12M + 2S.
     SPICE_HD xyzz_t operator+(const xyzz_t& q) const {
         if (is_identity()) return q;
@@ -158,7 +174,7 @@ struct xyzz_t {
         F S2 = q.y * zzz;
         F P = U2 - x;
         F R = S2 - y;
-        if (P.is_zero()) return R.is_zero() ? dbl() : identity();
+        if (P.is_zero()) return R.is_zero() ? dbl_affine(q) : identity();
         F PP = P.sqr();
         F PPP = P * PP;
         F Q = x * PP;

@@ -204,7 +204,10 @@ struct mont_t {
     }
 
     // Squaring goes through the multiplier. A dedicated squaring (each cross product once,
-    // then doubled) saves about N(N-1)/2 limb products; worth it once the MSM profile says so.
+    // doubled, then a separate reduction) saves products but pays for the doubling and for
+    // merging the accumulators: sppark's is 377 SASS instructions for Fq against its own
+    // multiplication's 404, and this multiplication with equal operands is already 381
+    // (scripts/sass-vs-sppark.sh), so it is not worth the second code path.
     SPICE_HD mont_t sqr() const { return *this * *this; }
 
     // a^e for an exponent given as E little-endian limbs; left-to-right square and multiply.
