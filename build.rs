@@ -13,8 +13,10 @@
 //!
 //! With `bench-sppark` (implies `cuda`): compiles `kernels/bench/sppark_ntt.cu` and
 //! `sppark_msm.cu`, the glue that lets benches/ntt.rs and benches/msm.rs time sppark's NTT and
-//! MSM, with the CUDA runtime against sppark's headers (`DEP_SPPARK_ROOT`) and blst's
-//! (`DEP_BLST_C_SRC`, sppark's host-side field types), for Hopper only (sm_90 and its PTX).
+//! MSM, and the two sides of benches/arith.rs's arithmetic race (`sppark_race.cu`,
+//! `race_ours.cu`), with the CUDA runtime against sppark's headers (`DEP_SPPARK_ROOT`) and
+//! blst's (`DEP_BLST_C_SRC`, sppark's host-side field types), for Hopper only (sm_90 and its
+//! PTX).
 
 fn main() {
     println!("cargo:rerun-if-changed=kernels");
@@ -197,7 +199,9 @@ mod cuda {
             .include(sppark)
             .include(blst)
             .file("kernels/bench/sppark_ntt.cu")
-            .file("kernels/bench/sppark_msm.cu");
+            .file("kernels/bench/sppark_msm.cu")
+            .file("kernels/bench/sppark_race.cu")
+            .file("kernels/bench/race_ours.cu");
         // sppark's host-side field type calls blst's assembly by its portable names
         // (sqr_mont_384, ...); blst built with ADX (our rustflags) exports only the mulx
         // variants, and its headers map the names when __ADX__ is defined, as blst's own

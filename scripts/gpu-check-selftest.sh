@@ -54,12 +54,12 @@ tail -n "$(wc -l < "$summary")" "$work/stdout" | cmp -s - "$summary" || fail "th
 for t in gpu_arith gpu_ntt gpu_msm gpu_witness_map gpu_lanes kernel_ntt kernel_msm; do
   stand_in "$bundle/tests/$t" 'echo "test result: ok. 1 passed; 0 failed"'
 done
-for b in ntt msm prove; do stand_in "$bundle/benches/$b" "echo '| $b | 1 us |'"; done
+for b in arith ntt msm prove; do stand_in "$bundle/benches/$b" "echo '| $b | 1 us |'"; done
 out=$work/out-ok
 OUT=$out SPICE_GPU_BUNDLE=$bundle bash scripts/gpu-check.sh > "$work/stdout-ok" 2>&1 \
   || { cat "$work/stdout-ok" >&2; fail "a check whose default steps all pass must exit 0"; }
 ! grep -q "skipped" "$out/summary.txt" || fail "nothing should be skipped with the default budget"
 files=$(find "$out" -type f | wc -l)
 [ "$files" -le 8 ] || fail "the default steps leave $files files under \$OUT; the device tool brings back 8"
-[ "$(grep -c '^| ' "$out/summary.txt")" -eq 13 ] || { cat "$out/summary.txt" >&2; fail "want 10 step rows and 3 bench rows"; }
+[ "$(grep -c '^| ' "$out/summary.txt")" -eq 15 ] || { cat "$out/summary.txt" >&2; fail "want 11 step rows and 4 bench rows"; }
 echo "gpu-check-selftest: ok (budget cuts, time limits, failures, skips, at most 8 files, summary last)"

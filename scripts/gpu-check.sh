@@ -18,7 +18,7 @@
 #
 # $OUT (or ./gpu-check-out) gets at most 8 files, the most the device tool brings back:
 # device.txt, tests.log (every test executable's output, appended as each finishes),
-# bench-{ntt,msm,prove}.log, summary.txt. The last lines printed are the summary: a row per
+# bench-{arith,ntt,msm,prove}.log, summary.txt. The last lines printed are the summary: a row per
 # step, then each benchmark's result rows.
 #
 # Exit status: 0 when every step ran and passed.
@@ -29,13 +29,14 @@ out=${OUT:-gpu-check-out}
 budget=${SPICE_GPU_CHECK_BUDGET_S:-500}
 # A step given less than this is skipped rather than started: it could not finish.
 min_step=${SPICE_GPU_CHECK_MIN_STEP_S:-20}
-# gpu_arith: the field and curve arithmetic's PTX paths; gpu_ntt: the NTT and quotient;
+# gpu_arith: the field and curve arithmetic's PTX paths; bench:arith: the same arithmetic
+# raced against sppark's, operation by operation (seconds); gpu_ntt: the NTT and quotient;
 # gpu_msm: the MSMs and the whole proof on the GPU; gpu_witness_map: the rows of a loaded
 # shape evaluated on the device, and its proofs; gpu_lanes: several proofs in flight on one
 # device; kernel_ntt, kernel_msm: the host simulation of the same kernels (they tell a broken
 # bundle from a broken GPU). prove: 2^16..2^20 by default (2^22's key setup alone takes
 # minutes on 16 cores).
-default_steps="gpu_arith:60 gpu_ntt:150 gpu_msm:150 bench:ntt:120 bench:msm:150 gpu_witness_map:60 gpu_lanes:60 bench:prove:150 kernel_ntt:60 kernel_msm:60"
+default_steps="gpu_arith:60 bench:arith:60 gpu_ntt:150 gpu_msm:150 bench:ntt:120 bench:msm:150 gpu_witness_map:60 gpu_lanes:60 bench:prove:150 kernel_ntt:60 kernel_msm:60"
 steps=${SPICE_GPU_CHECK_STEPS:-$default_steps}
 case "$budget" in '' | *[!0-9]*)
   echo "gpu-check: SPICE_GPU_CHECK_BUDGET_S must be a whole number of seconds, not '$budget'" >&2
@@ -115,9 +116,9 @@ done
   if [ "${#skipped[@]}" -gt 0 ]; then
     echo "rerun the skipped steps: SPICE_GPU_CHECK_STEPS=\"${skipped[*]}\" bash scripts/gpu-check.sh"
   fi
-  for b in ntt msm prove; do
+  for b in arith ntt msm prove; do
     [ -f "$out/bench-$b.log" ] || continue
-    grep -E "^gpu (ntt|msm|prove)" "$out/bench-$b.log"
+    grep -E "^(gpu (ntt|msm|prove)|arith race)" "$out/bench-$b.log"
     grep -E "^\|" "$out/bench-$b.log"
   done
 } > "$out/summary.txt"

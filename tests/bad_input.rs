@@ -215,3 +215,50 @@ fn unavailable_cuda_backend_is_a_typed_error_and_auto_falls_back_to_the_cpu() {
         Err(other) => panic!("expected BackendUnavailable, got {other:?}"),
     }
 }
+
+/// The arithmetic race's glue (benches/arith.rs, kernels/bench/race.cuh) refuses an unknown
+/// operation and buffers that do not match the operation, before touching any device, and
+/// leaves the output as it was; the typed wrapper refuses element types of the wrong size.
+#[cfg(feature = "bench-sppark")]
+#[test]
+fn arithmetic_race_refuses_unknown_operations_and_mismatched_buffers() {
+    use spice::engine::cuda::arith_race::{race, race_bytes, RaceError, RaceOp, Side};
+    use spice::engine::kernel_host::{FqLimbs, FrLimbs};
+    // (op, n, bytes of a, b and out, expected message); op 0 is Fr mul (32-byte elements),
+    // op 6 the G1 mixed addition (96-byte affine inputs, a 192-byte XYZZ output).
+    let cases: [(u32, u32, [usize; 3], &str); 5] = [
+        (7, 4, [128, 128, 128], "unknown operation"),
+        (0, 4, [96, 128, 128], "buffer sizes do not match"),
+        (0, 4, [128, 128, 64], "buffer sizes do not match"),
+        (6, 4, [384, 384, 384], "buffer sizes do not match"),
+        (0, 0, [0, 0, 0], "buffer sizes do not match"),
+    ];
+    for side in [Side::Ours, Side::Sppark] {
+        for (op, n, [a_len, b_len, out_len], message) in cases {
+            let mut out = vec![0xa5u8; out_len];
+            match race_bytes(
+                side,
+                op,
+                n,
+                1,
+                1,
+                &vec![0; a_len],
+                &vec![0; b_len],
+                &mut out,
+            ) {
+                Err(RaceError::Refused(m)) => assert!(m.contains(message), "{side:?} op {op}: {m}"),
+                other => panic!("{side:?} op {op}: expected a refusal, got {other:?}"),
+            }
+            assert!(
+                out.iter().all(|&x| x == 0xa5),
+                "{side:?} op {op} wrote its output"
+            );
+        }
+        let a = vec![FrLimbs::default(); 4];
+        let r = race::<FrLimbs, FrLimbs, FrLimbs>(side, RaceOp::FqMul, 1, 1, &a, &a);
+        assert!(matches!(r, Err(RaceError::Refused(_))), "{r:?}");
+        let q = vec![FqLimbs::default(); 3];
+        let r = race::<FqLimbs, FqLimbs, FqLimbs>(side, RaceOp::FqMul, 1, 1, &q, &q[..2]);
+        assert!(matches!(r, Err(RaceError::Refused(_))), "{r:?}");
+    }
+}

@@ -31,8 +31,12 @@
 //! [`module`] (embedded fatbins, launches),
 //! [`buffer`] (device arrays), [`ntt`] (tables and plan execution), [`witness_map`] (resident
 //! shapes, the row kernel), [`msm`] (schedule and curve launches), [`msm_config`] (planner
-//! overrides, G2 placement), [`timer`] (events, copy bandwidth for benchmarks).
+//! overrides, G2 placement), [`timer`] (events, copy bandwidth for benchmarks); with
+//! `bench-sppark`, `arith_race` (the field and G1 arithmetic raced against sppark's, for
+//! benches/arith.rs).
 
+#[cfg(feature = "bench-sppark")]
+pub mod arith_race;
 pub mod buffer;
 pub mod device;
 pub mod lane;

@@ -24,9 +24,13 @@
 #endif
 
 // Fixed-trip limb loops must unroll so limbs live in registers (and, on the device, so the
-// constant functions of the field parameters fold to immediates).
-#if defined(__CUDACC__) || defined(__clang__)
+// constant functions of the field parameters fold to immediates). nvcc's host pass (the
+// benchmark glue, kernels/bench/race_ours.cu, compiles these headers' host side too, and runs
+// none of it) gets nothing: its front end rejects GCC's spelling and GCC rejects nvcc's.
+#if defined(__CUDA_ARCH__) || (defined(__clang__) && !defined(__CUDACC__))
 #define SPICE_UNROLL _Pragma("unroll")
+#elif defined(__CUDACC__)
+#define SPICE_UNROLL
 #elif defined(__GNUC__)
 #define SPICE_UNROLL _Pragma("GCC unroll 16")
 #else
@@ -35,8 +39,10 @@
 
 // Long loops with heavy bodies (exponentiation) stay rolled: unrolling them multiplies code
 // size (and ptxas time) for no gain.
-#if defined(__CUDACC__) || defined(__clang__)
+#if defined(__CUDA_ARCH__) || (defined(__clang__) && !defined(__CUDACC__))
 #define SPICE_NO_UNROLL _Pragma("unroll 1")
+#elif defined(__CUDACC__)
+#define SPICE_NO_UNROLL
 #elif defined(__GNUC__)
 #define SPICE_NO_UNROLL _Pragma("GCC unroll 1")
 #else
