@@ -14,8 +14,9 @@
 #include <stdint.h>
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
+
+#include "glue_error.hpp"
 
 namespace spice_race {
 
@@ -46,11 +47,7 @@ inline bool op_sizes(uint32_t op, sizes_t* s) {
     }
 }
 
-inline void describe(const char* what, char* err, size_t err_len) {
-    if (err_len == 0) return;
-    std::strncpy(err, what, err_len - 1);
-    err[err_len - 1] = 0;
-}
+using spice_glue::describe;
 
 // Launches one chain of `rounds` over `n` elements on the default stream; returns false for
 // an operation the side does not have.

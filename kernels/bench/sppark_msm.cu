@@ -24,6 +24,7 @@ typedef bucket_fp2_t::affine_t affine_fp2_t;
 typedef fr_t scalar_t;
 
 #include <msm/pippenger.cuh>
+#include "glue_error.hpp"
 
 // pippenger.cuh instantiates its kernels for bucket_t (G1) only; the G2 ones are launched from
 // host code, which the device pass does not compile, so they are instantiated here.
@@ -39,11 +40,7 @@ template __global__ void integrate<bucket_fp2_t>(bucket_fp2_t::mem_t buckets_[],
 #ifndef __CUDA_ARCH__
 namespace {
 
-void describe(const char* what, char* err, size_t err_len) {
-    if (err_len == 0) return;
-    std::strncpy(err, what, err_len - 1);
-    err[err_len - 1] = 0;
-}
+using spice_glue::describe;
 
 template <class Bucket, class Point, class Affine>
 using msm_of = msm_t<Bucket, Point, Affine, scalar_t>;

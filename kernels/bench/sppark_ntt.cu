@@ -12,13 +12,9 @@
 #include <ff/bls12-381.hpp>
 #include <ntt/ntt.cuh>
 
-namespace {
-void describe(const char* what, char* err, size_t err_len) {
-    if (err_len == 0) return;
-    std::strncpy(err, what, err_len - 1);
-    err[err_len - 1] = 0;
-}
-}  // namespace
+#include "glue_error.hpp"
+
+using spice_glue::describe;
 
 // sppark's forward NTT of 2^lg_n points, natural order in and out, on data resident on the
 // device: uploads `input` once, runs the transform once to fill `output` (for the
