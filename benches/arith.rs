@@ -224,7 +224,7 @@ fn main() {
     );
     let runs = env_u32("SPICE_BENCH_ARITH_RUNS", 10).max(1);
     let require = std::env::var("SPICE_REQUIRE_GPU").as_deref() == Ok("1");
-    match CudaBackend::new() {
+    match CudaBackend::new().and_then(CudaBackend::not_emulated) {
         Ok(gpu) => println!(
             "arith race: device {} (sm_{}{}), 2^{log} elements, median of {runs} runs",
             gpu.device_name(),

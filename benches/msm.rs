@@ -636,7 +636,7 @@ mod gpu {
 
     /// Prints the GPU table; returns false when there is no GPU (after saying why).
     pub fn report() -> bool {
-        let gpu = match CudaBackend::new() {
+        let gpu = match CudaBackend::new().and_then(CudaBackend::not_emulated) {
             Ok(b) => b,
             Err(e) => {
                 assert!(

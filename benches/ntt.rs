@@ -164,7 +164,7 @@ mod gpu {
 
     /// Prints the GPU table; returns false when there is no GPU (after saying why).
     pub fn report() -> bool {
-        let probe = match CudaBackend::new() {
+        let probe = match CudaBackend::new().and_then(CudaBackend::not_emulated) {
             Ok(b) => b,
             Err(e) => {
                 assert!(

@@ -164,7 +164,9 @@ mod gpu {
                 g2: G2Placement::Gpu,
                 ..MsmConfig::default()
             },
-        ) {
+        )
+        .and_then(CudaBackend::not_emulated)
+        {
             Ok(b) => Arc::new(b),
             Err(e) => {
                 assert!(

@@ -341,10 +341,17 @@ pub fn select(choice: BackendChoice) -> Result<Arc<dyn Backend>> {
     }
 }
 
-/// CUDA when compiled in and a device is present, otherwise the CPU backend, with an `info`
-/// log line that says why the GPU is not used.
+/// CUDA when compiled in and a GPU is present, otherwise the CPU backend, with an `info`
+/// log line that says why the GPU is not used. The CPU emulation of the CUDA driver
+/// (tests/cuda_emulator/) is not a GPU: `auto` passes it by; only `Cuda` selects it.
 pub fn auto() -> Arc<dyn Backend> {
-    match cuda_backend() {
+    #[cfg(feature = "cuda")]
+    let gpu = super::cuda::CudaBackend::new()
+        .and_then(super::cuda::CudaBackend::not_emulated)
+        .map(|b| Arc::new(b) as Arc<dyn Backend>);
+    #[cfg(not(feature = "cuda"))]
+    let gpu = cuda_backend();
+    match gpu {
         Ok(b) => b,
         Err(e) => {
             tracing::info!("using the CPU backend: {e}");

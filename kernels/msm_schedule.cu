@@ -3,6 +3,7 @@
 // grid; the plan (engine/gpu_msm/plan.rs) sizes them.
 #include <stdint.h>
 
+#include "dynamic_shared.cuh"
 #include "include/spice_layout.h"
 #include "msm/schedule.cuh"
 
@@ -23,7 +24,7 @@ extern "C" __global__ void spice_msm_scan_reduce_kernel(const spice_msm_schedule
 
 // One block; dynamic shared memory of one u32 per thread.
 extern "C" __global__ void __launch_bounds__(1024) spice_msm_scan_segments_kernel(const spice_msm_schedule p) {
-    extern __shared__ uint32_t shared[];
+    SPICE_DYNAMIC_SHARED(uint32_t, shared);
     msm::scan_segments_sum_phase(p, threadIdx.x, blockDim.x, shared);
     __syncthreads();
     msm::scan_segments_spine_phase(p, threadIdx.x, blockDim.x, shared);

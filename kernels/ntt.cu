@@ -3,6 +3,7 @@
 // the host simulation that tests/kernel_ntt.rs checks against arkworks.
 #include <stdint.h>
 
+#include "dynamic_shared.cuh"
 #include "include/spice_layout.h"
 #include "ntt/ntt_pass.cuh"
 
@@ -15,7 +16,7 @@ static_assert(sizeof(fr_t) == sizeof(spice_fr), "fr layout");
 // thread up to 128 registers; the default 256 threads on a 2^10 tile give each thread 4
 // elements and 2 butterflies a stage.
 extern "C" __global__ void __launch_bounds__(512) spice_ntt_pass_kernel(const spice_ntt_pass p) {
-    extern __shared__ fr_t tile[];
+    SPICE_DYNAMIC_SHARED(fr_t, tile);
     const bool dit = (p.flags & SPICE_NTT_DIT) != 0;
     ntt::load_phase(p, blockIdx.x, threadIdx.x, tile);
     __syncthreads();

@@ -272,9 +272,12 @@ fn proof_with_the_gpu_witness_map_is_byte_identical_to_the_cpu_proof() {
 #[test]
 fn selecting_cuda_gives_the_gpu_or_a_typed_reason() {
     match CudaBackend::new() {
-        Ok(_) => {
+        // `auto` passes the CPU emulation of the driver by: it is no GPU.
+        Ok(gpu) => {
             assert_eq!(select(BackendChoice::Cuda).unwrap().name(), "cuda");
-            assert_eq!(select(BackendChoice::Auto).unwrap().name(), "cuda");
+            let auto = if gpu.is_emulated() { "cpu" } else { "cuda" };
+            assert_eq!(select(BackendChoice::Auto).unwrap().name(), auto);
+            assert_eq!(gpu.is_emulated(), gpu.not_emulated().is_err());
         }
         Err(e) => {
             assert!(

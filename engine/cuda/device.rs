@@ -218,6 +218,9 @@ impl Device {
             attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)? as u32;
         let name =
             result::device::get_name(device).unwrap_or_else(|_| "unnamed CUDA device".into());
+        if name.starts_with(super::EMULATED_DEVICE_PREFIX) {
+            tracing::warn!("the CUDA driver is the CPU emulation for tests ({name}); no GPU here");
+        }
         // SAFETY: `device` came from cuDeviceGet.
         let total_memory = unsafe { result::device::total_mem(device) }
             .map_err(|e| unavailable(format!("cuDeviceTotalMem: {}", describe(e))))?;

@@ -81,6 +81,9 @@ use witness_map::{queue_witness_map, DeviceShape, WitnessMapArrays, WitnessMapKe
 
 const NAME: &str = "cuda";
 
+/// How the CPU emulation of the CUDA driver (tests/cuda_emulator/driver.cpp) names its device.
+pub const EMULATED_DEVICE_PREFIX: &str = "spice CUDA emulator";
+
 /// G2 bases: on the device, or on the host for the CPU backend ([`G2Placement::CpuConcurrent`]).
 enum G2Bases {
     Device(DeviceBases<g2::Config>),
@@ -241,6 +244,28 @@ impl CudaBackend {
     /// The device's name.
     pub fn device_name(&self) -> &str {
         self.first_device().name()
+    }
+
+    /// True when the "device" is the CPU emulation of the CUDA driver that the GPU tests run
+    /// on without a GPU (tests/cuda_emulator/): it runs the kernels, but nothing it times is
+    /// a GPU figure.
+    pub fn is_emulated(&self) -> bool {
+        self.device_name().starts_with(EMULATED_DEVICE_PREFIX)
+    }
+
+    /// `self` on a real GPU, or why not: benchmarks and [`crate::engine::backend::auto`] refuse the CPU
+    /// emulation of the driver (see [`CudaBackend::is_emulated`]) as they refuse a missing GPU.
+    pub fn not_emulated(self) -> Result<Self> {
+        if self.is_emulated() {
+            return Err(EngineError::BackendUnavailable {
+                name: NAME.into(),
+                reason: format!(
+                    "the CUDA device is {}: the CPU emulation of the driver runs the kernels for tests, it gives no GPU timings and proves slower than the CPU backend",
+                    self.device_name()
+                ),
+            });
+        }
+        Ok(self)
     }
 
     /// (major, minor) compute capability of the device.

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Checks that the CPU emulation of the CUDA driver catches what it is for: a block kernel that
+# lost a barrier. Builds the emulator once more from a copy of kernels/ whose NTT pass has no
+# __syncthreads between its stages, and runs GPU_NTT_TEST (the gpu_ntt test executable) on the
+# small sizes against it (must fail) and against a build of the real kernels (must pass).
+#   scripts/cuda-emulator-selftest.sh GPU_NTT_TEST
+set -euo pipefail
+cd "$(dirname "$0")/.."
+test_bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/tests" "$work/scripts"
+cp -r kernels "$work/"
+cp -r tests/cuda_emulator "$work/tests/"
+cp scripts/cuda-emulator.sh "$work/scripts/"
+SPICE_CUDA_EMULATOR_SANITIZE= bash "$work/scripts/cuda-emulator.sh" "$work/real" > /dev/null
+python3 - "$work/kernels/ntt.cu" <<'PY'
+import sys
+path = sys.argv[1]
+src = open(path).read()
+stage = "ntt::stage_phase(p, stage, blockIdx.x, threadIdx.x, tile);\n        __syncthreads();"
+assert stage in src, "kernels/ntt.cu's stage loop changed: update the selftest's mutation"
+open(path, "w").write(src.replace(stage, "ntt::stage_phase(p, stage, blockIdx.x, threadIdx.x, tile);"))
+PY
+SPICE_CUDA_EMULATOR_SANITIZE= bash "$work/scripts/cuda-emulator.sh" "$work/out" > /dev/null
+small=gpu_ntt_matches_cpu_on_random_inputs_at_every_small_size
+if LD_LIBRARY_PATH="$work/out" SPICE_REQUIRE_GPU=1 "$test_bin" --exact "$small" > "$work/mutant.log" 2>&1; then
+  echo "cuda-emulator selftest: an NTT pass without its barrier passed $small" >&2
+  exit 1
+fi
+grep -q "assertion .* failed" "$work/mutant.log" || { cat "$work/mutant.log" >&2; echo "cuda-emulator selftest: the mutant failed, but not on a wrong result" >&2; exit 1; }
+LD_LIBRARY_PATH="$work/real" SPICE_REQUIRE_GPU=1 "$test_bin" --exact "$small" > "$work/real.log" 2>&1 || { cat "$work/real.log" >&2; exit 1; }
+echo "cuda-emulator selftest: a missing barrier fails $small; the real kernels pass it"
