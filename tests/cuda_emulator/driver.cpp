@@ -20,6 +20,7 @@
 //   so host code that reads results before waiting for them sees stale data. New device memory
 //   and shared memory are filled with a pattern, not zeros.
 #include <cuda.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -157,6 +158,22 @@ void trace(const std::string& what, const void* stream) {
 CUresult fail(CUresult r, const std::string& why) {
     if (verbose()) std::fprintf(stderr, "spice CUDA emulator: error %d: %s\n", int(r), why.c_str());
     return r;
+}
+
+// The thread orders differ from run to run (fresh, like the tests' inputs); the seed is
+// printed once, and SPICE_CUDA_EMULATOR_SEED repeats a run's orders.
+uint64_t order_seed() {
+    static const uint64_t seed = [] {
+        uint64_t v;
+        if (const char* e = std::getenv("SPICE_CUDA_EMULATOR_SEED")) {
+            v = std::strtoull(e, nullptr, 0);
+        } else {
+            v = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) ^ (uint64_t(getpid()) << 32);
+        }
+        std::fprintf(stderr, "spice CUDA emulator: thread orders from SPICE_CUDA_EMULATOR_SEED=%llu\n", (unsigned long long)v);
+        return v;
+    }();
+    return seed;
 }
 
 // Most calls need cuInit and a current context (the primary one, retained).
@@ -644,8 +661,7 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, u
         grid.blocks = dim3{gx, gy, gz};
         grid.threads = dim3{bx, by, bz};
         grid.shared_bytes = shared_bytes;
-        grid.seed = 0x5eed0000ull + s.launches.fetch_add(1);
-        if (const char* v = std::getenv("SPICE_CUDA_EMULATOR_SEED")) grid.seed ^= std::strtoull(v, nullptr, 0) << 20;
+        grid.seed = order_seed() + s.launches.fetch_add(1) * 0x9e3779b97f4a7c15ull;
     }
     trace(std::string("launch of ") + grid.kernel->name + " on " + std::to_string(gx) + " blocks of " + std::to_string(bx) +
               " threads, " + std::to_string(shared_bytes) + " bytes of shared memory",
