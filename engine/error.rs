@@ -62,6 +62,16 @@ pub enum EngineError {
     /// device, never bad input.
     #[error("a kernel produced an invalid result: {0}")]
     KernelOutput(String),
+    /// A kernel the backend launches with blocks larger than the device runs for it (found
+    /// when the kernels are loaded, before any launch).
+    #[error("kernel {kernel} of {source_file} runs at most {allowed} threads a block on {device} (its registers and launch bound decide), but the backend launches it with up to {threads}")]
+    KernelLimit {
+        kernel: String,
+        source_file: String,
+        device: String,
+        allowed: u32,
+        threads: u32,
+    },
     /// A CUDA driver call failed (after the backend was set up: a lost device, out of device
     /// memory, a kernel fault).
     #[error("CUDA {operation} failed: {reason}")]

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Checks that the CPU emulation of the CUDA driver catches what it is for: a block kernel that
-# lost a barrier. Builds the emulator once more from a copy of kernels/ whose NTT pass has no
-# __syncthreads between its stages, and runs GPU_NTT_TEST (the gpu_ntt test executable) on the
-# small sizes against it (must fail) and against a build of the real kernels (must pass).
+# Checks that the CPU emulation of the CUDA driver catches what it is for.
+# 1. It reads each kernel's registers, stack and static shared memory from the sm_90 cubin as
+#    cuobjdump -res-usage does, for every kernel of every fatbin the cuda build made (under
+#    target/release/build/spice-*/out): the launch checks rest on these numbers.
+# 2. A block kernel that lost a barrier fails: it builds the emulator once more from a copy of
+#    kernels/ whose NTT pass has no __syncthreads between its stages, and runs GPU_NTT_TEST
+#    (the gpu_ntt test executable) on the small sizes against it (must fail) and against a
+#    build of the real kernels (must pass).
 #   scripts/cuda-emulator-selftest.sh GPU_NTT_TEST
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +18,26 @@ cp -r kernels "$work/"
 cp -r tests/cuda_emulator "$work/tests/"
 cp scripts/cuda-emulator.sh "$work/scripts/"
 SPICE_CUDA_EMULATOR_SANITIZE= bash "$work/scripts/cuda-emulator.sh" "$work/real" > /dev/null
+
+command -v cuobjdump > /dev/null || { echo "cuda-emulator selftest: needs cuobjdump (the CUDA toolkit's)" >&2; exit 1; }
+shopt -s nullglob
+fatbins=(target/release/build/spice-*/out/*.fatbin)
+shopt -u nullglob
+[ "${#fatbins[@]}" -ge 6 ] || { echo "cuda-emulator selftest: found ${#fatbins[@]} fatbins under target/release/build; build --features cuda first" >&2; exit 1; }
+kernels=0
+for f in "${fatbins[@]}"; do
+  "$work/real/kernel-resources" "$f" | awk '{print $2, $3, $4, $5}' | sort > "$work/ours.txt"
+  cuobjdump -res-usage -arch sm_90 "$f" \
+    | awk '/^ Function / {name = $2; sub(/:$/, "", name)} /^  REG:/ {print name, $1, $2, $3}' | sort > "$work/cuobjdump.txt"
+  if ! diff "$work/cuobjdump.txt" "$work/ours.txt" > "$work/diff.txt"; then
+    echo "cuda-emulator selftest: $f: the emulator's reading of the cubin differs from cuobjdump's (< cuobjdump, > emulator):" >&2
+    cat "$work/diff.txt" >&2
+    exit 1
+  fi
+  [ -s "$work/ours.txt" ] || { echo "cuda-emulator selftest: $f: no kernel read" >&2; exit 1; }
+  kernels=$((kernels + $(wc -l < "$work/ours.txt")))
+done
+echo "cuda-emulator selftest: registers, stack and shared memory of $kernels kernels in ${#fatbins[@]} fatbins read as cuobjdump reads them"
 python3 - "$work/kernels/ntt.cu" <<'PY'
 import sys
 path = sys.argv[1]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the CPU emulation of the CUDA driver (tests/cuda_emulator/) as OUT/libcuda.so, for
-# running the GPU tests on a machine without a GPU:
+# running the GPU tests on a machine without a GPU (and OUT/kernel-resources, which prints what
+# it reads from a fatbin's sm_90 cubin):
 #   scripts/cuda-emulator.sh [OUT]          (OUT defaults to target/cuda-emulator)
 #   LD_LIBRARY_PATH=OUT cargo test --release --features cuda --test gpu_ntt
 # The kernels are kernels/*.cu compiled by the host C++ compiler (CXX, default g++); the
@@ -37,4 +38,7 @@ status=0
 for p in "${pids[@]}"; do wait "$p" || status=1; done
 [ "$status" = 0 ] || { echo "cuda-emulator: a compile failed" >&2; exit 1; }
 "$cxx" "${flags[@]}" -shared -Wl,-soname,libcuda.so -Wl,-Bsymbolic -o "$out/libcuda.so" "${objs[@]}" -lpthread
-echo "cuda-emulator: $out/libcuda.so"
+# What the emulator reads from a fatbin's cubin, printed (scripts/cuda-emulator-selftest.sh
+# holds it to cuobjdump's reading).
+"$cxx" "${flags[@]}" -o "$out/kernel-resources" "$src/tools/kernel_resources.cpp" "$out/obj/cubin.o"
+echo "cuda-emulator: $out/libcuda.so, $out/kernel-resources"

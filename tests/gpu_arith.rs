@@ -1,6 +1,7 @@
 //! The device build of the kernels' field and curve arithmetic (`kernels/arith_selftest.cu`,
 //! whose PTX carry chains the host build never reaches) agrees with arkworks on random
-//! inputs and the edge cases: 0, 1, p − 1, the identity, P + P and P + (−P).
+//! inputs and the edge cases: 0, 1, p − 1, the identity, P + P and P + (−P); and a kernel's
+//! largest block is what its registers leave, as the driver reports and enforces.
 //!
 //! Without a usable GPU every test prints `skipped: <reason>` and returns, unless
 //! `SPICE_REQUIRE_GPU=1` is set, in which case it fails.
@@ -16,8 +17,9 @@ use ark_std::rand::{rngs::StdRng, SeedableRng};
 use bytemuck::Pod;
 use spice::engine::cuda::buffer::DeviceBuffer;
 use spice::engine::cuda::device::Device;
-use spice::engine::cuda::module::{LaunchShape, Module, ARITH_SELFTEST_IMAGE};
+use spice::engine::cuda::module::{Kernel, LaunchShape, Module, ARITH_SELFTEST_IMAGE};
 use spice::engine::kernel_host::{FqLimbs, FrLimbs, G1AffineLimbs, G2AffineLimbs};
+use spice::engine::EngineError;
 
 struct Gpu {
     device: Arc<Device>,
@@ -50,13 +52,27 @@ fn rng(test: &str) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
-/// Runs `kernel(in_0, .., in_k, out_0, .., out_m, n)` over equal-length arrays.
+/// Runs `kernel(in_0, .., in_k, out_0, .., out_m, n)` over equal-length arrays, in blocks of
+/// 128 threads.
 fn run<I: Pod, O: Pod + Default>(
     g: &Gpu,
     kernel: &str,
     inputs: &[&[I]],
     outputs: usize,
 ) -> Vec<Vec<O>> {
+    let k = g.module.kernel(kernel, 128).unwrap();
+    run_in_blocks(g, &k, 128, inputs, outputs).unwrap()
+}
+
+/// As [`run`], for a kernel already looked up, in blocks of `threads`; a failed launch is
+/// returned.
+fn run_in_blocks<I: Pod, O: Pod + Default>(
+    g: &Gpu,
+    k: &Kernel,
+    threads: u32,
+    inputs: &[&[I]],
+    outputs: usize,
+) -> Result<Vec<Vec<O>>, EngineError> {
     let n = inputs[0].len();
     let ins: Vec<DeviceBuffer<I>> = inputs
         .iter()
@@ -76,21 +92,20 @@ fn run<I: Pod, O: Pod + Default>(
         .map(|p| p as *mut u64 as *mut c_void)
         .collect();
     args.push(&mut count as *mut u32 as *mut c_void);
-    let k = g.module.kernel(kernel).unwrap();
     let shape = LaunchShape {
-        blocks: (n as u32).div_ceil(128),
-        threads: 128,
+        blocks: (n as u32).div_ceil(threads),
+        threads,
         shared_bytes: 0,
     };
     // SAFETY: the arith_selftest kernels take their arrays then n, in this order; every array
     // holds n elements of the layout the kernel reads or writes, and lives until the download.
-    unsafe { k.launch(&g.device, shape, &mut args).unwrap() };
+    unsafe { k.launch(&g.device, shape, &mut args)? };
     outs.iter()
         .map(|b| {
             let mut host = vec![O::default(); n];
-            b.download(&mut host).unwrap();
-            g.device.synchronize().unwrap();
-            host
+            b.download(&mut host)?;
+            g.device.synchronize()?;
+            Ok(host)
         })
         .collect()
 }
@@ -221,5 +236,57 @@ fn gpu_g2_mixed_addition_matches_arkworks() {
     for i in 0..a.len() {
         let expected: G2Affine = (a[i].into_group() + b[i]).into_affine();
         assert_eq!(sum[i], G2AffineLimbs::from(expected), "pair {i}");
+    }
+}
+
+/// A block's threads are bounded by the kernel's registers, not only by the device's 1,024:
+/// the G2 addition (over 200 registers a thread and no launch bound) runs right in the
+/// largest block the driver reports for it, a larger block is refused when the backend looks
+/// the kernel up, and a launch of one fails rather than runs. On a GPU this holds the driver
+/// to the rule the CPU emulation of the driver applies (registers rounded up to whole
+/// allocation units per warp, out of the 65,536 a block may use).
+#[test]
+fn a_kernel_runs_in_its_largest_block_and_refuses_a_larger_one() {
+    let test = "a_kernel_runs_in_its_largest_block_and_refuses_a_larger_one";
+    let Some(g) = gpu(test) else {
+        return;
+    };
+    let name = "spice_g2_add_mixed_kernel";
+    let kernel = g.module.kernel(name, 32).unwrap();
+    let most = kernel.max_threads_per_block(&g.device).unwrap();
+    println!("{test}: {name} runs at most {most} threads a block");
+    assert!(
+        most % 32 == 0 && (128..1024).contains(&most),
+        "{name}: at most {most} threads a block"
+    );
+    match g.module.kernel(name, most + 32) {
+        Err(EngineError::KernelLimit {
+            kernel,
+            allowed,
+            threads,
+            ..
+        }) => assert_eq!((kernel.as_str(), allowed, threads), (name, most, most + 32)),
+        Err(e) => panic!("{name} for blocks of {}: {e}", most + 32),
+        Ok(_) => panic!("{name} was accepted for blocks of {}", most + 32),
+    }
+    let (a, b) = pairs::<G2Projective>(&mut rng(test));
+    let (la, lb): (Vec<G2AffineLimbs>, Vec<G2AffineLimbs>) = (
+        a.iter().map(|&p| p.into()).collect(),
+        b.iter().map(|&p| p.into()).collect(),
+    );
+    let sum = run_in_blocks::<G2AffineLimbs, G2AffineLimbs>(g, &kernel, most, &[&la, &lb], 1)
+        .unwrap_or_else(|e| panic!("{name} in blocks of {most}: {e}"));
+    for i in 0..a.len() {
+        let expected: G2Affine = (a[i].into_group() + b[i]).into_affine();
+        assert_eq!(sum[0][i], G2AffineLimbs::from(expected), "pair {i}");
+    }
+    let too_many = most + 32;
+    match run_in_blocks::<G2AffineLimbs, G2AffineLimbs>(g, &kernel, too_many, &[&la, &lb], 1) {
+        Err(EngineError::Cuda { reason, .. }) => assert!(
+            reason.contains("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"),
+            "{name} in blocks of {too_many}: {reason}"
+        ),
+        Err(e) => panic!("{name} in blocks of {too_many}: {e}"),
+        Ok(_) => panic!("{name} ran in blocks of {too_many}"),
     }
 }

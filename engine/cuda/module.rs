@@ -111,8 +111,14 @@ impl Module {
         })
     }
 
-    /// The kernel named `name` (an `extern "C" __global__` function of the source).
-    pub fn kernel(&self, name: &str) -> Result<Kernel> {
+    /// The kernel named `name` (an `extern "C" __global__` function of the source), which the
+    /// caller launches with blocks of up to `most_threads` threads.
+    ///
+    /// The driver says how many threads a block of this kernel may have on this device (its
+    /// registers and launch bound decide). A larger block would fail at its first launch with
+    /// "too many resources requested for launch", in the middle of a proof; this fails here,
+    /// when the backend opens, with [`EngineError::KernelLimit`].
+    pub fn kernel(&self, name: &str, most_threads: u32) -> Result<Kernel> {
         let c_name = CString::new(name).map_err(|_| EngineError::Cuda {
             operation: "cuModuleGetFunction".into(),
             reason: format!("bad name {name:?}"),
@@ -121,7 +127,18 @@ impl Module {
         // SAFETY: the module is loaded for the lifetime of `self`.
         let function = unsafe { result::module::get_function(self.module, c_name) }
             .map_err(|e| driver_error(&format!("finding kernel {name} in {}", self.source), e))?;
-        Ok(Kernel { function })
+        let kernel = Kernel { function };
+        let allowed = kernel.max_threads_per_block(&self.device)?;
+        if most_threads > allowed {
+            return Err(EngineError::KernelLimit {
+                kernel: name.to_string(),
+                source_file: self.source.to_string(),
+                device: self.device.name().to_string(),
+                allowed,
+                threads: most_threads,
+            });
+        }
+        Ok(kernel)
     }
 }
 
@@ -136,6 +153,22 @@ impl Drop for Module {
 }
 
 impl Kernel {
+    /// The most threads a block of this kernel may have on `device`
+    /// (`CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK`: the device's limit, cut by the kernel's
+    /// launch bound and by what its registers leave of the register file).
+    pub fn max_threads_per_block(&self, device: &Device) -> Result<u32> {
+        device.bind()?;
+        // SAFETY: the function handle is valid while its module is loaded.
+        let most = unsafe {
+            result::function::get_function_attribute(
+                self.function,
+                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
+            )
+        }
+        .map_err(|e| driver_error("cuFuncGetAttribute(MAX_THREADS_PER_BLOCK)", e))?;
+        Ok(most.max(0) as u32)
+    }
+
     /// Lets launches use up to `bytes` of dynamic shared memory (beyond 48 KiB it must be
     /// asked for explicitly).
     pub fn allow_shared_memory(&self, device: &Device, bytes: u32) -> Result<()> {

@@ -19,6 +19,7 @@ use bytemuck::Pod;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::gpu_msm::combine::combine_windows;
 use crate::engine::gpu_msm::params::{LevelParams, ReduceParams, ScheduleParams};
+use crate::engine::gpu_msm::plan::{SCAN_BLOCK_THREADS, TREE_THREADS};
 use crate::engine::gpu_msm::{MsmCurve, MsmPlan};
 use crate::engine::kernel_host::FrLimbs;
 
@@ -50,12 +51,14 @@ impl CurveKernels {
                 &MSM_G2_IMAGE
             },
         )?;
+        let kernel = |stage: &str, threads: u32| {
+            module.kernel(&format!("{prefix}_msm_{stage}_kernel"), threads)
+        };
         Ok(Self {
-            accumulate_bases: module.kernel(&format!("{prefix}_msm_accumulate_bases_kernel"))?,
-            accumulate_partials: module
-                .kernel(&format!("{prefix}_msm_accumulate_partials_kernel"))?,
-            bucket_reduce: module.kernel(&format!("{prefix}_msm_bucket_reduce_kernel"))?,
-            window_tree: module.kernel(&format!("{prefix}_msm_window_tree_kernel"))?,
+            accumulate_bases: kernel("accumulate_bases", block_threads)?,
+            accumulate_partials: kernel("accumulate_partials", block_threads)?,
+            bucket_reduce: kernel("bucket_reduce", block_threads)?,
+            window_tree: kernel("window_tree", TREE_THREADS)?,
             block_threads,
             _module: module,
         })
@@ -90,11 +93,11 @@ impl MsmKernels {
     pub fn load(device: &Arc<Device>) -> Result<Self> {
         let schedule = Module::load(device, &MSM_SCHEDULE_IMAGE)?;
         Ok(Self {
-            prepare: schedule.kernel("spice_msm_prepare_kernel")?,
-            scan_reduce: schedule.kernel("spice_msm_scan_reduce_kernel")?,
-            scan_segments: schedule.kernel("spice_msm_scan_segments_kernel")?,
-            scan_apply: schedule.kernel("spice_msm_scan_apply_kernel")?,
-            scatter: schedule.kernel("spice_msm_scatter_kernel")?,
+            prepare: schedule.kernel("spice_msm_prepare_kernel", SCHEDULE_BLOCK)?,
+            scan_reduce: schedule.kernel("spice_msm_scan_reduce_kernel", SCHEDULE_BLOCK)?,
+            scan_segments: schedule.kernel("spice_msm_scan_segments_kernel", SCAN_BLOCK_THREADS)?,
+            scan_apply: schedule.kernel("spice_msm_scan_apply_kernel", SCHEDULE_BLOCK)?,
+            scatter: schedule.kernel("spice_msm_scatter_kernel", SCHEDULE_BLOCK)?,
             g1: CurveKernels::load(device, "spice_g1", 256)?,
             g2: CurveKernels::load(device, "spice_g2", 128)?,
             _schedule: schedule,

@@ -18,6 +18,9 @@ use super::buffer::DeviceBuffer;
 use super::device::Device;
 use super::module::{Kernel, LaunchShape, Module, NTT_IMAGE};
 
+/// Threads a block of the quotient's pointwise kernel.
+const POINTWISE_THREADS: u32 = 256;
+
 /// The kernels of `kernels/ntt.cu`, with the module that holds them.
 pub struct NttKernels {
     pass: Kernel,
@@ -29,8 +32,8 @@ impl NttKernels {
     /// Loads the module and prepares the pass kernel for tiles of `tile`.
     pub fn load(device: &Arc<Device>, tile: TileShape) -> Result<Self> {
         let module = Module::load(device, &NTT_IMAGE)?;
-        let pass = module.kernel("spice_ntt_pass_kernel")?;
-        let pointwise = module.kernel("spice_quotient_pointwise_kernel")?;
+        let pass = module.kernel("spice_ntt_pass_kernel", tile.max_threads)?;
+        let pointwise = module.kernel("spice_quotient_pointwise_kernel", POINTWISE_THREADS)?;
         let tile_bytes = (std::mem::size_of::<FrLimbs>() as u32) << tile.tile_log;
         if tile_bytes > device.shared_memory_optin() {
             return Err(EngineError::BadNttPlan(format!(
@@ -210,10 +213,9 @@ pub fn queue_pointwise(
             c.len()
         )));
     }
-    const THREADS: u32 = 256;
     let shape = LaunchShape {
-        blocks: (n as u32).div_ceil(THREADS),
-        threads: THREADS,
+        blocks: (n as u32).div_ceil(POINTWISE_THREADS),
+        threads: POINTWISE_THREADS,
         shared_bytes: 0,
     };
     let (mut pa, mut pb, mut pc) = (a.ptr(), b.ptr(), c.ptr());

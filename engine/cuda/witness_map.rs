@@ -28,7 +28,7 @@ impl WitnessMapKernels {
     pub fn load(device: &Arc<Device>) -> Result<Self> {
         let module = Module::load(device, &WITNESS_MAP_IMAGE)?;
         Ok(Self {
-            rows: module.kernel("spice_witness_map_kernel")?,
+            rows: module.kernel("spice_witness_map_kernel", THREADS)?,
             _module: module,
         })
     }

@@ -22,9 +22,9 @@ const ENTRY_COST: u64 = 10 + 2;
 const BUCKET_COST: u64 = 28;
 
 /// Most threads a block of the scan's one-block launch has.
-const SCAN_BLOCK_THREADS: u32 = 1024;
+pub const SCAN_BLOCK_THREADS: u32 = 1024;
 /// Most threads a window's tree block has (the curve kernels' launch bound is 128 for G2).
-const TREE_THREADS: u32 = 128;
+pub const TREE_THREADS: u32 = 128;
 
 /// What the planner may be told instead of choosing itself (benchmarks and tests sweep
 /// these), and the device's size.

@@ -15,6 +15,10 @@
 // - launches with empty or oversized grids or blocks, more dynamic shared memory than the
 //   kernel was allowed (48 KiB without cuFuncSetAttribute, the device's opt-in at most), or a
 //   kernel that the loaded image does not contain;
+// - a block with more threads than the kernel's registers or launch bound allow ("too many
+//   resources requested for launch"): the registers, launch bounds, stack and static shared
+//   memory come from the image's sm_90 cubin (cubin.hpp), and an image without one is refused,
+//   where the driver would compile the PTX;
 // - ordering: work queued on a stream runs only when the host must see it (a synchronisation
 //   of the stream or of an event recorded on it, a copy into host memory, a free, an unload),
 //   so host code that reads results before waiting for them sees stale data. New device memory
@@ -33,10 +37,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "cubin.hpp"
 #include "registry.hpp"
 #include "scheduler.hpp"
 
@@ -73,7 +78,8 @@ constexpr int kMultiprocessors = 4;
 // An H100's opt-in limit (227 KiB); 48 KiB without opting in.
 constexpr int kSharedOptin = 232448;
 constexpr int kSharedDefault = 48 << 10;
-constexpr int kMaxThreadsPerBlock = 1024;
+// The compute capability it reports, and so the cubin it reads a kernel's resources from.
+constexpr int kComputeMajor = 9, kComputeMinor = 0;
 
 size_t emulated_memory() {
     size_t mib = 2048;
@@ -104,12 +110,14 @@ struct Event {
 };
 
 struct Module {
-    std::set<std::string> kernels;
+    // The cubin's kernels, each with its resources.
+    std::map<std::string, KernelResources> kernels;
 };
 
 struct Function {
     const KernelEntry* kernel;
     CUmodule module;
+    KernelResources resources;
     int max_dynamic_shared = kSharedDefault;
 };
 
@@ -151,8 +159,10 @@ bool tracing() {
     return v;
 }
 
-void trace(const std::string& what, const void* stream) {
-    if (tracing()) std::fprintf(stderr, "spice CUDA emulator: stream %p: %s\n", stream, what.c_str());
+// `describe` builds the message only when tracing is on: copies and launches are frequent.
+template <class Describe>
+void trace(const void* stream, Describe describe) {
+    if (tracing()) std::fprintf(stderr, "spice CUDA emulator: stream %p: %s\n", stream, describe().c_str());
 }
 
 CUresult fail(CUresult r, const std::string& why) {
@@ -200,6 +210,20 @@ std::shared_ptr<Stream> find_stream(State& s, CUstream h) {
 std::shared_ptr<Event> find_event(State& s, CUevent h) {
     auto it = s.events.find(h);
     return it == s.events.end() ? nullptr : it->second;
+}
+
+// The start of most stream and event calls, under s.mutex: a current context and a known
+// handle, else the error `call` returns.
+CUresult ready_stream(State& s, CUstream h, const char* call, std::shared_ptr<Stream>& out) {
+    if (CUresult r = ready(s)) return r;
+    out = find_stream(s, h);
+    return out ? CUDA_SUCCESS : fail(CUDA_ERROR_INVALID_HANDLE, std::string(call) + " on an unknown stream");
+}
+
+CUresult ready_event(State& s, CUevent h, const char* call, std::shared_ptr<Event>& out) {
+    if (CUresult r = ready(s)) return r;
+    out = find_event(s, h);
+    return out ? CUDA_SUCCESS : fail(CUDA_ERROR_INVALID_HANDLE, std::string(call) + " of an unknown event");
 }
 
 uint64_t enqueue(Stream& st, Op op) {
@@ -254,21 +278,6 @@ CUresult still_allocated(uintptr_t ptr, size_t bytes, const char* what) {
     return CUDA_SUCCESS;
 }
 
-// Whether `name` occurs in the image as a whole symbol (the cubin's string table and the PTX
-// both name every entry point).
-bool image_names(const unsigned char* image, size_t size, const std::string& name) {
-    const unsigned char* end = image + size;
-    const unsigned char* p = image;
-    auto word = [](unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; };
-    while ((p = std::search(p, end, name.begin(), name.end())) != end) {
-        bool starts = p == image || !word(p[-1]);
-        bool ends = p + name.size() == end || !word(p[name.size()]);
-        if (starts && ends) return true;
-        p++;
-    }
-    return false;
-}
-
 // The errors the emulator returns, by name and text (the driver's texts, marked as ours).
 struct ErrorText {
     CUresult code;
@@ -287,6 +296,9 @@ constexpr ErrorText kErrors[] = {
     {CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found (spice CUDA emulator)"},
     {CUDA_ERROR_NOT_READY, "CUDA_ERROR_NOT_READY", "device not ready (spice CUDA emulator)"},
     {CUDA_ERROR_ILLEGAL_ADDRESS, "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered (spice CUDA emulator)"},
+    {CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "too many resources requested for launch (spice CUDA emulator)"},
+    {CUDA_ERROR_NO_BINARY_FOR_GPU, "CUDA_ERROR_NO_BINARY_FOR_GPU", "no kernel image is available for execution on the device (spice CUDA emulator)"},
+    {CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported (spice CUDA emulator)"},
 };
 
 CUresult describe_error(CUresult error, const char** out, bool text) {
@@ -307,9 +319,7 @@ CUresult queue_target(CUstream stream, std::initializer_list<uintptr_t> ranges, 
                       std::shared_ptr<Stream>& st) {
     State& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
-    if (CUresult r = ready(s)) return r;
-    st = find_stream(s, stream);
-    if (!st) return fail(CUDA_ERROR_INVALID_HANDLE, std::string(what) + " on an unknown stream");
+    if (CUresult r = ready_stream(s, stream, what, st)) return r;
     for (uintptr_t ptr : ranges) {
         if (!in_allocation(s, ptr, bytes)) return fail(CUDA_ERROR_INVALID_VALUE, std::string(what) + " leaves its allocation");
     }
@@ -369,11 +379,12 @@ CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute attribute, CUdevice
     if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
     if (device != 0) return CUDA_ERROR_INVALID_DEVICE;
     switch (attribute) {
-        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = 9; break;
-        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = 0; break;
+        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = kComputeMajor; break;
+        case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = kComputeMinor; break;
         case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *value = kMultiprocessors; break;
         case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *value = kSharedOptin; break;
-        case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *value = kMaxThreadsPerBlock; break;
+        case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *value = int(kMaxThreadsPerBlock); break;
+        case CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK: *value = int(kRegistersPerBlock); break;
         case CU_DEVICE_ATTRIBUTE_WARP_SIZE: *value = 32; break;
         default: return fail(CUDA_ERROR_INVALID_VALUE, "attribute " + std::to_string(int(attribute)) + " is not emulated");
     }
@@ -449,9 +460,7 @@ CUresult cuStreamSynchronize(CUstream stream) {
     std::shared_ptr<Stream> st;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        if (CUresult r = ready(s)) return r;
-        st = find_stream(s, stream);
-        if (!st) return fail(CUDA_ERROR_INVALID_HANDLE, "cuStreamSynchronize of an unknown stream");
+        if (CUresult r = ready_stream(s, stream, "cuStreamSynchronize", st)) return r;
     }
     return flush(*st);
 }
@@ -471,11 +480,18 @@ CUresult cuModuleLoadData(CUmodule* module, const void* image) {
     std::memcpy(&body, bytes + 8, 8);
     if (magic != 0xBA55ED50u) return fail(CUDA_ERROR_INVALID_IMAGE, "the image is not a fatbin");
     auto m = std::make_unique<Module>();
-    for (auto& kv : registry()) {
-        if (image_names(bytes, size_t(header) + size_t(body), kv.first)) m->kernels.insert(kv.first);
+    std::string why;
+    uint32_t arch = uint32_t(kComputeMajor * 10 + kComputeMinor);
+    if (!read_kernel_resources(bytes, size_t(header) + size_t(body), arch, m->kernels, why)) {
+        // The driver would compile the PTX; without the cubin the emulator cannot tell what the
+        // device would launch (build with sm_90 in SPICE_CUDA_GENCODE).
+        return fail(CUDA_ERROR_NO_BINARY_FOR_GPU, why);
     }
-    if (m->kernels.empty()) {
-        return fail(CUDA_ERROR_INVALID_IMAGE, "the fatbin names no kernel the emulator has (compressed, or a kernel file the emulator does not build?)");
+    if (verbose()) {
+        for (const auto& kv : m->kernels) {
+            std::fprintf(stderr, "spice CUDA emulator: %s: %u registers, %u bytes of stack, at most %u threads a block\n",
+                         kv.first.c_str(), kv.second.registers, kv.second.stack_bytes, max_threads_per_block(kv.second));
+        }
     }
     *module = reinterpret_cast<CUmodule>(m.get());
     s.modules.emplace(m.get(), std::move(m));
@@ -489,9 +505,13 @@ CUresult cuModuleGetFunction(CUfunction* function, CUmodule module, const char* 
     if (CUresult r = ready(s)) return r;
     auto it = s.modules.find(module);
     if (it == s.modules.end()) return fail(CUDA_ERROR_INVALID_HANDLE, "cuModuleGetFunction on an unknown module");
-    if (!it->second->kernels.count(name)) return fail(CUDA_ERROR_NOT_FOUND, std::string("no kernel ") + name + " in the module");
+    auto resources = it->second->kernels.find(name);
+    if (resources == it->second->kernels.end()) return fail(CUDA_ERROR_NOT_FOUND, std::string("no kernel ") + name + " in the module");
     const KernelEntry* k = find_kernel(name);
-    auto f = std::make_unique<Function>(Function{k, module});
+    if (k == nullptr) {
+        return fail(CUDA_ERROR_NOT_FOUND, std::string("kernel ") + name + " is in the image, but the emulator does not build it (add it to a module_*.cpp)");
+    }
+    auto f = std::make_unique<Function>(Function{k, module, resources->second});
     *function = reinterpret_cast<CUfunction>(f.get());
     s.functions.emplace(f.get(), std::move(f));
     return CUDA_SUCCESS;
@@ -522,6 +542,27 @@ CUresult cuFuncSetAttribute(CUfunction function, CUfunction_attribute attribute,
     if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) return fail(CUDA_ERROR_INVALID_VALUE, "attribute not emulated");
     if (value < 0 || value > kSharedOptin) return fail(CUDA_ERROR_INVALID_VALUE, "more dynamic shared memory than the device's opt-in");
     it->second->max_dynamic_shared = value;
+    return CUDA_SUCCESS;
+}
+
+// What the driver reports of a kernel, from its cubin.
+CUresult cuFuncGetAttribute(int* value, CUfunction_attribute attribute, CUfunction function) {
+    if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    State& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (CUresult r = ready(s)) return r;
+    auto it = s.functions.find(function);
+    if (it == s.functions.end()) return fail(CUDA_ERROR_INVALID_HANDLE, "cuFuncGetAttribute on an unknown function");
+    const Function& f = *it->second;
+    switch (attribute) {
+        case CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *value = int(max_threads_per_block(f.resources)); break;
+        case CU_FUNC_ATTRIBUTE_NUM_REGS: *value = int(f.resources.registers); break;
+        case CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES: *value = int(f.resources.stack_bytes); break;
+        case CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES: *value = int(f.resources.static_shared); break;
+        case CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: *value = f.max_dynamic_shared; break;
+        case CU_FUNC_ATTRIBUTE_BINARY_VERSION: *value = kComputeMajor * 10 + kComputeMinor; break;
+        default: return fail(CUDA_ERROR_NOT_SUPPORTED, "function attribute " + std::to_string(int(attribute)) + " is not emulated");
+    }
     return CUDA_SUCCESS;
 }
 
@@ -575,7 +616,7 @@ CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t bytes, CU
     if (src == nullptr) return CUDA_ERROR_INVALID_VALUE;
     std::shared_ptr<Stream> st;
     if (CUresult r = queue_target(stream, {uintptr_t(dst)}, bytes, "a host-to-device copy", st)) return r;
-    trace("host-to-device copy of " + std::to_string(bytes) + " bytes", stream);
+    trace(stream, [&] { return "host-to-device copy of " + std::to_string(bytes) + " bytes"; });
     auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
                                                                static_cast<const unsigned char*>(src) + bytes);
     enqueue(*st, [=]() -> CUresult {
@@ -593,7 +634,7 @@ CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, CUstream
     if (dst == nullptr) return CUDA_ERROR_INVALID_VALUE;
     std::shared_ptr<Stream> st;
     if (CUresult r = queue_target(stream, {uintptr_t(src)}, bytes, "a device-to-host copy", st)) return r;
-    trace("device-to-host copy of " + std::to_string(bytes) + " bytes", stream);
+    trace(stream, [&] { return "device-to-host copy of " + std::to_string(bytes) + " bytes"; });
     uint64_t seq = enqueue(*st, [=]() -> CUresult {
         if (CUresult r = still_allocated(uintptr_t(src), bytes, "a device-to-host copy")) return r;
         std::memcpy(dst, reinterpret_cast<const void*>(uintptr_t(src)), bytes);
@@ -606,7 +647,7 @@ CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CU
     if (bytes == 0) return CUDA_SUCCESS;
     std::shared_ptr<Stream> st;
     if (CUresult r = queue_target(stream, {uintptr_t(dst), uintptr_t(src)}, bytes, "a device-to-device copy", st)) return r;
-    trace("device-to-device copy of " + std::to_string(bytes) + " bytes", stream);
+    trace(stream, [&] { return "device-to-device copy of " + std::to_string(bytes) + " bytes"; });
     enqueue(*st, [=]() -> CUresult {
         if (CUresult r = still_allocated(uintptr_t(dst), bytes, "a device-to-device copy")) return r;
         if (CUresult r = still_allocated(uintptr_t(src), bytes, "a device-to-device copy")) return r;
@@ -620,7 +661,7 @@ CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char value, size_t count, CUs
     if (count == 0) return CUDA_SUCCESS;
     std::shared_ptr<Stream> st;
     if (CUresult r = queue_target(stream, {uintptr_t(dst)}, count, "a memset", st)) return r;
-    trace("memset of " + std::to_string(count) + " bytes", stream);
+    trace(stream, [&] { return "memset of " + std::to_string(count) + " bytes"; });
     enqueue(*st, [=]() -> CUresult {
         if (CUresult r = still_allocated(uintptr_t(dst), count, "a memset")) return r;
         std::memset(reinterpret_cast<void*>(uintptr_t(dst)), value, count);
@@ -641,20 +682,30 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, u
         auto it = s.functions.find(function);
         if (it == s.functions.end()) return fail(CUDA_ERROR_INVALID_HANDLE, "launch of an unknown function");
         const Function& f = *it->second;
-        st = find_stream(s, stream);
-        if (!st) return fail(CUDA_ERROR_INVALID_HANDLE, "launch on an unknown stream");
-        std::string name = f.kernel->name;
-        if (extra != nullptr) return fail(CUDA_ERROR_INVALID_VALUE, name + ": `extra` parameters are not emulated");
-        if (params == nullptr) return fail(CUDA_ERROR_INVALID_VALUE, name + ": no kernel parameters");
+        if (CUresult r = ready_stream(s, stream, "a launch", st)) return r;
+        // The messages are built only on failure: launches are frequent.
+        const std::string_view name = f.kernel->name;
+        auto refuse = [&](CUresult r, const std::string& why) { return fail(r, std::string(name) + ": " + why); };
+        auto shape = [](unsigned x, unsigned y, unsigned z) { return std::to_string(x) + "x" + std::to_string(y) + "x" + std::to_string(z); };
+        if (extra != nullptr) return refuse(CUDA_ERROR_INVALID_VALUE, "`extra` parameters are not emulated");
+        if (params == nullptr) return refuse(CUDA_ERROR_INVALID_VALUE, "no kernel parameters");
         if (gx == 0 || gy == 0 || gz == 0 || gx > 0x7fffffffu || gy > 65535 || gz > 65535) {
-            return fail(CUDA_ERROR_INVALID_VALUE, name + ": grid " + std::to_string(gx) + "x" + std::to_string(gy) + "x" + std::to_string(gz));
+            return refuse(CUDA_ERROR_INVALID_VALUE, "grid " + shape(gx, gy, gz));
         }
-        if (bx == 0 || by == 0 || bz == 0 || bz > 64 || uint64_t(bx) * by * bz > uint64_t(kMaxThreadsPerBlock)) {
-            return fail(CUDA_ERROR_INVALID_VALUE, name + ": block " + std::to_string(bx) + "x" + std::to_string(by) + "x" + std::to_string(bz));
+        uint64_t block = uint64_t(bx) * by * bz;
+        if (bx == 0 || by == 0 || bz == 0 || bz > 64 || block > uint64_t(kMaxThreadsPerBlock)) {
+            return refuse(CUDA_ERROR_INVALID_VALUE, "block " + shape(bx, by, bz));
+        }
+        if (block > max_threads_per_block(f.resources)) {
+            return refuse(CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES,
+                          "a block of " + std::to_string(block) + " threads; its " + std::to_string(f.resources.registers) +
+                              " registers a thread and launch bound (" +
+                              (f.resources.launch_bound ? std::to_string(f.resources.launch_bound) : std::string("none")) +
+                              ") allow " + std::to_string(max_threads_per_block(f.resources)));
         }
         if (int64_t(shared_bytes) > f.max_dynamic_shared) {
-            return fail(CUDA_ERROR_INVALID_VALUE, name + ": " + std::to_string(shared_bytes) + " bytes of dynamic shared memory, " +
-                                                      std::to_string(f.max_dynamic_shared) + " allowed");
+            return refuse(CUDA_ERROR_INVALID_VALUE, std::to_string(shared_bytes) + " bytes of dynamic shared memory, " +
+                                                        std::to_string(f.max_dynamic_shared) + " allowed");
         }
         grid.kernel = f.kernel;
         grid.body = f.kernel->bind(params);
@@ -663,9 +714,10 @@ CUresult cuLaunchKernel(CUfunction function, unsigned int gx, unsigned int gy, u
         grid.shared_bytes = shared_bytes;
         grid.seed = order_seed() + s.launches.fetch_add(1) * 0x9e3779b97f4a7c15ull;
     }
-    trace(std::string("launch of ") + grid.kernel->name + " on " + std::to_string(gx) + " blocks of " + std::to_string(bx) +
-              " threads, " + std::to_string(shared_bytes) + " bytes of shared memory",
-          stream);
+    trace(stream, [&] {
+        return std::string("launch of ") + grid.kernel->name + " on " + std::to_string(gx) + " blocks of " + std::to_string(bx) +
+               " threads, " + std::to_string(shared_bytes) + " bytes of shared memory";
+    });
     enqueue(*st, [grid]() -> CUresult {
         run_grid(grid);
         return CUDA_SUCCESS;
@@ -691,10 +743,8 @@ CUresult cuEventRecord(CUevent event, CUstream stream) {
     std::shared_ptr<Stream> st;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        if (CUresult r = ready(s)) return r;
-        e = find_event(s, event);
-        st = find_stream(s, stream);
-        if (!e || !st) return fail(CUDA_ERROR_INVALID_HANDLE, "cuEventRecord of an unknown event or stream");
+        if (CUresult r = ready_event(s, event, "cuEventRecord", e)) return r;
+        if (CUresult r = ready_stream(s, stream, "cuEventRecord", st)) return r;
     }
     std::lock_guard<std::mutex> lock(e->mutex);
     e->recorded = true;
@@ -714,9 +764,7 @@ CUresult cuEventSynchronize(CUevent event) {
     std::shared_ptr<Event> e;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        if (CUresult r = ready(s)) return r;
-        e = find_event(s, event);
-        if (!e) return fail(CUDA_ERROR_INVALID_HANDLE, "cuEventSynchronize of an unknown event");
+        if (CUresult r = ready_event(s, event, "cuEventSynchronize", e)) return r;
     }
     std::shared_ptr<Stream> st;
     uint64_t seq;
@@ -734,9 +782,7 @@ CUresult cuEventQuery(CUevent event) {
     std::shared_ptr<Event> e;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        if (CUresult r = ready(s)) return r;
-        e = find_event(s, event);
-        if (!e) return fail(CUDA_ERROR_INVALID_HANDLE, "cuEventQuery of an unknown event");
+        if (CUresult r = ready_event(s, event, "cuEventQuery", e)) return r;
     }
     std::lock_guard<std::mutex> lock(e->mutex);
     return !e->recorded || e->complete ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
@@ -748,10 +794,8 @@ CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent stop) {
     std::shared_ptr<Event> a, b;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        if (CUresult r = ready(s)) return r;
-        a = find_event(s, start);
-        b = find_event(s, stop);
-        if (!a || !b) return fail(CUDA_ERROR_INVALID_HANDLE, "cuEventElapsedTime of an unknown event");
+        if (CUresult r = ready_event(s, start, "cuEventElapsedTime", a)) return r;
+        if (CUresult r = ready_event(s, stop, "cuEventElapsedTime", b)) return r;
     }
     std::scoped_lock lock(a->mutex, b->mutex);
     if (!a->recorded || !b->recorded) return fail(CUDA_ERROR_INVALID_HANDLE, "cuEventElapsedTime of an event never recorded");
