@@ -5,8 +5,11 @@
 #    target/release/build/spice-*/out): the launch checks rest on these numbers.
 # 2. A block kernel that lost a barrier fails: it builds the emulator once more from a copy of
 #    kernels/ whose NTT pass has no __syncthreads between its stages, and runs GPU_NTT_TEST
-#    (the gpu_ntt test executable) on the small sizes against it (must fail) and against a
-#    build of the real kernels (must pass).
+#    (the gpu_ntt test executable) on the small sizes against it (must fail on a wrong result)
+#    and against a build of the real kernels (must pass).
+# 3. ThreadSanitizer reports that mutant's race itself, in the NTT's stage, whatever the thread
+#    order: the same mutant built with SPICE_CUDA_EMULATOR_SANITIZE=thread must exit 66 with a
+#    data race in kernels/ntt/. (The real kernels under it are CI's to run.)
 #   scripts/cuda-emulator-selftest.sh GPU_NTT_TEST
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/tests" "$work/scripts"
 cp -r kernels "$work/"
 cp -r tests/cuda_emulator "$work/tests/"
-cp scripts/cuda-emulator.sh "$work/scripts/"
+cp scripts/cuda-emulator.sh scripts/with-cuda-emulator.sh "$work/scripts/"
 SPICE_CUDA_EMULATOR_SANITIZE= bash "$work/scripts/cuda-emulator.sh" "$work/real" > /dev/null
 
 command -v cuobjdump > /dev/null || { echo "cuda-emulator selftest: needs cuobjdump (the CUDA toolkit's)" >&2; exit 1; }
@@ -47,11 +50,22 @@ assert stage in src, "kernels/ntt.cu's stage loop changed: update the selftest's
 open(path, "w").write(src.replace(stage, "ntt::stage_phase(p, stage, blockIdx.x, threadIdx.x, tile);"))
 PY
 SPICE_CUDA_EMULATOR_SANITIZE= bash "$work/scripts/cuda-emulator.sh" "$work/out" > /dev/null
+SPICE_CUDA_EMULATOR_SANITIZE=thread bash "$work/scripts/cuda-emulator.sh" "$work/out-thread" > /dev/null
+on() { bash "$work/scripts/with-cuda-emulator.sh" "$@"; }
 small=gpu_ntt_matches_cpu_on_random_inputs_at_every_small_size
-if LD_LIBRARY_PATH="$work/out" SPICE_REQUIRE_GPU=1 "$test_bin" --exact "$small" > "$work/mutant.log" 2>&1; then
+if on "$work/out" "$test_bin" --exact "$small" > "$work/mutant.log" 2>&1; then
   echo "cuda-emulator selftest: an NTT pass without its barrier passed $small" >&2
   exit 1
 fi
 grep -q "assertion .* failed" "$work/mutant.log" || { cat "$work/mutant.log" >&2; echo "cuda-emulator selftest: the mutant failed, but not on a wrong result" >&2; exit 1; }
-LD_LIBRARY_PATH="$work/real" SPICE_REQUIRE_GPU=1 "$test_bin" --exact "$small" > "$work/real.log" 2>&1 || { cat "$work/real.log" >&2; exit 1; }
-echo "cuda-emulator selftest: a missing barrier fails $small; the real kernels pass it"
+on "$work/real" "$test_bin" --exact "$small" > "$work/real.log" 2>&1 || { cat "$work/real.log" >&2; exit 1; }
+set +e
+on "$work/out-thread" "$test_bin" --exact "$small" --test-threads 1 > "$work/mutant-thread.log" 2>&1
+rc=$?
+set -e
+if [ "$rc" -ne 66 ] || ! grep -A4 "WARNING: ThreadSanitizer: data race" "$work/mutant-thread.log" | grep -q "kernels/ntt/"; then
+  tail -40 "$work/mutant-thread.log" >&2
+  echo "cuda-emulator selftest: ThreadSanitizer did not report the mutant's race in kernels/ntt/ (exit status $rc)" >&2
+  exit 1
+fi
+echo "cuda-emulator selftest: a missing barrier fails $small, and ThreadSanitizer reports its race; the real kernels pass it"

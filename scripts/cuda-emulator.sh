@@ -6,8 +6,8 @@
 #   LD_LIBRARY_PATH=OUT cargo test --release --features cuda --test gpu_ntt
 # The kernels are kernels/*.cu compiled by the host C++ compiler (CXX, default g++); the
 # driver's declarations come from the toolkit's cuda.h (CUDA_PATH, else the system's).
-# SPICE_CUDA_EMULATOR_SANITIZE=address builds everything with AddressSanitizer (then preload
-# the compiler's libasan into the test process).
+# SPICE_CUDA_EMULATOR_SANITIZE=address or =thread builds everything with AddressSanitizer or
+# ThreadSanitizer; scripts/with-cuda-emulator.sh OUT runs a test on it, preloading the runtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-target/cuda-emulator}
@@ -41,4 +41,6 @@ for p in "${pids[@]}"; do wait "$p" || status=1; done
 # What the emulator reads from a fatbin's cubin, printed (scripts/cuda-emulator-selftest.sh
 # holds it to cuobjdump's reading).
 "$cxx" "${flags[@]}" -o "$out/kernel-resources" "$src/tools/kernel_resources.cpp" "$out/obj/cubin.o"
+# Which sanitizer runtime scripts/with-cuda-emulator.sh must preload.
+echo "${SPICE_CUDA_EMULATOR_SANITIZE:-}" > "$out/sanitize"
 echo "cuda-emulator: $out/libcuda.so, $out/kernel-resources"

@@ -29,10 +29,28 @@ struct dim3 {
     unsigned x = 1, y = 1, z = 1;
 };
 
-extern thread_local uint3 threadIdx;
-extern thread_local uint3 blockIdx;
-extern thread_local dim3 blockDim;
-extern thread_local dim3 gridDim;
+struct spice_emulator_builtins {
+    uint3 thread_index;
+    uint3 block_index;
+    dim3 block_dim;
+    dim3 grid_dim;
+};
+extern thread_local spice_emulator_builtins spice_emulator_current;
+#if defined(__SANITIZE_THREAD__)
+// Under ThreadSanitizer each emulated thread is a fiber of its own, but the built-ins belong to
+// the OS thread and the scheduler rewrites them between fibers: kernels read them through a
+// function ThreadSanitizer does not instrument, so those writes are not reported as races.
+spice_emulator_builtins spice_emulator_builtins_now();
+#define threadIdx (spice_emulator_builtins_now().thread_index)
+#define blockIdx (spice_emulator_builtins_now().block_index)
+#define blockDim (spice_emulator_builtins_now().block_dim)
+#define gridDim (spice_emulator_builtins_now().grid_dim)
+#else
+#define threadIdx (spice_emulator_current.thread_index)
+#define blockIdx (spice_emulator_current.block_index)
+#define blockDim (spice_emulator_current.block_dim)
+#define gridDim (spice_emulator_current.grid_dim)
+#endif
 
 // Waits until every thread of the block that has not returned has called it. Only kernels
 // the emulator's registry marks as block kernels may call it (it aborts otherwise).

@@ -23,6 +23,9 @@
 //   of the stream or of an event recorded on it, a copy into host memory, a free, an unload),
 //   so host code that reads results before waiting for them sees stale data. New device memory
 //   and shared memory are filled with a pattern, not zeros.
+// Built with a sanitizer (scripts/cuda-emulator.sh), the kernels run under it: AddressSanitizer
+// bounds each block's shared memory to the launch's size; ThreadSanitizer sees each emulated
+// thread as a fiber and reports races between them (scheduler.cpp).
 #include <cuda.h>
 #include <unistd.h>
 

@@ -16,10 +16,13 @@
 #include <thread>
 #include <vector>
 
-thread_local uint3 threadIdx;
-thread_local uint3 blockIdx;
-thread_local dim3 blockDim;
-thread_local dim3 gridDim;
+thread_local spice_emulator_builtins spice_emulator_current;
+
+#if defined(__SANITIZE_THREAD__)
+__attribute__((no_sanitize("thread"))) spice_emulator_builtins spice_emulator_builtins_now() {
+    return spice_emulator_current;
+}
+#endif
 
 namespace spice_emulator {
 namespace {
@@ -67,6 +70,40 @@ struct Stack {
     void* bottom() const { return static_cast<char*>(base) + kGuardBytes; }
 };
 
+#if defined(__SANITIZE_THREAD__)
+}  // namespace
+}  // namespace spice_emulator
+#include <sanitizer/tsan_interface.h>
+namespace spice_emulator {
+namespace {
+// ThreadSanitizer (SPICE_CUDA_EMULATOR_SANITIZE=thread) sees every emulated thread as a fiber
+// of its own, grid kernels' threads included. The scheduler switches to a fiber without a
+// happens-before edge, so what one thread of a block did is not ordered before what the next
+// one does, whatever order they ran in: two threads touching the same word between barriers,
+// one of them writing, without an atomic, are reported as a race, as compute-sanitizer's
+// racecheck would on the device. The edges a GPU does have are drawn by hand: the block's set-up
+// (its shared memory's pattern) before each of its threads, each barrier between the rounds it
+// separates, and each thread before the scheduler (a switch back to it synchronises).
+//
+// The switch itself must not be instrumented: an instrumented wrapper would record its return
+// on the stack of the fiber switched to, not on its own.
+constexpr bool kRaceChecked = true;
+void* race_fiber_new() { return __tsan_create_fiber(0); }
+void* race_fiber_current() { return __tsan_get_current_fiber(); }
+__attribute__((no_sanitize("thread"), noinline)) void race_switch_to(void* fiber, bool synchronise) {
+    __tsan_switch_to_fiber(fiber, synchronise ? 0 : __tsan_switch_to_fiber_no_sync);
+}
+void race_release(void* token) { __tsan_release(token); }
+void race_acquire(void* token) { __tsan_acquire(token); }
+#else
+constexpr bool kRaceChecked = false;
+void* race_fiber_new() { return nullptr; }
+void* race_fiber_current() { return nullptr; }
+void race_switch_to(void*, bool) {}
+void race_release(void*) {}
+void race_acquire(void*) {}
+#endif
+
 // A suspended fiber (or the scheduler): its saved stack pointer, the callee-saved registers
 // being on that stack (see switch_stacks), and AddressSanitizer's fake stack while it is away.
 struct Context {
@@ -77,22 +114,35 @@ struct Context {
 // The block an OS thread is running (null between blocks).
 struct BlockRun {
     const Grid* grid = nullptr;
+    // Whether its threads run as fibers: a block kernel's always, every kernel's under
+    // ThreadSanitizer.
     bool fibers = false;
-    uint32_t current = 0;
+    // Written by the scheduler, read by the fiber it switches to: atomic, so ThreadSanitizer
+    // (which orders nothing from the scheduler to a fiber) does not call them races.
+    std::atomic<uint32_t> current{0};
+    std::atomic<uint32_t> round{0};
+    // What a barrier of round r releases and round r + 1 acquires (ThreadSanitizer only).
+    char barrier_tokens[2] = {};
     void* shared = nullptr;
     Context scheduler;
+    void* scheduler_fiber = nullptr;
     // The scheduler's stack, for AddressSanitizer's switch annotations.
     const void* scheduler_bottom = nullptr;
     size_t scheduler_size = 0;
     std::vector<Context> contexts;
+    // Set by each fiber as it returns (with relaxed atomics, as `current`).
     std::vector<uint8_t> finished;
 };
 
 thread_local BlockRun* active = nullptr;
 thread_local std::vector<Stack> stacks;
+// ThreadSanitizer's fiber for each stack (the same emulated thread index on this OS thread).
+thread_local std::vector<void*> race_fibers;
+// Released by the scheduler when a block is set up, acquired first thing by each of its threads.
+thread_local char block_start_token;
 
 void enter(const BlockRun& b, uint32_t t) {
-    threadIdx = unflatten(t, b.grid->threads);
+    spice_emulator_current.thread_index = unflatten(t, b.grid->threads);
 }
 
 // Saves the callee-saved registers on the current stack and its pointer in *save, then loads
@@ -146,27 +196,37 @@ void after_switch(void*, const void**, size_t*) {}
 
 // Runs thread t of the block until it reaches a barrier or returns.
 void resume(BlockRun& b, uint32_t t) {
-    b.current = t;
+    b.current.store(t, std::memory_order_relaxed);
     enter(b, t);
     before_switch(&b.scheduler.fake_stack, stacks[t].bottom(), kStackBytes);
-    spice_emulator_switch_stacks(&b.scheduler.sp, b.contexts[t].sp);
+    // Read before ThreadSanitizer is told of the switch: from then on it counts every access
+    // as the fiber's.
+    void* sp = b.contexts[t].sp;
+    race_switch_to(race_fibers[t], false);
+    spice_emulator_switch_stacks(&b.scheduler.sp, sp);
     after_switch(b.scheduler.fake_stack, nullptr, nullptr);
 }
 
 // Back to the scheduler from thread b.current: at a barrier (it is resumed later), or for good.
-void yield(BlockRun& b, bool done) {
-    Context& self = b.contexts[b.current];
+// Neither this nor fiber_entry is instrumented by ThreadSanitizer: a fiber's last call here
+// never returns, and instrumented, each block would leave two frames on the fiber's shadow call
+// stack (a fiber serves one thread index of every block on its OS thread) until it overflowed.
+__attribute__((no_sanitize("thread"))) void yield(BlockRun& b, bool done) {
+    Context& self = b.contexts[b.current.load(std::memory_order_relaxed)];
     before_switch(done ? nullptr : &self.fake_stack, b.scheduler_bottom, b.scheduler_size);
-    spice_emulator_switch_stacks(&self.sp, b.scheduler.sp);
+    void* sp = b.scheduler.sp;
+    race_switch_to(b.scheduler_fiber, true);
+    spice_emulator_switch_stacks(&self.sp, sp);
     after_switch(self.fake_stack, nullptr, nullptr);
 }
 
 // Where a fiber starts (switch_stacks "returns" into it): runs the thread, then leaves.
-[[noreturn]] void fiber_entry() {
+[[noreturn]] __attribute__((no_sanitize("thread"))) void fiber_entry() {
+    race_acquire(&block_start_token);
     BlockRun* b = active;
     after_switch(nullptr, &b->scheduler_bottom, &b->scheduler_size);
     b->grid->body();
-    b->finished[b->current] = 1;
+    __atomic_store_n(&b->finished[b->current.load(std::memory_order_relaxed)], 1, __ATOMIC_RELAXED);
     yield(*b, true);
     __builtin_unreachable();
 }
@@ -175,6 +235,10 @@ void yield(BlockRun& b, bool done) {
 // and fiber_entry as the return address, 16-byte aligned as at a call.
 void prepare_fibers(BlockRun& b, uint32_t n) {
     while (stacks.size() < n) stacks.emplace_back();
+    if (kRaceChecked) {
+        while (race_fibers.size() < n) race_fibers.push_back(race_fiber_new());
+        b.scheduler_fiber = race_fiber_current();
+    }
     b.contexts.assign(n, Context{});
     b.finished.assign(n, 0);
     for (uint32_t t = 0; t < n; t++) {
@@ -190,10 +254,10 @@ void prepare_fibers(BlockRun& b, uint32_t n) {
 void run_block(const Grid& g, uint32_t block, uint64_t seed) {
     BlockRun b;
     b.grid = &g;
-    b.fibers = g.kernel->block_kernel;
-    blockIdx = unflatten(block, g.blocks);
-    blockDim = g.threads;
-    gridDim = g.blocks;
+    b.fibers = g.kernel->block_kernel || kRaceChecked;
+    spice_emulator_current.block_index = unflatten(block, g.blocks);
+    spice_emulator_current.block_dim = g.threads;
+    spice_emulator_current.grid_dim = g.blocks;
     // Exactly the launch's size (at least one byte, so every block has its own address), in a
     // pattern: the hardware leaves shared memory uninitialised.
     b.shared = std::malloc(g.shared_bytes ? g.shared_bytes : 1);
@@ -206,19 +270,21 @@ void run_block(const Grid& g, uint32_t block, uint64_t seed) {
     active = &b;
     if (!b.fibers) {
         for (uint32_t t : order) {
-            b.current = t;
+            b.current.store(t, std::memory_order_relaxed);
             enter(b, t);
             g.body();
         }
     } else {
         prepare_fibers(b, n);
+        race_release(&block_start_token);
         // Rounds: every thread still running runs up to its next barrier (or returns).
         std::vector<uint32_t> live = order;
         while (!live.empty()) {
             for (uint32_t t : live) resume(b, t);
-            live.erase(std::remove_if(live.begin(), live.end(), [&](uint32_t t) { return b.finished[t] != 0; }),
+            live.erase(std::remove_if(live.begin(), live.end(), [&](uint32_t t) { return __atomic_load_n(&b.finished[t], __ATOMIC_RELAXED) != 0; }),
                        live.end());
             shuffle(live, state);
+            b.round.fetch_add(1, std::memory_order_relaxed);
         }
     }
     active = nullptr;
@@ -286,7 +352,9 @@ private:
     void work() {
         const Grid& g = *grid_;
         for (;;) {
-            uint32_t i = next_.fetch_add(1);
+            // Relaxed: under ThreadSanitizer a stronger order would order each block before
+            // the blocks other OS threads take after it, and hide races between blocks.
+            uint32_t i = next_.fetch_add(1, std::memory_order_relaxed);
             if (i >= order_->size()) return;
             run_block(g, (*order_)[i], g.seed + i);
         }
@@ -314,8 +382,15 @@ void __syncthreads() {
     using namespace spice_emulator;
     BlockRun* b = active;
     if (b == nullptr) fatal("__syncthreads outside a kernel", "?");
-    if (!b->fibers) fatal("__syncthreads in a kernel registered as a grid kernel (SPICE_EMULATED_KERNEL)", b->grid->kernel->name);
+    if (!b->grid->kernel->block_kernel) {
+        fatal("__syncthreads in a kernel registered as a grid kernel (SPICE_EMULATED_KERNEL)", b->grid->kernel->name);
+    }
+    // Everything the block's threads did in this round happens before what any of them does
+    // in the next one.
+    uint32_t round = b->round.load(std::memory_order_relaxed);
+    race_release(&b->barrier_tokens[round % 2]);
     yield(*b, false);
+    race_acquire(&b->barrier_tokens[round % 2]);
 }
 
 void* spice_emulator_dynamic_shared() {
