@@ -1,7 +1,7 @@
 //! Several proofs in flight on one device: the CUDA backend's lanes (a stream each, with its
 //! own workspace) give every proof the CPU's result whatever interleaves with it, a proof's
-//! calls find their schedules on the lane that holds them, and callers that prove one at a
-//! time use one lane only.
+//! calls find their schedules on the lane that holds them, the lanes share each domain's
+//! tables, and callers that prove one at a time use one lane only.
 //!
 //! Without a usable GPU every test prints `skipped: <reason>` and returns, unless
 //! `SPICE_REQUIRE_GPU=1` is set (the device script sets it), in which case it fails. Inputs
@@ -113,6 +113,41 @@ fn two_witness_maps_in_progress_keep_their_state_on_two_lanes() {
         );
     }
     assert_eq!(gpu.lanes_in_use(), 2);
+}
+
+/// The lanes share each domain's tables, which loading a shape uploads: a witness map on the
+/// second lane moves only its z and its failure slot up, as one on the first does.
+#[test]
+fn lanes_share_the_domain_tables_that_loading_a_shape_uploads() {
+    let test = "lanes_share_the_domain_tables_that_loading_a_shape_uploads";
+    let Some(shared) = gpu(test) else {
+        return;
+    };
+    let mut rng = StdRng::seed_from_u64(seed(test));
+    let gpu = backend(&shared, 2);
+    let (constraints, inputs) = (1000, 2);
+    let (shape, z) = satisfied_shape(&mut rng, constraints, inputs);
+    let domain = (constraints + 1 + inputs).next_power_of_two();
+    let loaded = gpu.load_shape(Arc::new(shape)).unwrap();
+    let z = MsmScalars::new(&z);
+    let before = gpu
+        .transfer_totals()
+        .expect("the CUDA backend counts its copies");
+    // The first leaves its h on lane 0 for the proof's H MSM, so the second takes lane 1.
+    let first = gpu.witness_map(&loaded, &z, domain).unwrap();
+    let second = gpu.witness_map(&loaded, &z, domain).unwrap();
+    assert_eq!(
+        gpu.lanes_in_use(),
+        2,
+        "both lanes should have run a witness map"
+    );
+    let moved = gpu.transfer_totals().unwrap().since(&before);
+    assert_eq!(
+        moved.to_device_bytes,
+        2 * (32 * z.len() as u64 + 4),
+        "{moved:?}: a lane uploaded the domain's tables again?"
+    );
+    assert_eq!(first.h.values(), second.h.values());
 }
 
 #[test]

@@ -4,10 +4,10 @@
 //! lane's stream in order, and the device runs two lanes' kernels side by side where one alone
 //! leaves SMs idle, and one lane's copies while another computes.
 //!
-//! What lanes share is read-only once uploaded (the kernels, bases, loaded shapes): every
-//! upload of those waits for its copy before returning, so any lane may read them next.
+//! What lanes share is read-only once uploaded (the kernels, bases, loaded shapes, domain
+//! tables): every upload of those waits for its copy before returning, so any lane may read
+//! them next.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::engine::error::{EngineError, Result};
@@ -16,7 +16,6 @@ use crate::engine::lane_pool::LaneState;
 use super::buffer::DeviceBuffer;
 use super::device::Device;
 use super::msm::MsmWorkspace;
-use super::ntt::DeviceDomain;
 
 /// Lanes when `SPICE_CUDA_LANES` is not set: two proofs in flight, enough to fill the gaps a
 /// small proof leaves (its copies, its narrow launches) without doubling every workspace for
@@ -48,8 +47,6 @@ pub fn lanes_from_env() -> Result<usize> {
 pub struct Lane {
     /// The handle whose stream this lane queues on.
     pub device: Arc<Device>,
-    /// Tables per log2 size, uploaded on first use.
-    pub domains: HashMap<u32, Arc<DeviceDomain>>,
     /// Reused device arrays of `workspace_len` elements (allocation waits for the device,
     /// so proofs of one size reuse them).
     pub workspace: Vec<DeviceBuffer>,
@@ -74,7 +71,6 @@ impl Lane {
     pub fn new(device: Arc<Device>) -> Self {
         Self {
             device,
-            domains: HashMap::new(),
             workspace: Vec::new(),
             workspace_len: 0,
             msm: MsmWorkspace::default(),
@@ -84,10 +80,10 @@ impl Lane {
         }
     }
 
-    /// Whether work queued here allocated anything (tables, workspace, MSM buffers).
+    /// Whether work queued here allocated anything (workspace, MSM buffers; the domain tables
+    /// belong to the backend).
     pub fn holds_arrays(&self) -> bool {
-        !self.domains.is_empty()
-            || !self.workspace.is_empty()
+        !self.workspace.is_empty()
             || self.assignment.is_some()
             || self.msm.schedule.held_id().is_some()
     }

@@ -47,7 +47,8 @@ pub mod ntt;
 pub mod timer;
 pub mod witness_map;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ark_bls12_381::{g1, g2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
@@ -110,6 +111,9 @@ pub struct CudaBackend {
     /// Every lane's handle, in lane order, for reading their copy logs without the lanes; the
     /// first also answers for the device's properties ([`CudaBackend::first_device`]).
     lane_devices: Vec<Arc<Device>>,
+    /// Each domain's tables, by log2 size, shared by the lanes: uploaded once (on the first
+    /// lane that needs them, or when a shape is loaded) and only read after the upload waited.
+    domains: Mutex<HashMap<u32, Arc<DeviceDomain>>>,
     tile: TileShape,
     cpu: CpuBackend,
 }
@@ -226,6 +230,7 @@ impl CudaBackend {
             witness_kernels,
             msm_kernels,
             msm,
+            domains: Mutex::new(HashMap::new()),
             tile,
             cpu: CpuBackend::new(),
         })
@@ -325,12 +330,18 @@ impl CudaBackend {
         self.bound(self.lanes.lock(0))
     }
 
-    fn domain(&self, lane: &mut Lane, log_n: u32) -> Result<Arc<DeviceDomain>> {
-        if let Some(d) = lane.domains.get(&log_n) {
+    fn domain(&self, device: &Arc<Device>, log_n: u32) -> Result<Arc<DeviceDomain>> {
+        // Held while a missing domain uploads (first use of a size only): a second lane that
+        // needs it waits for that upload instead of making its own.
+        let mut domains = self
+            .domains
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(d) = domains.get(&log_n) {
             return Ok(d.clone());
         }
-        let d = Arc::new(DeviceDomain::new(&lane.device, log_n, self.tile)?);
-        lane.domains.insert(log_n, d.clone());
+        let d = Arc::new(DeviceDomain::new(device, log_n, self.tile)?);
+        domains.insert(log_n, d.clone());
         Ok(d)
     }
 
@@ -408,9 +419,9 @@ impl CudaBackend {
 
     /// Queues a transform of a resident vector; returns without waiting for the device.
     pub fn ntt_resident(&self, v: &mut DeviceVector, direction: NttDirection) -> Result<()> {
-        let mut lane = self.first_lane()?;
+        let lane = self.first_lane()?;
         let plan = NttPlan::new(v.log_n, TransformSpec::natural(direction), self.tile)?;
-        let domain = self.domain(&mut lane, v.log_n)?;
+        let domain = self.domain(&lane.device, v.log_n)?;
         if plan.uses_scratch() && v.scratch.is_none() {
             v.scratch = Some(DeviceBuffer::new(&lane.device, v.len())?);
         }
@@ -704,7 +715,7 @@ impl Backend for CudaBackend {
         let plan = NttPlan::new(log_n, TransformSpec::natural(direction), self.tile)?;
         let mut lane = self.any_lane()?;
         let device = lane.device.clone();
-        let domain = self.domain(&mut lane, log_n)?;
+        let domain = self.domain(&device, log_n)?;
         let buffers = self.workspace(&mut lane, data.len(), 2)?;
         buffers[0].upload(fr_as_limbs(data)?)?;
         let at = queue_plan(
@@ -736,7 +747,7 @@ impl Backend for CudaBackend {
         let chain = QuotientChain::new(log_n, self.tile)?;
         let mut lane = self.any_lane()?;
         let device = lane.device.clone();
-        let domain = self.domain(&mut lane, log_n)?;
+        let domain = self.domain(&device, log_n)?;
         let buffers = self.workspace(&mut lane, n, QUOTIENT_BUFFERS)?;
         for (buffer, host) in buffers.iter().zip([&a, &b, &c]) {
             buffer.upload(fr_as_limbs(host)?)?;
@@ -757,6 +768,17 @@ impl Backend for CudaBackend {
         let lane = self.any_lane()?;
         // The upload waits for its copies, so every lane may read the shape from here on.
         let resident = DeviceShape::upload(&lane.device, &layout)?;
+        // The tables of the shape's QAP domain too (the prover's, for a key made from this
+        // shape: constraints plus instance variables, rounded up to a power of two), so no
+        // proof pays for them. A domain the NTT cannot take is the witness map's to refuse,
+        // and one point needs no tables.
+        let domain_size = (shape.num_constraints() + shape.num_instance).next_power_of_two();
+        match check_ntt_size(domain_size) {
+            Ok(log_n) if log_n > 0 => {
+                self.domain(&lane.device, log_n)?;
+            }
+            _ => {}
+        }
         tracing::debug!(
             "loaded a shape of {} constraints onto {}: {} bytes in the witness map's layout",
             shape.num_constraints(),
@@ -785,7 +807,7 @@ impl Backend for CudaBackend {
         let z_plan = (!z.is_empty()).then(|| self.msm_plan(z)).transpose()?;
         let mut lane = self.any_lane()?;
         let device = lane.device.clone();
-        let domain = self.domain(&mut lane, log_n)?;
+        let domain = self.domain(&device, log_n)?;
         self.workspace(&mut lane, domain_size, QUOTIENT_BUFFERS)?;
         let Lane {
             workspace,
