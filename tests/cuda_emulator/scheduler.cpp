@@ -121,7 +121,9 @@ struct BlockRun {
     // (which orders nothing from the scheduler to a fiber) does not call them races.
     std::atomic<uint32_t> current{0};
     std::atomic<uint32_t> round{0};
-    // What a barrier of round r releases and round r + 1 acquires (ThreadSanitizer only).
+    // What the block's threads release at a barrier of round r and acquire when round r + 1
+    // resumes them (ThreadSanitizer only; round r + 2 reuses the token, its releases long
+    // acquired).
     char barrier_tokens[2] = {};
     void* shared = nullptr;
     Context scheduler;
@@ -281,8 +283,8 @@ void run_block(const Grid& g, uint32_t block, uint64_t seed) {
         std::vector<uint32_t> live = order;
         while (!live.empty()) {
             for (uint32_t t : live) resume(b, t);
-            live.erase(std::remove_if(live.begin(), live.end(), [&](uint32_t t) { return __atomic_load_n(&b.finished[t], __ATOMIC_RELAXED) != 0; }),
-                       live.end());
+            auto finished = [&](uint32_t t) { return __atomic_load_n(&b.finished[t], __ATOMIC_RELAXED) != 0; };
+            live.erase(std::remove_if(live.begin(), live.end(), finished), live.end());
             shuffle(live, state);
             b.round.fetch_add(1, std::memory_order_relaxed);
         }
