@@ -159,7 +159,6 @@ bool read_cubin(View elf, std::map<std::string, KernelResources>& kernels, std::
         auto it = kernels.find(s.name.substr(shared_prefix.size()));
         if (it != kernels.end()) it->second.static_shared = s.size;
     }
-    bool found_registers = false;
     for (const Section& s : sections) {
         if (s.name != ".nv.info") continue;
         View info = section(s);
@@ -174,7 +173,6 @@ bool read_cubin(View elf, std::map<std::string, KernelResources>& kernels, std::
             if (it == kernels.end()) return;  // a device function's own frame
             if (attribute == kAttrRegisterCount) {
                 it->second.registers = value.at<uint32_t>(4);
-                found_registers = true;
             } else {
                 it->second.stack_bytes = value.at<uint32_t>(4);
             }
@@ -188,8 +186,8 @@ bool read_cubin(View elf, std::map<std::string, KernelResources>& kernels, std::
         why = "the cubin is truncated";
         return false;
     }
-    if (kernels.empty() || !found_registers) {
-        why = "the cubin names no kernel with a register count";
+    if (kernels.empty()) {
+        why = "the cubin names no kernel";
         return false;
     }
     for (const auto& kv : kernels) {
