@@ -19,6 +19,10 @@
 //! "schedule" and "curve" the device time (CUDA events) of the two halves. Medians of
 //! SPICE_BENCH_MSM_RUNS (default 5) runs after a warm-up. SPICE_BENCH_GPU_ONLY=1 skips the CPU
 //! criterion part; SPICE_REQUIRE_GPU=1 makes a missing GPU an error instead of a skip.
+//!
+//! Then a second GPU table, the chunk sweep: G1 over uniform scalars at the planner's chunk and
+//! at 2, 4 and 8 times it, at 2^16 and 2^20 (SPICE_BENCH_MSM_CHUNK_LOGS), to check the
+//! planner's rule against kernels/msm/PERFORMANCE.md's prediction (lever 2).
 
 use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{CurveGroup, VariableBaseMSM};
@@ -170,6 +174,9 @@ mod gpu {
     use ark_ff::{UniformRand, Zero};
     use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
     use rayon::prelude::*;
+    use spice::engine::cuda::msm_config::MsmConfig;
+    use spice::engine::gpu_msm::MsmOptions;
+    use spice::engine::gpu_ntt::TileShape;
     use spice::engine::{Backend, Bases, CpuBackend, CudaBackend, MsmScalars};
 
     fn env_logs(var: &str, default: &[u32]) -> Vec<u32> {
@@ -686,7 +693,76 @@ mod gpu {
         for r in rows {
             println!("{r}");
         }
+        chunk_sweep(&gpu, runs);
         true
+    }
+
+    /// G1 over uniform scalars at the planner's chunk and at 2, 4 and 8 times it, each on a
+    /// backend of its own (the same device), results checked against the planner's. The
+    /// planner sizes chunks for four waves of the device; with equal chunks one wave should
+    /// do, and larger chunks pass fewer partial sums to the later levels (full additions,
+    /// 2 per chunk): kernels/msm/PERFORMANCE.md predicts −18% at 2^16 and −6% at 2^20 for
+    /// one wave, if the occupancy holds.
+    fn chunk_sweep(gpu: &CudaBackend, runs: usize) {
+        let mut rows = Vec::new();
+        for log in env_logs("SPICE_BENCH_MSM_CHUNK_LOGS", &[16, 20]) {
+            let n = 1usize << log;
+            let bases = points::<G1Projective>(n, 40 + u64::from(log));
+            let values = scalars(n, false, 50 + u64::from(log));
+            let reference = gpu
+                .msm_g1(
+                    &gpu.load_g1(bases.clone()).expect("load"),
+                    &MsmScalars::new(&values),
+                )
+                .expect("msm")
+                .into_affine();
+            let planned = gpu.msm_plan(&MsmScalars::new(&values)).expect("plan").chunk;
+            for chunk in [planned, 2 * planned, 4 * planned, 8 * planned] {
+                let config = gpu.msm_config();
+                let config = MsmConfig {
+                    options: MsmOptions {
+                        chunk: Some(chunk),
+                        ..config.options
+                    },
+                    ..config
+                };
+                let backend = CudaBackend::with_config(TileShape::default(), config)
+                    .expect("a second backend on the same device");
+                let handle = backend.load_g1(bases.clone()).expect("load");
+                let shared = MsmScalars::new(&values);
+                let ours = backend.msm_g1(&handle, &shared).expect("msm").into_affine();
+                assert!(
+                    ours == reference,
+                    "the MSM of 2^{log} with chunks of {chunk} differs"
+                );
+                let plan = backend.msm_plan(&shared).expect("plan");
+                let ms = median(
+                    (0..runs)
+                        .map(|_| {
+                            let s = MsmScalars::new(&values);
+                            let start = Instant::now();
+                            let _sum = backend.msm_g1(&handle, &s).expect("msm");
+                            ms_since(start)
+                        })
+                        .collect(),
+                );
+                rows.push(format!(
+                    "| G1 | 2^{log} | {chunk}{} | {} | {} | {} | {ms:.3} |",
+                    if chunk == planned { " (planner)" } else { "" },
+                    plan.levels[0].threads,
+                    plan.levels.get(1).map_or(0, |l| l.input_capacity),
+                    plan.levels.len(),
+                ));
+            }
+        }
+        println!("\ngpu msm chunk sweep (uniform scalars; level 0 threads, the partial sums level 1 adds, levels):");
+        println!(
+            "| group | size | chunk | level 0 threads | level 1 input | levels | ours full ms |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        for r in rows {
+            println!("{r}");
+        }
     }
 }
 
