@@ -243,7 +243,7 @@ bool read_kernel_resources(const unsigned char* fatbin, size_t size, uint32_t ar
 
 uint32_t max_threads_per_block(const KernelResources& k) {
     uint32_t per_warp = (k.registers * 32 + kRegisterAllocationUnit - 1) / kRegisterAllocationUnit * kRegisterAllocationUnit;
-    uint32_t most = std::min(kMaxThreadsPerBlock, kRegistersPerBlock / per_warp * 32);
+    uint32_t most = std::min(kMaxThreadsPerBlock, kRegistersPerSubPartition / per_warp * kSubPartitions * 32);
     if (k.launch_bound != 0) most = std::min(most, k.launch_bound);
     return most;
 }

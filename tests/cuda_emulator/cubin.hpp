@@ -28,14 +28,19 @@ struct KernelResources {
 bool read_kernel_resources(const unsigned char* fatbin, size_t size, uint32_t arch,
                            std::map<std::string, KernelResources>& kernels, std::string& why);
 
-// The device's register file a block may use (65,536 on sm_70 through sm_90), the registers a
-// warp is given at a time (256), and the threads a block may have at all.
-constexpr uint32_t kRegistersPerBlock = 65536;
+// An SM's register file (65,536 registers on sm_70 through sm_90) is four files of 16,384, one
+// a sub-partition; a block's warps are dealt to the sub-partitions in turn, and a warp's
+// registers come from its own sub-partition's file, in units of 256. So a block fits when
+// ceil(warps / 4) warps fit one sub-partition's file: the warps the registers allow are a
+// multiple of four (the occupancy calculator's warp allocation granularity of 4 from sm_70
+// on). Also the threads a block may have at all.
+constexpr uint32_t kSubPartitions = 4;
+constexpr uint32_t kRegistersPerSubPartition = 65536 / kSubPartitions;
 constexpr uint32_t kRegisterAllocationUnit = 256;
 constexpr uint32_t kMaxThreadsPerBlock = 1024;
 
-// The most threads a block of this kernel may have: its launch bound, and what its registers
-// leave of the register file, in whole warps (the number the driver reports as
+// The most threads a block of this kernel may have: its launch bound, and the whole warps its
+// registers leave room for (the number the driver reports as
 // CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK).
 uint32_t max_threads_per_block(const KernelResources& k);
 

@@ -387,7 +387,7 @@ CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute attribute, CUdevice
         case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *value = kMultiprocessors; break;
         case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *value = kSharedOptin; break;
         case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *value = int(kMaxThreadsPerBlock); break;
-        case CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK: *value = int(kRegistersPerBlock); break;
+        case CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK: *value = int(kRegistersPerSubPartition * kSubPartitions); break;
         case CU_DEVICE_ATTRIBUTE_WARP_SIZE: *value = 32; break;
         default: return fail(CUDA_ERROR_INVALID_VALUE, "attribute " + std::to_string(int(attribute)) + " is not emulated");
     }
