@@ -44,8 +44,10 @@ pub struct MsmOptions {
 }
 
 impl Default for MsmOptions {
-    /// Sized for an H100 (132 multiprocessors, about 512 resident threads each at the MSM
-    /// kernels' register use).
+    /// Sized for an H100 (132 multiprocessors, 512 threads counted for each). The G1 kernels'
+    /// registers let an SM hold 256 of them and G2's 256 as well (8 warps), so chunks sized by
+    /// this count come in 2× more waves than the planner's four; `bench:msm`'s chunk sweep
+    /// measures whether fewer, larger chunks pay (kernels/msm/PERFORMANCE.md, lever 2).
     fn default() -> Self {
         Self::for_device(132)
     }
