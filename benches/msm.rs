@@ -2,7 +2,8 @@
 //!
 //! CPU (always, criterion): spice's batch-affine Pippenger vs arkworks' `VariableBaseMSM` vs
 //! blst's Pippenger (G1), on uniform random scalars and on a Groth16-like witness (half 0/1,
-//! half full-width). Sizes 2^12..2^SPICE_BENCH_MAX_LOG (default 16).
+//! half full-width). Sizes 2^12..2^SPICE_BENCH_MAX_LOG (default 16). Then the host's cost of
+//! building window copies of the bases (G1 at 2^12 and 2^16, G2 at 2^12).
 //!
 //! GPU (feature `cuda`, when a device is present; first, as a table): our MSM on the CUDA
 //! backend, G1 at 2^16, 2^20, 2^22, 2^24 and G2 at 2^16, 2^20 (override with
@@ -23,6 +24,12 @@
 //! Then a second GPU table, the chunk sweep: G1 over uniform scalars at the planner's chunk and
 //! at 2, 4 and 8 times it, at 2^16 and 2^20 (SPICE_BENCH_MSM_CHUNK_LOGS), to check the
 //! planner's rule against kernels/msm/PERFORMANCE.md's prediction (lever 2).
+//!
+//! And a third, window copies against the plain plan (lever 1): G1 at 2^16 and 2^20
+//! (SPICE_BENCH_MSM_COPIES_G1_LOGS) and G2 at 2^16 (SPICE_BENCH_MSM_COPIES_G2_LOGS), uniform
+//! and witness-like scalars, each on a backend with `MsmOptions::window_copies` next to the
+//! plain one, results checked against each other, with the seconds the copies took to build
+//! and upload.
 
 use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{CurveGroup, VariableBaseMSM};
@@ -163,7 +170,42 @@ fn bench_g2(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_g1, bench_g2);
+/// Building the bases' window copies on the host (what loading a key with
+/// `MsmOptions::window_copies` costs before the upload), at the window the planner copies for.
+fn bench_window_copies(c: &mut Criterion) {
+    use spice::engine::gpu_msm::plan::windows_for;
+    use spice::engine::gpu_msm::window_copies::window_copies;
+    use spice::engine::gpu_msm::{copies_window_bits, MsmOptions};
+    let mut rng = StdRng::seed_from_u64(3);
+    let options = MsmOptions {
+        window_copies: true,
+        ..MsmOptions::default()
+    };
+    let mut group = c.benchmark_group("msm_window_copies_build");
+    group.sample_size(10);
+    let window = |n: usize| {
+        copies_window_bits(n as u64, &options)
+            .expect("window")
+            .expect("copies on")
+    };
+    for log in [12, max_log().min(16)] {
+        let n = 1usize << log;
+        let bases = points::<G1Projective>(n, &mut rng);
+        let c = window(n);
+        group.bench_with_input(BenchmarkId::new(format!("g1 c={c}"), n), &n, |b, _| {
+            b.iter(|| window_copies(&bases, c, windows_for(c)))
+        });
+    }
+    let n = 1usize << 12;
+    let bases = points::<G2Projective>(n, &mut rng);
+    let c = window(n);
+    group.bench_with_input(BenchmarkId::new(format!("g2 c={c}"), n), &n, |b, _| {
+        b.iter(|| window_copies(&bases, c, windows_for(c)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_g1, bench_g2, bench_window_copies);
 
 #[cfg(feature = "cuda")]
 mod gpu {
@@ -694,7 +736,92 @@ mod gpu {
             println!("{r}");
         }
         chunk_sweep(&gpu, runs);
+        let mut rows = Vec::new();
+        for log in env_logs("SPICE_BENCH_MSM_COPIES_G1_LOGS", &[16, 20]) {
+            copies_rows::<G1>(&gpu, log, runs, &mut rows);
+        }
+        for log in env_logs("SPICE_BENCH_MSM_COPIES_G2_LOGS", &[16]) {
+            copies_rows::<G2>(&gpu, log, runs, &mut rows);
+        }
+        println!("\ngpu msm with window copies against the plain plan (full: from host scalars; curve: device ms of the curve launches):");
+        println!("| group | size | scalars | plain full ms | plain curve ms | copies full ms | copies curve ms | copies/plain curve | plain plan | copies plan | copies built + uploaded s |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        for r in rows {
+            println!("{r}");
+        }
         true
+    }
+
+    /// One group at 2^`log`: the plain backend `gpu` against one with window copies, on the
+    /// same bases and scalars.
+    fn copies_rows<G: Group>(gpu: &CudaBackend, log: u32, runs: usize, rows: &mut Vec<String>) {
+        let n = 1usize << log;
+        let bases = points::<G::Projective>(n, 70 + u64::from(log));
+        let config = gpu.msm_config();
+        let copies = CudaBackend::with_config(
+            TileShape::default(),
+            MsmConfig {
+                options: MsmOptions {
+                    window_copies: true,
+                    ..config.options
+                },
+                ..config
+            },
+        )
+        .expect("a second backend on the same device");
+        let plain_handle = G::load(gpu, bases.clone());
+        let start = Instant::now();
+        let copies_handle = G::load(&copies, bases);
+        let load_s = start.elapsed().as_secs_f64();
+        for witness_like in [false, true] {
+            let kind = if witness_like { "witness" } else { "uniform" };
+            let values = scalars(
+                n,
+                witness_like,
+                80 + (u64::from(log) << 1 | witness_like as u64),
+            );
+            let expected = G::gpu_msm(gpu, &plain_handle, &MsmScalars::new(&values)).into_affine();
+            let ours = G::gpu_msm(&copies, &copies_handle, &MsmScalars::new(&values)).into_affine();
+            assert!(
+                ours == expected,
+                "the {} MSM of 2^{log} ({kind}) with window copies differs from the plain plan's",
+                G::NAME
+            );
+            let time = |backend: &CudaBackend, handle: &Bases<G::Affine>| {
+                let full = median(
+                    (0..runs)
+                        .map(|_| {
+                            let s = MsmScalars::new(&values);
+                            let start = Instant::now();
+                            G::gpu_msm(backend, handle, &s);
+                            ms_since(start)
+                        })
+                        .collect(),
+                );
+                let curve = median(
+                    (0..runs)
+                        .map(|_| G::gpu_timed(backend, handle, &MsmScalars::new(&values)).2)
+                        .collect(),
+                );
+                (full, curve)
+            };
+            let (plain_full, plain_curve) = time(gpu, &plain_handle);
+            let (copies_full, copies_curve) = time(&copies, &copies_handle);
+            let shape = |backend: &CudaBackend| {
+                let plan = backend.msm_plan(&MsmScalars::new(&values)).expect("plan");
+                format!(
+                    "c={} W={} buckets={} T={}",
+                    plan.window_bits, plan.windows, plan.buckets, plan.chunk
+                )
+            };
+            rows.push(format!(
+                "| {} | 2^{log} | {kind} | {plain_full:.2} | {plain_curve:.2} | {copies_full:.2} | {copies_curve:.2} | {:.2} | {} | {} | {load_s:.1} |",
+                G::NAME,
+                copies_curve / plain_curve,
+                shape(gpu),
+                shape(&copies),
+            ));
+        }
     }
 
     /// G1 over uniform scalars at the planner's chunk and at 2, 4 and 8 times it, each on a

@@ -26,12 +26,17 @@ bool window_is_valid(uint32_t c, uint32_t windows) {
     return c >= SPICE_MSM_MIN_WINDOW_BITS && c <= SPICE_MSM_MAX_WINDOW_BITS && windows == (255 + c - 1) / c;
 }
 
+// With window copies, every entry names one of n * windows bases below the negate flag.
 bool schedule_is_valid(const spice_msm_schedule& p) {
-    return window_is_valid(p.window_bits, p.windows) && p.scan_segment > 0 && p.n < (1u << 31);
+    const uint64_t based = (uint64_t)p.n * (p.window_copies ? p.windows : 1);
+    return window_is_valid(p.window_bits, p.windows) && p.scan_segment > 0 && p.window_copies <= 1 &&
+           based < (1ull << 31);
 }
 
+// The reduction runs every window apart, or the one window they share (window copies).
 bool reduce_is_valid(const spice_msm_reduce& p) {
-    return window_is_valid(p.window_bits, p.windows) && p.segment_log <= p.window_bits - 1;
+    const bool shared = p.windows == 1 && window_is_valid(p.window_bits, (255 + p.window_bits - 1) / p.window_bits);
+    return (shared || window_is_valid(p.window_bits, p.windows)) && p.segment_log <= p.window_bits - 1;
 }
 
 // Runs body(thread, threads) for every thread of a grid-stride launch, in a shuffled order.

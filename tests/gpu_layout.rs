@@ -72,7 +72,8 @@ fn msm_parameters_match_the_rust_mirrors() {
         window_bits,
         windows,
         scan_segment,
-        entry_capacity
+        entry_capacity,
+        window_copies
     );
     same_layout!(
         generated::spice_msm_level,

@@ -3,6 +3,8 @@
 //! overrides that force many accumulation levels), a schedule shared by several MSMs and
 //! rebuilt for new scalars stays right, and a whole proof on the CUDA backend is byte-identical
 //! to the CPU backend's and to `ark_groth16`'s, with G2 on the GPU or on the CPU alongside.
+//! The same with window copies (bases loaded with a copy a window), and bases loaded without
+//! them are refused by a backend that plans with them, and the other way round.
 //! A timed GPU proof reports the host↔device copies it made.
 //!
 //! Without a usable GPU every test prints `skipped: <reason>` and returns, unless
@@ -223,6 +225,132 @@ fn planner_overrides_give_the_same_result_on_the_gpu() {
             .into_affine();
         assert_eq!(ours, expected, "{options:?}");
     }
+}
+
+/// A backend like the shared one, with window copies (`MsmOptions::window_copies`).
+fn with_window_copies(gpu: &CudaBackend) -> Arc<CudaBackend> {
+    let config = gpu.msm_config();
+    Arc::new(
+        CudaBackend::with_config(
+            TileShape::default(),
+            MsmConfig {
+                options: MsmOptions {
+                    window_copies: true,
+                    ..config.options
+                },
+                g2: G2Placement::Gpu,
+            },
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn gpu_msm_with_window_copies_matches_cpu_and_proves_byte_identical() {
+    let Some(gpu) = gpu("gpu_msm_with_window_copies_matches_cpu_and_proves_byte_identical") else {
+        return;
+    };
+    let s = seed("gpu_msm_with_window_copies_matches_cpu_and_proves_byte_identical");
+    let copies = with_window_copies(&gpu);
+    // The emulator runs a thread at a time: its sizes stop where the plan's shape stops
+    // changing; a GPU adds a Spice batch and one past it.
+    let mut g1_sizes = vec![0, 1, 2, 3, 1000, (1 << 10) + 1, 1 << 14];
+    if !gpu.is_emulated() {
+        g1_sizes.extend([1 << 16, (1 << 16) + 1, 1 << 20]);
+    }
+    for (i, &n) in g1_sizes.iter().enumerate() {
+        let points = bases::<G1Projective>(n, s ^ i as u64);
+        let handle = copies.load_g1(points.clone()).unwrap();
+        for (k, kind) in KINDS.into_iter().enumerate() {
+            if n > 1 << 14 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind)
+            {
+                continue;
+            }
+            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
+            let plan = copies.msm_plan(&sc).unwrap();
+            assert!(plan.window_copies && plan.bucket_windows == 1, "{plan:?}");
+            let ours = copies.msm_g1(&handle, &sc).unwrap().into_affine();
+            assert_eq!(
+                ours,
+                cpu_g1(&points, &sc),
+                "G1 with window copies, n = {n}, {kind:?}"
+            );
+        }
+    }
+    for (i, n) in [0usize, 1, 3, 1000, 1 << 10].into_iter().enumerate() {
+        let points = bases::<G2Projective>(n, s ^ (100 + i) as u64);
+        let handle = copies.load_g2(points.clone()).unwrap();
+        for (k, kind) in [Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike]
+            .into_iter()
+            .enumerate()
+        {
+            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 20));
+            let ours = copies.msm_g2(&handle, &sc).unwrap().into_affine();
+            assert_eq!(
+                ours,
+                cpu_g2(&points, &sc),
+                "G2 with window copies, n = {n}, {kind:?}"
+            );
+        }
+    }
+    // A whole proof over a key loaded with window copies: the same bytes as ark_groth16's.
+    let c = MixedCircuit::new(3, 40, 7, 300, s);
+    let mut rng = StdRng::seed_from_u64(s);
+    let (r, t) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let reference = Reference::new(&c, c.public_inputs(), r, t, &mut rng);
+    let proof = Prover::new(copies.clone(), reference.pk.clone())
+        .unwrap()
+        .prove_with_randomness(c.clone(), r, t)
+        .unwrap();
+    reference.assert_matches(&proof, "the CUDA backend with window copies");
+}
+
+#[test]
+fn bases_without_window_copies_are_refused_by_a_backend_that_plans_with_them() {
+    let Some(gpu) =
+        gpu("bases_without_window_copies_are_refused_by_a_backend_that_plans_with_them")
+    else {
+        return;
+    };
+    let s = seed("bases_without_window_copies_are_refused_by_a_backend_that_plans_with_them");
+    let copies = with_window_copies(&gpu);
+    let n = 300;
+    let points = bases::<G1Projective>(n, s);
+    let sc = MsmScalars::new(&scalars(Kind::Random, n, s ^ 1));
+    // Each backend's bases carry what its own plans index, and only that.
+    let plain = gpu.load_g1(points.clone()).unwrap();
+    let copied = copies.load_g1(points.clone()).unwrap();
+    for (backend, handle, what) in [
+        (&copies, &plain, "plain bases, copies plan"),
+        (&gpu, &copied, "copied bases, plain plan"),
+    ] {
+        let err = backend.msm_g1(handle, &sc).unwrap_err();
+        assert!(matches!(err, EngineError::BadMsmPlan(_)), "{what}: {err:?}");
+    }
+    // A window override that differs from the one the bases were copied for is refused too.
+    let other_window = CudaBackend::with_config(
+        TileShape::default(),
+        MsmConfig {
+            options: MsmOptions {
+                window_copies: true,
+                window_bits: Some(copies.msm_plan(&sc).unwrap().window_bits + 1),
+                ..gpu.msm_config().options
+            },
+            g2: G2Placement::Gpu,
+        },
+    )
+    .unwrap();
+    let err = other_window.msm_g1(&copied, &sc).unwrap_err();
+    assert!(matches!(err, EngineError::BadMsmPlan(_)), "{err:?}");
+    // And each still gives the right result over its own bases.
+    assert_eq!(
+        copies.msm_g1(&copied, &sc).unwrap().into_affine(),
+        cpu_g1(&points, &sc)
+    );
+    assert_eq!(
+        gpu.msm_g1(&plain, &sc).unwrap().into_affine(),
+        cpu_g1(&points, &sc)
+    );
 }
 
 #[test]

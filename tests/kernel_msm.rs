@@ -21,7 +21,8 @@ use scalar_kinds::{half, scalar, Kind, KINDS};
 
 use spice::engine::gpu_msm::host_simulation::{self as sim, POISON_U32};
 use spice::engine::gpu_msm::params::{MAX_WINDOW_BITS, MIN_WINDOW_BITS, NEGATE};
-use spice::engine::gpu_msm::{MsmOptions, MsmPlan};
+use spice::engine::gpu_msm::window_copies::window_copies;
+use spice::engine::gpu_msm::{copies_window_bits, MsmOptions, MsmPlan};
 use spice::engine::{EngineError, ScalarStats};
 
 fn scalars(kind: Kind, n: usize, rng: &mut StdRng) -> Vec<Fr> {
@@ -173,9 +174,10 @@ fn one_bucket_spread_over_many_chunks_is_summed_across_levels() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Any window, chunk, segment and scan shape the planner accepts gives arkworks' result:
-    /// small chunks force many levels, small windows many windows, every segment size the
-    /// weighting by offsets, tiny scan segments a long scan.
+    /// Any window, chunk, segment and scan shape the planner accepts gives arkworks' result,
+    /// with and without window copies: small chunks force many levels, small windows many
+    /// windows (and copies), every segment size the weighting by offsets, tiny scan segments
+    /// a long scan.
     #[test]
     fn any_plan_shape_matches_arkworks(
         n in 0usize..200,
@@ -184,6 +186,7 @@ proptest! {
         segment_frac in 0.0f64..=1.0,
         scan_segment in 1u32..70,
         kind in 0usize..KINDS.len(),
+        window_copies in any::<bool>(),
         seed in any::<u64>(),
     ) {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -196,6 +199,7 @@ proptest! {
             segment_log: Some(segment_log),
             scan_segment: Some(scan_segment),
             resident_threads: rng.gen_range(1..300),
+            window_copies,
         };
         let ours = sim::msm(&points, &sc, options, seed).unwrap();
         prop_assert_eq!(ours.into_affine(), G1Projective::msm(&points, &sc).unwrap().into_affine());
@@ -231,17 +235,20 @@ proptest! {
     /// The schedule holds exactly one entry for each nonzero digit of each scalar other than
     /// 0 and ±1 (with the sign of digit times scalar) and one ones-bucket entry for each ±1,
     /// sorted by bucket, each bucket ending where the counts say, nothing written past the end.
+    /// With window copies, digit d of window w of scalar i is base w·n + i in bucket |d| − 1
+    /// (every window shares window 0's buckets), and a ±1 names the base itself.
     #[test]
     fn the_schedule_sorts_every_nonzero_digit_into_its_bucket(
         n in 0usize..300,
         window_bits in MIN_WINDOW_BITS..=12,
         scan_segment in 1u32..100,
         kind in 0usize..KINDS.len(),
+        window_copies in any::<bool>(),
         seed in any::<u64>(),
     ) {
         let mut rng = StdRng::seed_from_u64(seed);
         let sc = scalars(KINDS[kind], n, &mut rng);
-        let options = MsmOptions { window_bits: Some(window_bits), scan_segment: Some(scan_segment), ..small_device() };
+        let options = MsmOptions { window_bits: Some(window_bits), scan_segment: Some(scan_segment), window_copies, ..small_device() };
         let plan = MsmPlan::new(ScalarStats::of(&sc), options).unwrap();
         let schedule = sim::schedule(&sc, &plan, seed).unwrap();
         let mut expected: Vec<(u32, u32)> = Vec::new();
@@ -257,8 +264,13 @@ proptest! {
             }
             for (w, d) in digits.iter().enumerate() {
                 if *d != 0 {
-                    let key = w as u32 * plan.window_buckets() + d.unsigned_abs() - 1;
-                    expected.push((key, i as u32 | if (*d < 0) != negated { NEGATE } else { 0 }));
+                    let (window_key, base) = if window_copies {
+                        (0, (w * n + i) as u32)
+                    } else {
+                        (w as u32 * plan.window_buckets(), i as u32)
+                    };
+                    let key = window_key + d.unsigned_abs() - 1;
+                    expected.push((key, base | if (*d < 0) != negated { NEGATE } else { 0 }));
                 }
             }
         }
@@ -279,17 +291,28 @@ proptest! {
 
     /// The plan's sizes: windows cover 255 bits, the segments a window's buckets, every level
     /// shrinks the input until one chunk is left, the partial buffers hold every level's output,
-    /// and the entry bound holds for the counts given.
+    /// and the entry bound holds for the counts given. With window copies, the window is the
+    /// one the bases were copied for (their number's alone) and one window's buckets serve all.
     #[test]
     fn plans_are_consistent(
         zeros in 0u64..1 << 24, ones in 0u64..1 << 24, general in 0u64..1 << 24,
         resident in 1u32..1 << 17,
+        window_copies in any::<bool>(),
     ) {
         let stats = ScalarStats { zeros, ones, general };
-        let plan = MsmPlan::new(stats, MsmOptions { resident_threads: resident, ..MsmOptions::default() }).unwrap();
+        let options = MsmOptions { resident_threads: resident, window_copies, ..MsmOptions::default() };
+        let plan = MsmPlan::new(stats, options).unwrap();
         prop_assert!(plan.windows * plan.window_bits >= 255);
         prop_assert!((plan.windows - 1) * plan.window_bits < 255);
-        prop_assert_eq!(plan.buckets, plan.windows * plan.window_buckets() + 1);
+        prop_assert_eq!(plan.window_copies, window_copies);
+        prop_assert_eq!(plan.bucket_windows, if window_copies { 1 } else { plan.windows });
+        prop_assert_eq!(plan.buckets, plan.bucket_windows * plan.window_buckets() + 1);
+        prop_assert_eq!(plan.reduce_threads, plan.bucket_windows * plan.segments);
+        let len = zeros + ones + general;
+        prop_assert_eq!(plan.base_points(), len * if window_copies { u64::from(plan.windows) } else { 1 });
+        if window_copies {
+            prop_assert_eq!(Some(plan.window_bits), copies_window_bits(len, &options).unwrap());
+        }
         prop_assert_eq!(plan.segments << plan.segment_log, plan.window_buckets());
         prop_assert_eq!(u64::from(plan.entry_capacity), ones + general * u64::from(plan.windows));
         prop_assert!(plan.scan_segments * plan.scan_segment >= plan.buckets);
@@ -503,4 +526,195 @@ fn scalars_from_limbs_reduce_and_match_the_field_elements() {
     let reduced = spice::engine::MsmScalars::from_limbs(limbs);
     assert_eq!(reduced.values()[50], Fr::from(5u64));
     assert_eq!(reduced.stats().len(), 51);
+}
+
+/// Window copies at the defaults a device would use, and a small device's: every size and kind.
+fn with_copies(options: MsmOptions) -> MsmOptions {
+    MsmOptions {
+        window_copies: true,
+        ..options
+    }
+}
+
+#[test]
+fn simulations_with_window_copies_match_arkworks_at_every_size_and_kind() {
+    let s = seed("simulations_with_window_copies_match_arkworks_at_every_size_and_kind");
+    let mut rng = StdRng::seed_from_u64(s);
+    for n in SIZES_G1 {
+        let points = bases::<G1Projective>(n, &mut rng);
+        for kind in KINDS {
+            let sc = scalars(kind, n, &mut rng);
+            for options in [small_device(), MsmOptions::default()] {
+                check_g1(
+                    &points,
+                    &sc,
+                    with_copies(options),
+                    rng.gen(),
+                    &format!("G1 with window copies, n = {n}, {kind:?}, {options:?}"),
+                );
+            }
+        }
+    }
+    for n in SIZES_G2 {
+        let points = bases::<G2Projective>(n, &mut rng);
+        for kind in [Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike] {
+            let sc = scalars(kind, n, &mut rng);
+            check_g2(
+                &points,
+                &sc,
+                with_copies(small_device()),
+                rng.gen(),
+                &format!("G2 with window copies, n = {n}, {kind:?}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn window_copies_are_the_bases_times_powers_of_two_to_the_window() {
+    let mut rng = StdRng::seed_from_u64(seed(
+        "window_copies_are_the_bases_times_powers_of_two_to_the_window",
+    ));
+    for (n, window_bits) in [(0usize, 5u32), (1, 9), (37, 13), (5000, 16)] {
+        let mut points = bases::<G1Projective>(n, &mut rng);
+        if n > 1 {
+            points[1] = G1Affine::zero();
+        }
+        let windows = spice::engine::gpu_msm::plan::windows_for(window_bits);
+        let copies = window_copies(&points, window_bits, windows);
+        assert_eq!(copies.len(), n * windows as usize);
+        // Spot checks of every window at random points, and the identity.
+        for w in 0..windows as usize {
+            for i in (0..n.min(3)).chain((0..4).filter(|_| n > 0).map(|_| rng.gen_range(0..n))) {
+                let exponent = ark_ff::BigInt::<4>::from(1u64) << (w as u32 * window_bits);
+                let expected = points[i].mul_bigint(exponent).into_affine();
+                assert_eq!(
+                    copies[w * n + i],
+                    expected,
+                    "n = {n}, c = {window_bits}, window {w}, base {i}"
+                );
+            }
+        }
+        if n > 1 {
+            assert!((0..windows as usize).all(|w| copies[w * n + 1].is_zero()));
+        }
+    }
+}
+
+#[test]
+fn window_copies_fix_the_window_by_the_number_of_bases() {
+    let copies = with_copies(MsmOptions::default());
+    let plan = |zeros: u64, ones: u64, general: u64| {
+        MsmPlan::new(
+            ScalarStats {
+                zeros,
+                ones,
+                general,
+            },
+            copies,
+        )
+        .unwrap()
+    };
+    // Wider windows than the plain planner's, as kernels/msm/PERFORMANCE.md's model has them.
+    for (log, c) in [(16u32, 16u32), (20, 20), (24, 22)] {
+        let n = 1u64 << log;
+        let dense = plan(0, 0, n);
+        assert_eq!(dense.window_bits, c, "2^{log}");
+        assert_eq!(copies_window_bits(n, &copies).unwrap(), Some(c));
+        assert!(
+            dense.window_bits
+                > MsmPlan::new(
+                    ScalarStats {
+                        zeros: 0,
+                        ones: 0,
+                        general: n
+                    },
+                    MsmOptions::default()
+                )
+                .unwrap()
+                .window_bits
+        );
+        // A sparse witness over the same bases must use the window they were copied for.
+        let sparse = plan(n / 2, n / 2 - 7, 7);
+        assert_eq!(sparse.window_bits, c, "2^{log}, sparse");
+        assert_eq!(
+            (sparse.bucket_windows, sparse.buckets),
+            (1, (1 << (c - 1)) + 1)
+        );
+        assert_eq!(sparse.ones_bucket(), 1 << (c - 1));
+    }
+    // The override moves both the bases' copies and the plan.
+    let forced = MsmOptions {
+        window_bits: Some(9),
+        ..copies
+    };
+    assert_eq!(copies_window_bits(1000, &forced).unwrap(), Some(9));
+    assert_eq!(
+        MsmPlan::new(
+            ScalarStats {
+                zeros: 0,
+                ones: 0,
+                general: 1000
+            },
+            forced
+        )
+        .unwrap()
+        .window_bits,
+        9
+    );
+    assert!(matches!(
+        copies_window_bits(
+            1000,
+            &MsmOptions {
+                window_bits: Some(1),
+                ..copies
+            }
+        ),
+        Err(EngineError::BadMsmPlan(_))
+    ));
+    // Without copies there is no copy window at all.
+    assert_eq!(
+        copies_window_bits(1000, &MsmOptions::default()).unwrap(),
+        None
+    );
+    // 2^28 bases in 12 copies need more than the entries' 31 bits, however few scalars are
+    // nonzero; without copies they fit.
+    let huge = ScalarStats {
+        zeros: 1 << 28,
+        ones: 0,
+        general: 5,
+    };
+    assert!(matches!(
+        MsmPlan::new(huge, copies),
+        Err(EngineError::BadMsmPlan(_))
+    ));
+    assert!(MsmPlan::new(huge, MsmOptions::default()).is_ok());
+}
+
+#[test]
+fn one_schedule_with_window_copies_serves_g1_and_g2_copies_and_refuses_plain_bases() {
+    let mut rng = StdRng::seed_from_u64(seed(
+        "one_schedule_with_window_copies_serves_g1_and_g2_copies_and_refuses_plain_bases",
+    ));
+    let sc = scalars(Kind::WitnessLike, 333, &mut rng);
+    let plan = MsmPlan::new(ScalarStats::of(&sc), with_copies(small_device())).unwrap();
+    let schedule = sim::schedule(&sc, &plan, rng.gen()).unwrap();
+    let p1 = bases::<G1Projective>(sc.len(), &mut rng);
+    let p2 = bases::<G2Projective>(sc.len(), &mut rng);
+    let c1 = window_copies(&p1, plan.window_bits, plan.windows);
+    let c2 = window_copies(&p2, plan.window_bits, plan.windows);
+    assert_eq!(
+        sim::msm_with_schedule(&c1, &schedule, 1)
+            .unwrap()
+            .into_affine(),
+        G1Projective::msm(&p1, &sc).unwrap().into_affine()
+    );
+    assert_eq!(
+        sim::msm_with_schedule(&c2, &schedule, 2)
+            .unwrap()
+            .into_affine(),
+        G2Projective::msm(&p2, &sc).unwrap().into_affine()
+    );
+    let err = sim::msm_with_schedule(&p1, &schedule, 3).unwrap_err();
+    assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
 }

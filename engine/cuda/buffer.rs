@@ -109,11 +109,18 @@ impl<T: Pod> DeviceBuffer<T> {
     /// Queues the copy of `data` into the first `data.len()` elements (at most the buffer's
     /// length): buffers sized for the largest MSM serve smaller ones.
     pub fn upload_prefix(&self, data: &[T]) -> Result<()> {
-        self.check_fits(data.len(), "upload")?;
+        self.upload_at(0, data)
+    }
+
+    /// Queues the copy of `data` into elements `offset .. offset + data.len()` (inside the
+    /// buffer): arrays built piece by piece on the host, such as window copies.
+    pub fn upload_at(&self, offset: usize, data: &[T]) -> Result<()> {
+        let end = offset.saturating_add(data.len());
+        self.check_fits(end, "upload")?;
         if data.is_empty() {
             return Ok(());
         }
-        self.queue_upload(data)
+        self.queue_upload_at(offset, data)
     }
 
     /// Queues the copy of the first `out.len()` elements (at most the buffer's length) into `out`.
@@ -127,11 +134,18 @@ impl<T: Pod> DeviceBuffer<T> {
 
     /// The upload of `data` (checked to fit) between the device's copy events.
     fn queue_upload(&self, data: &[T]) -> Result<()> {
+        self.queue_upload_at(0, data)
+    }
+
+    /// The upload of `data` at element `offset` (checked to fit) between the copy events.
+    fn queue_upload_at(&self, offset: usize, data: &[T]) -> Result<()> {
         let stream = self.device.stream();
+        let at = self.ptr + (offset * std::mem::size_of::<T>()) as CUdeviceptr;
         self.device
             .queue_copy(CopyDirection::ToDevice, std::mem::size_of_val(data), || {
-                // SAFETY: `data` fits the allocation; callers synchronise before it may move or drop.
-                unsafe { result::memcpy_htod_async(self.ptr, data, stream) }
+                // SAFETY: `data` fits the allocation from `offset` on; callers synchronise
+                // before it may move or drop.
+                unsafe { result::memcpy_htod_async(at, data, stream) }
             })
     }
 

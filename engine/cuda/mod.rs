@@ -59,7 +59,7 @@ use bytemuck::Zeroable;
 use super::backend::{check_ntt_size, Backend, Bases, NttDirection};
 use super::cpu::CpuBackend;
 use super::error::{EngineError, Result};
-use super::gpu_msm::{MsmCurve, MsmOptions, MsmPlan};
+use super::gpu_msm::{copies_window_bits, MsmCurve, MsmOptions, MsmPlan};
 use super::gpu_ntt::{
     ChainLaunch, NttPlan, QuotientChain, Slot, TileShape, TransformSpec, QUOTIENT_BUFFERS,
 };
@@ -568,7 +568,7 @@ impl CudaBackend {
             operation: "MSM".into(),
             reason: "no plan".into(),
         })?;
-        let mut sums = vec![C::XyzzLimbs::zeroed(); plan.windows as usize + 1];
+        let mut sums = vec![C::XyzzLimbs::zeroed(); plan.bucket_windows as usize + 1];
         let mut count = [0u32];
         let curve_ms = maybe_time(timer.as_ref(), || {
             let (schedule, workspace) = split(&mut lane.msm);
@@ -639,12 +639,17 @@ impl Backend for CudaBackend {
 
     fn load_g1(&self, bases: Vec<G1Affine>) -> Result<Bases<G1Affine>> {
         let len = bases.len();
+        let copies = copies_window_bits(len as u64, &self.msm.options)?;
         let lane = self.any_lane()?;
         // The upload waits for its copy, so every lane may read the bases from here on.
         Ok(Bases::new(
             NAME,
             len,
-            Arc::new(DeviceBases::<g1::Config>::upload(&lane.device, &bases)?),
+            Arc::new(DeviceBases::<g1::Config>::upload(
+                &lane.device,
+                &bases,
+                copies,
+            )?),
         ))
     }
 
@@ -652,8 +657,13 @@ impl Backend for CudaBackend {
         let len = bases.len();
         let storage = match self.msm.g2 {
             G2Placement::Gpu => {
+                let copies = copies_window_bits(len as u64, &self.msm.options)?;
                 let lane = self.any_lane()?;
-                G2Bases::Device(DeviceBases::<g2::Config>::upload(&lane.device, &bases)?)
+                G2Bases::Device(DeviceBases::<g2::Config>::upload(
+                    &lane.device,
+                    &bases,
+                    copies,
+                )?)
             }
             G2Placement::CpuConcurrent => G2Bases::Host(self.cpu.load_g2(bases)?),
         };

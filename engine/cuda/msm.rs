@@ -8,9 +8,11 @@
 //! device buffers in place of host vectors; buffers are kept and grown, so proofs of one size
 //! allocate nothing after the first.
 
+use std::borrow::Cow;
 use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ark_bls12_381::Fr;
 use ark_ec::short_weierstrass::{Affine, Projective};
@@ -18,8 +20,9 @@ use bytemuck::Pod;
 
 use crate::engine::error::{EngineError, Result};
 use crate::engine::gpu_msm::combine::combine_windows;
-use crate::engine::gpu_msm::params::{LevelParams, ReduceParams, ScheduleParams};
-use crate::engine::gpu_msm::plan::{SCAN_BLOCK_THREADS, TREE_THREADS};
+use crate::engine::gpu_msm::params::{LevelParams, ReduceParams, ScheduleParams, NEGATE};
+use crate::engine::gpu_msm::plan::{windows_for, SCAN_BLOCK_THREADS, TREE_THREADS};
+use crate::engine::gpu_msm::window_copies::next_window_copy;
 use crate::engine::gpu_msm::{MsmCurve, MsmPlan};
 use crate::engine::kernel_host::FrLimbs;
 
@@ -146,33 +149,105 @@ pub(super) fn sized<'a, T: Pod>(
     })
 }
 
-/// Bases of one group resident on the device.
+/// Bases of one group resident on the device, with their window copies when the backend
+/// plans with them ([`crate::engine::gpu_msm::MsmOptions::window_copies`]).
 pub struct DeviceBases<C: MsmCurve> {
     points: DeviceBuffer<C::AffineLimbs>,
+    len: usize,
+    /// The window the copies were built for.
+    copies_window_bits: Option<u32>,
     _curve: PhantomData<C>,
 }
 
 impl<C: MsmCurve> DeviceBases<C> {
-    /// Uploads `bases` (arkworks' bytes, no conversion) and waits for the copy.
-    pub fn upload(device: &Arc<Device>, bases: &[Affine<C>]) -> Result<Self> {
-        let limbs: Vec<C::AffineLimbs> = bases.iter().map(|&p| p.into()).collect();
-        let points = DeviceBuffer::new(device, limbs.len())?;
-        points.upload_prefix(&limbs)?;
-        device.synchronize()?;
+    /// Uploads `bases` (arkworks' bytes, no conversion) and, with `copies_window_bits`, their
+    /// copies for every window of that size (`gpu_msm::window_copies`), each built on the
+    /// host while the one before it is copied; waits for the copies.
+    pub fn upload(
+        device: &Arc<Device>,
+        bases: &[Affine<C>],
+        copies_window_bits: Option<u32>,
+    ) -> Result<Self> {
+        let n = bases.len();
+        let windows = copies_window_bits.map_or(1, windows_for) as usize;
+        let total = n
+            .checked_mul(windows)
+            .filter(|&t| copies_window_bits.is_none() || (t as u64) < u64::from(NEGATE))
+            .ok_or_else(|| {
+                EngineError::BadMsmPlan(format!(
+                    "{n} bases in {windows} window copies: base indices must stay below 2^31; use a larger window"
+                ))
+            })?;
+        let points = DeviceBuffer::new(device, total)?;
+        let started = Instant::now();
+        let mut copy = Cow::Borrowed(bases);
+        for w in 0..windows {
+            let limbs: Vec<C::AffineLimbs> = copy.iter().map(|&p| p.into()).collect();
+            points.upload_at(w * n, &limbs)?;
+            // The next copy is built while this one crosses to the device.
+            let next = match copies_window_bits {
+                Some(c) if w + 1 < windows => Some(next_window_copy(&copy, c)),
+                _ => None,
+            };
+            device.synchronize()?;
+            if let Some(next) = next {
+                copy = Cow::Owned(next);
+            }
+        }
+        if let Some(c) = copies_window_bits {
+            tracing::info!(
+                "{} bases: {n} points in {windows} window copies for windows of {c} bits ({} MiB on the device), built and uploaded in {:.2} s",
+                C::NAME,
+                (total * std::mem::size_of::<C::AffineLimbs>()) >> 20,
+                started.elapsed().as_secs_f64()
+            );
+        }
         Ok(Self {
             points,
+            len: n,
+            copies_window_bits,
             _curve: PhantomData,
         })
     }
 
-    /// Number of points.
+    /// Number of bases (not counting their window copies).
     pub fn len(&self) -> usize {
-        self.points.len()
+        self.len
     }
 
-    /// True for no points (the buffer still holds one unused element).
+    /// True for no bases (the buffer still holds one unused element).
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+        self.len == 0
+    }
+
+    /// The window the bases were copied for, if they were.
+    pub fn copies_window_bits(&self) -> Option<u32> {
+        self.copies_window_bits
+    }
+
+    /// Fails unless these bases hold what `plan` indexes: their window copies for its window
+    /// exactly when it plans with copies, and at least its points.
+    fn check_serves(&self, plan: &MsmPlan) -> Result<()> {
+        let wanted = plan.window_copies.then_some(plan.window_bits);
+        if self.copies_window_bits != wanted {
+            let describe = |c: Option<u32>| match c {
+                Some(c) => format!("window copies for {c}-bit windows"),
+                None => "no window copies".to_string(),
+            };
+            return Err(EngineError::BadMsmPlan(format!(
+                "the {} bases were loaded with {}, but the MSM's plan needs {}: load the bases with the backend that runs the MSM",
+                C::NAME,
+                describe(self.copies_window_bits),
+                describe(wanted)
+            )));
+        }
+        if (self.points.len() as u64) < plan.base_points() {
+            return Err(EngineError::MsmLength {
+                bases: self.len,
+                scalars: plan.len as usize,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -265,6 +340,7 @@ impl ScheduleWorkspace {
             windows: plan.windows,
             scan_segment: plan.scan_segment,
             entry_capacity: plan.entry_capacity,
+            window_copies: u32::from(plan.window_copies),
         };
         let scan_block = LaunchShape {
             blocks: 1,
@@ -340,7 +416,7 @@ impl<C: MsmCurve> Default for CurveWorkspace<C> {
 impl<C: MsmCurve> CurveWorkspace<C> {
     /// Queues the curve launches of `plan` over the schedule `schedule` holds and `bases`,
     /// and the download of the window sums and the entry count into `window_sums` (length
-    /// `windows + 1`) and `entry_count`; the caller synchronises before reading them.
+    /// `bucket_windows + 1`) and `entry_count`; the caller synchronises before reading them.
     #[allow(clippy::too_many_arguments)]
     pub fn queue(
         &mut self,
@@ -352,11 +428,13 @@ impl<C: MsmCurve> CurveWorkspace<C> {
         window_sums: &mut [C::XyzzLimbs],
         entry_count: &mut [u32; 1],
     ) -> Result<()> {
-        if bases.len() < plan.len as usize || window_sums.len() != plan.windows as usize + 1 {
-            return Err(EngineError::MsmLength {
-                bases: bases.len(),
-                scalars: plan.len as usize,
-            });
+        bases.check_serves(plan)?;
+        if window_sums.len() != plan.bucket_windows as usize + 1 {
+            return Err(EngineError::KernelOutput(format!(
+                "room for {} window sums, the plan has {}",
+                window_sums.len(),
+                plan.bucket_windows + 1
+            )));
         }
         let buckets = sized(&mut self.buckets, device, plan.buckets as usize)?;
         buckets.zero_prefix(plan.buckets as usize)?; // zero bytes: the XYZZ identity
@@ -409,7 +487,8 @@ impl<C: MsmCurve> CurveWorkspace<C> {
             // SAFETY: one spice_msm_level by value; inputs hold the level's input capacity
             // (the schedule's entries and keys, or the partial buffer the previous level
             // wrote), outputs the next level's (plan.partial_capacities), buckets
-            // `plan.buckets`, bases at least n; entries name bases below n; the two partial
+            // `plan.buckets`, bases `plan.base_points()` (checked above); entries name bases
+            // below that (the scatter's digit_base); the two partial
             // buffers are distinct allocations. All live in `self`, `schedule` and `bases`
             // until the caller synchronises.
             unsafe { launch(device, kernel, kernels.grid(level.threads), &mut params)? };
@@ -417,7 +496,7 @@ impl<C: MsmCurve> CurveWorkspace<C> {
         let segment_sums = sized(
             &mut self.segment_sums,
             device,
-            (plan.windows * plan.segments) as usize,
+            (plan.bucket_windows * plan.segments) as usize,
         )?;
         let d_window_sums = sized(&mut self.window_sums, device, window_sums.len())?;
         let mut params = ReduceParams {
@@ -425,16 +504,16 @@ impl<C: MsmCurve> CurveWorkspace<C> {
             segment_sums: segment_sums.as_param() as *mut c_void,
             window_sums: d_window_sums.as_param() as *mut c_void,
             window_bits: plan.window_bits,
-            windows: plan.windows,
+            windows: plan.bucket_windows,
             segment_log: plan.segment_log,
         };
         let tree = LaunchShape {
-            blocks: plan.windows,
+            blocks: plan.bucket_windows,
             threads: plan.tree_threads,
             shared_bytes: 0,
         };
-        // SAFETY: one spice_msm_reduce by value over the buckets, `windows · segments` segment
-        // sums and `windows + 1` window sums above; tree blocks have at most 128 threads (the
+        // SAFETY: one spice_msm_reduce by value over the buckets, `bucket_windows · segments`
+        // segment sums and `bucket_windows + 1` window sums above; tree blocks have at most 128 threads (the
         // G2 kernels' launch bound).
         unsafe {
             launch(

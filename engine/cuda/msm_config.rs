@@ -40,14 +40,26 @@ fn parse(var: &str) -> Result<Option<u32>> {
 
 impl MsmConfig {
     /// The defaults, overridden by `SPICE_MSM_WINDOW_BITS`, `SPICE_MSM_CHUNK`,
-    /// `SPICE_MSM_SEGMENT_LOG`, `SPICE_MSM_SCAN_SEGMENT` (numbers) and `SPICE_CUDA_G2_MSM`
-    /// (`gpu` or `cpu`) where set. A value that does not parse is an error, not ignored.
+    /// `SPICE_MSM_SEGMENT_LOG`, `SPICE_MSM_SCAN_SEGMENT` (numbers), `SPICE_MSM_WINDOW_COPIES`
+    /// (`0` or `1`: bases loaded with a copy a window, see
+    /// [`MsmOptions::window_copies`]) and `SPICE_CUDA_G2_MSM` (`gpu` or `cpu`) where set. A
+    /// value that does not parse is an error, not ignored.
     pub fn from_env() -> Result<Self> {
+        let window_copies = match std::env::var("SPICE_MSM_WINDOW_COPIES").as_deref() {
+            Err(_) | Ok("") | Ok("0") => false,
+            Ok("1") => true,
+            Ok(other) => {
+                return Err(EngineError::BadMsmPlan(format!(
+                    "SPICE_MSM_WINDOW_COPIES={other:?}: expected 0 or 1"
+                )))
+            }
+        };
         let options = MsmOptions {
             window_bits: parse("SPICE_MSM_WINDOW_BITS")?,
             chunk: parse("SPICE_MSM_CHUNK")?,
             segment_log: parse("SPICE_MSM_SEGMENT_LOG")?,
             scan_segment: parse("SPICE_MSM_SCAN_SEGMENT")?,
+            window_copies,
             ..MsmOptions::default()
         };
         let g2 = match std::env::var("SPICE_CUDA_G2_MSM").as_deref() {

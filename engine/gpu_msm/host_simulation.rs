@@ -20,6 +20,7 @@ use super::combine::combine_windows;
 use super::curve::MsmCurve;
 use super::params::{LevelParams, ReduceParams, ScheduleParams};
 use super::plan::{MsmOptions, MsmPlan};
+use super::window_copies::window_copies;
 
 extern "C" {
     fn spice_host_msm_prepare(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
@@ -146,6 +147,7 @@ pub fn schedule(scalars: &[Fr], plan: &MsmPlan, order_seed: u64) -> Result<Sched
         windows: plan.windows,
         scan_segment: plan.scan_segment,
         entry_capacity: plan.entry_capacity,
+        window_copies: u32::from(plan.window_copies),
     };
     let launches: [(
         &str,
@@ -190,7 +192,8 @@ pub fn schedule(scalars: &[Fr], plan: &MsmPlan, order_seed: u64) -> Result<Sched
     })
 }
 
-/// Σ sᵢ·Pᵢ through the simulated schedule and curve kernels.
+/// Σ sᵢ·Pᵢ through the simulated schedule and curve kernels; with
+/// [`MsmOptions::window_copies`], over the bases' window copies, built here.
 pub fn msm<C: SimulatedCurve>(
     bases: &[Affine<C>],
     scalars: &[Fr],
@@ -205,18 +208,23 @@ pub fn msm<C: SimulatedCurve>(
     }
     let plan = MsmPlan::new(ScalarStats::of(scalars), options)?;
     let schedule = schedule(scalars, &plan, order_seed)?;
+    if plan.window_copies {
+        let copies = window_copies(bases, plan.window_bits, plan.windows);
+        return msm_with_schedule(&copies, &schedule, order_seed ^ 0x5eed);
+    }
     msm_with_schedule(bases, &schedule, order_seed ^ 0x5eed)
 }
 
 /// The curve launches (accumulation levels, reduction, trees) over an existing schedule, then
-/// the host's window combination.
+/// the host's window combination. `bases` are the points the entries index: the plan's
+/// [`MsmPlan::base_points`] (the window copies, when it has them).
 pub fn msm_with_schedule<C: SimulatedCurve>(
     bases: &[Affine<C>],
     schedule: &Schedule,
     order_seed: u64,
 ) -> Result<Projective<C>> {
     let plan = &schedule.plan;
-    if bases.len() != plan.len as usize {
+    if bases.len() as u64 != plan.base_points() {
         return Err(EngineError::MsmLength {
             bases: bases.len(),
             scalars: plan.len as usize,
@@ -284,14 +292,14 @@ pub fn msm_with_schedule<C: SimulatedCurve>(
         }
     }
 
-    let mut segment_sums = vec![poison(); (plan.windows * plan.segments) as usize];
-    let mut window_sums = vec![poison(); plan.windows as usize + 1];
+    let mut segment_sums = vec![poison(); (plan.bucket_windows * plan.segments) as usize];
+    let mut window_sums = vec![poison(); plan.bucket_windows as usize + 1];
     let params = ReduceParams {
         buckets: buckets.as_ptr() as *const c_void,
         segment_sums: segment_sums.as_mut_ptr() as *mut c_void,
         window_sums: window_sums.as_mut_ptr() as *mut c_void,
         window_bits: plan.window_bits,
-        windows: plan.windows,
+        windows: plan.bucket_windows,
         segment_log: plan.segment_log,
     };
     // SAFETY: buckets, segment sums and window sums have the sizes the plan gives them.

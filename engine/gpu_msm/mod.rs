@@ -1,6 +1,7 @@
 //! The GPU MSM's algorithm on the host side: the plan ([`plan`]), the launch parameters shared
 //! with the kernels ([`params`]), the groups' layouts ([`curve`]), the host's final window
-//! combination ([`combine`]), and a host simulation that runs the kernels' own bodies over
+//! combination ([`combine`]), the bases' window copies when the plan shares buckets across
+//! windows ([`window_copies`]), and a host simulation that runs the kernels' own bodies over
 //! every thread ([`host_simulation`]), so the algorithm is tested against arkworks on machines
 //! without a GPU. The CUDA backend (`engine/cuda/msm.rs`, feature `cuda`) runs the same plan on
 //! a device.
@@ -18,6 +19,7 @@ pub mod curve;
 pub mod host_simulation;
 pub mod params;
 pub mod plan;
+pub mod window_copies;
 
 pub use curve::MsmCurve;
-pub use plan::{LevelShape, MsmOptions, MsmPlan};
+pub use plan::{copies_window_bits, LevelShape, MsmOptions, MsmPlan};

@@ -43,6 +43,9 @@ pub struct ScheduleParams {
     pub scan_segment: u32,
     /// Room in `entries` and `keys` (the scatter writes nothing past it).
     pub entry_capacity: u32,
+    /// 1: the bases hold a copy 2^(w·c)·Pᵢ for each window w at `w·n + i`, and every window's
+    /// digits share window 0's buckets; 0: one base a scalar, buckets per window.
+    pub window_copies: u32,
 }
 
 /// `spice_msm_level`: one level of the bucket accumulation.
@@ -85,7 +88,7 @@ pub struct ReduceParams {
     pub window_sums: *mut c_void,
     /// Window size c.
     pub window_bits: u32,
-    /// Windows.
+    /// Windows whose buckets are kept apart: all of them, or 1 with window copies.
     pub windows: u32,
     /// log2 of the buckets a thread sums.
     pub segment_log: u32,

@@ -5,6 +5,12 @@
 //! anything else), which the host knows before any upload ([`ScalarStats`]), and on how many
 //! threads the device runs at once. It is the same for G1 and G2, so one schedule serves the
 //! B query in both groups.
+//!
+//! With window copies ([`MsmOptions::window_copies`]) the bases were loaded with one copy
+//! 2^(w·c)·Pᵢ for every window w, so every window's digits fall into one window's buckets: the
+//! reduction runs once instead of `windows` times, which pays for a wider window. The window
+//! is then fixed when the bases are loaded, by their number alone
+//! ([`copies_window_bits`]), and the plan of any scalars over them uses it.
 
 use crate::engine::error::{EngineError, Result};
 use crate::engine::scalars::ScalarStats;
@@ -41,6 +47,11 @@ pub struct MsmOptions {
     /// Threads the device keeps in flight at once (multiprocessors × resident threads each):
     /// sizes chunks and segments so that every launch fills the device.
     pub resident_threads: u32,
+    /// Bases are loaded with a copy for every window (`windows` times their memory, built
+    /// once per key) and all windows share one window's buckets; the window is
+    /// [`copies_window_bits`]'s. Off by default: the GPU measurements decide
+    /// (kernels/msm/PERFORMANCE.md, lever 1).
+    pub window_copies: bool,
 }
 
 impl Default for MsmOptions {
@@ -62,6 +73,7 @@ impl MsmOptions {
             segment_log: None,
             scan_segment: None,
             resident_threads: multiprocessors.max(1) * 512,
+            window_copies: false,
         }
     }
 }
@@ -84,7 +96,11 @@ pub struct MsmPlan {
     pub window_bits: u32,
     /// Windows: ⌈255 / c⌉.
     pub windows: u32,
-    /// Buckets: `windows · 2^(c−1)` plus the ones bucket.
+    /// The bases hold a copy a window and the windows share buckets.
+    pub window_copies: bool,
+    /// Windows whose buckets are kept apart: `windows`, or 1 with window copies.
+    pub bucket_windows: u32,
+    /// Buckets: `bucket_windows · 2^(c−1)` plus the ones bucket.
     pub buckets: u32,
     /// Counters per scan segment.
     pub scan_segment: u32,
@@ -124,6 +140,28 @@ pub fn windows_for(window_bits: u32) -> u32 {
     DIGIT_BITS.div_ceil(window_bits)
 }
 
+/// The window size `window_bits` asks for, if the kernels take it.
+fn checked_window(window_bits: Option<u32>) -> Result<Option<u32>> {
+    match window_bits {
+        Some(c) if !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&c) => Err(bad(format!(
+            "window of {c} bits: the kernels take {MIN_WINDOW_BITS}..={MAX_WINDOW_BITS}"
+        ))),
+        c => Ok(c),
+    }
+}
+
+/// The window that bases of `len` points are copied for when `options` asks for window
+/// copies (the override, or the planner's choice for `len` scalars), or `None` without them.
+/// Loading the bases and planning an MSM over them both call it, so they agree.
+pub fn copies_window_bits(len: u64, options: &MsmOptions) -> Result<Option<u32>> {
+    if !options.window_copies {
+        return Ok(None);
+    }
+    Ok(Some(
+        checked_window(options.window_bits)?.unwrap_or_else(|| choose_copies_window(len)),
+    ))
+}
+
 /// The largest power of two at most `x` (x ≥ 1).
 fn floor_pow2(x: u64) -> u64 {
     1 << (63 - x.max(1).leading_zeros())
@@ -138,17 +176,21 @@ impl MsmPlan {
                 "{len} points: base indices must stay below 2^31"
             )));
         }
-        let window_bits = match options.window_bits {
-            Some(c) if !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&c) => {
-                return Err(bad(format!(
-                    "window of {c} bits: the kernels take {MIN_WINDOW_BITS}..={MAX_WINDOW_BITS}"
-                )))
-            }
+        let window_bits = match copies_window_bits(len, &options)? {
             Some(c) => c,
-            None => choose_window(stats.general),
+            None => {
+                checked_window(options.window_bits)?.unwrap_or_else(|| choose_window(stats.general))
+            }
         };
         let windows = windows_for(window_bits);
-        let buckets = u64::from(windows) << (window_bits - 1);
+        let copies = options.window_copies;
+        if copies && len * u64::from(windows) >= u64::from(NEGATE) {
+            return Err(bad(format!(
+                "{len} points in {windows} window copies: base indices must stay below 2^31; use a larger window"
+            )));
+        }
+        let bucket_windows = if copies { 1 } else { windows };
+        let buckets = u64::from(bucket_windows) << (window_bits - 1);
         let entry_capacity = stats.ones + stats.general * u64::from(windows);
         if entry_capacity > u64::from(u32::MAX) / 2 {
             return Err(bad(format!(
@@ -201,7 +243,7 @@ impl MsmPlan {
             Some(l) => l,
             None => {
                 let by_work = floor_pow2(window_buckets / (2 * u64::from(window_bits))).max(1);
-                let by_device = floor_pow2(resident / u64::from(windows)).max(1);
+                let by_device = floor_pow2(resident / u64::from(bucket_windows)).max(1);
                 let segments = by_work.min(by_device).min(window_buckets);
                 (window_buckets / segments).trailing_zeros()
             }
@@ -212,6 +254,8 @@ impl MsmPlan {
             len: len as u32,
             window_bits,
             windows,
+            window_copies: copies,
+            bucket_windows,
             buckets: buckets as u32 + 1,
             scan_segment,
             scan_segments: scan_segments as u32,
@@ -223,8 +267,18 @@ impl MsmPlan {
             segments,
             tree_threads: (segments / 2).clamp(1, TREE_THREADS),
             scalar_threads: (len as u32).max(1),
-            reduce_threads: windows * segments,
+            reduce_threads: bucket_windows * segments,
         })
+    }
+
+    /// Points the entries index: `len`, or `len · windows` with window copies.
+    pub fn base_points(&self) -> u64 {
+        u64::from(self.len)
+            * if self.window_copies {
+                u64::from(self.windows)
+            } else {
+                1
+            }
     }
 
     /// The ones bucket's key (after every window's buckets).
@@ -256,4 +310,16 @@ fn choose_window(general: u64) -> u32 {
             windows * (general * ENTRY_COST + (1u64 << (c - 1)) * BUCKET_COST)
         })
         .unwrap_or(MIN_WINDOW_BITS)
+}
+
+/// The window for bases copied once per window, over `len` scalars all counted as general:
+/// every window's entries still cost one each, but the buckets are paid for once, so the
+/// window is wider than [`choose_window`]'s (c = 16 at 2^16, 20 at 2^20, 22 at 2^24). Wider
+/// also means fewer copies to store.
+fn choose_copies_window(len: u64) -> u32 {
+    (MIN_WINDOW_BITS..=MAX_WINDOW_BITS)
+        .min_by_key(|&c| {
+            u64::from(windows_for(c)) * len * ENTRY_COST + (1u64 << (c - 1)) * BUCKET_COST
+        })
+        .unwrap_or(MAX_WINDOW_BITS)
 }

@@ -27,8 +27,11 @@ namespace spice {
 namespace msm {
 
 SPICE_HD uint32_t window_buckets(uint32_t window_bits) { return 1u << (window_bits - 1); }
+// Windows whose buckets are kept apart: all of them, or one when the windows share buckets
+// (window copies, see spice_layout.h).
+SPICE_HD uint32_t bucket_windows(const spice_msm_schedule& p) { return p.window_copies ? 1 : p.windows; }
 // The bucket of the scalars +-1, after every window's buckets.
-SPICE_HD uint32_t ones_bucket(const spice_msm_schedule& p) { return p.windows * window_buckets(p.window_bits); }
+SPICE_HD uint32_t ones_bucket(const spice_msm_schedule& p) { return bucket_windows(p) * window_buckets(p.window_bits); }
 SPICE_HD uint32_t bucket_count(const spice_msm_schedule& p) { return ones_bucket(p) + 1; }
 SPICE_HD uint32_t scan_segments(const spice_msm_schedule& p) {
     return (bucket_count(p) + p.scan_segment - 1) / p.scan_segment;
@@ -36,7 +39,12 @@ SPICE_HD uint32_t scan_segments(const spice_msm_schedule& p) {
 
 // Key of a nonzero digit d of window w.
 SPICE_HD uint32_t digit_bucket(const spice_msm_schedule& p, uint32_t w, int32_t d) {
-    return w * window_buckets(p.window_bits) + (uint32_t)(d < 0 ? -d : d) - 1;
+    return (p.window_copies ? 0 : w * window_buckets(p.window_bits)) + (uint32_t)(d < 0 ? -d : d) - 1;
+}
+
+// The base a digit of window w of scalar i adds: P_i, or its copy for window w.
+SPICE_HD uint32_t digit_base(const spice_msm_schedule& p, uint32_t w, uint32_t i) {
+    return (p.window_copies ? w * p.n : 0) + i;
 }
 
 SPICE_HD void load_scalar(uint64_t s[4], const spice_fr& x) {
@@ -153,7 +161,7 @@ SPICE_HD void scatter_scalar(const spice_msm_schedule& p, uint32_t i) {
     }
     for (uint32_t w = 0; w < p.windows; w++) {
         const int32_t d = booth_digit(s, w, p.window_bits);
-        if (d != 0) place(p, digit_bucket(p, w, d), i | (((d < 0) != negated) ? SPICE_MSM_NEGATE : 0));
+        if (d != 0) place(p, digit_bucket(p, w, d), digit_base(p, w, i) | (((d < 0) != negated) ? SPICE_MSM_NEGATE : 0));
     }
 }
 
