@@ -29,7 +29,8 @@
 //! (SPICE_BENCH_MSM_COPIES_G1_LOGS) and G2 at 2^16 (SPICE_BENCH_MSM_COPIES_G2_LOGS), uniform
 //! and witness-like scalars, each on a backend with `MsmOptions::window_copies` next to the
 //! plain one, results checked against each other, with the seconds the copies took to build
-//! and upload.
+//! and upload; and the copies' curve time with one tree block a window instead of the
+//! planner's several (`MsmOptions::tree_groups`), the reduction's last step.
 
 use ark_bls12_381::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{CurveGroup, VariableBaseMSM};
@@ -744,8 +745,8 @@ mod gpu {
             copies_rows::<G2>(&gpu, log, runs, &mut rows);
         }
         println!("\ngpu msm with window copies against the plain plan (full: from host scalars; curve: device ms of the curve launches):");
-        println!("| group | size | scalars | plain full ms | plain curve ms | copies full ms | copies curve ms | copies/plain curve | plain plan | copies plan | copies built + uploaded s |");
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("| group | size | scalars | plain full ms | plain curve ms | copies full ms | copies curve ms | copies/plain curve | copies curve ms, one tree a window | plain plan | copies plan | copies built + uploaded s |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
         for r in rows {
             println!("{r}");
         }
@@ -769,6 +770,18 @@ mod gpu {
             },
         )
         .expect("a second backend on the same device");
+        let one_tree = CudaBackend::with_config(
+            TileShape::default(),
+            MsmConfig {
+                options: MsmOptions {
+                    window_copies: true,
+                    tree_groups: Some(1),
+                    ..config.options
+                },
+                ..config
+            },
+        )
+        .expect("a third backend on the same device");
         let plain_handle = G::load(gpu, bases.clone());
         let start = Instant::now();
         let copies_handle = G::load(&copies, bases);
@@ -807,15 +820,29 @@ mod gpu {
             };
             let (plain_full, plain_curve) = time(gpu, &plain_handle);
             let (copies_full, copies_curve) = time(&copies, &copies_handle);
+            // The copies' handle serves the one-tree backend too: same device, same window.
+            let one_tree_result =
+                G::gpu_msm(&one_tree, &copies_handle, &MsmScalars::new(&values)).into_affine();
+            assert!(
+                one_tree_result == expected,
+                "the {} MSM of 2^{log} ({kind}) with copies and one tree a window differs",
+                G::NAME
+            );
+            let (_, one_tree_curve) = time(&one_tree, &copies_handle);
             let shape = |backend: &CudaBackend| {
                 let plan = backend.msm_plan(&MsmScalars::new(&values)).expect("plan");
                 format!(
-                    "c={} W={} buckets={} T={}",
-                    plan.window_bits, plan.windows, plan.buckets, plan.chunk
+                    "c={} W={} buckets={} T={} trees={}x{}",
+                    plan.window_bits,
+                    plan.windows,
+                    plan.buckets,
+                    plan.chunk,
+                    plan.bucket_windows,
+                    plan.tree_groups
                 )
             };
             rows.push(format!(
-                "| {} | 2^{log} | {kind} | {plain_full:.2} | {plain_curve:.2} | {copies_full:.2} | {copies_curve:.2} | {:.2} | {} | {} | {load_s:.1} |",
+                "| {} | 2^{log} | {kind} | {plain_full:.2} | {plain_curve:.2} | {copies_full:.2} | {copies_curve:.2} | {:.2} | {one_tree_curve:.2} | {} | {} | {load_s:.1} |",
                 G::NAME,
                 copies_curve / plain_curve,
                 shape(gpu),

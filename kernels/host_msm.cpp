@@ -36,7 +36,8 @@ bool schedule_is_valid(const spice_msm_schedule& p) {
 // The reduction runs every window apart, or the one window they share (window copies).
 bool reduce_is_valid(const spice_msm_reduce& p) {
     const bool shared = p.windows == 1 && window_is_valid(p.window_bits, (255 + p.window_bits - 1) / p.window_bits);
-    return (shared || window_is_valid(p.window_bits, p.windows)) && p.segment_log <= p.window_bits - 1;
+    return (shared || window_is_valid(p.window_bits, p.windows)) && p.segment_log <= p.window_bits - 1 &&
+           p.tree_groups_log <= msm::reduce_segments_log(p);
 }
 
 // Runs body(thread, threads) for every thread of a grid-stride launch, in a shuffled order.
@@ -64,16 +65,16 @@ int reduce(const spice_msm_reduce* p, uint32_t threads, uint64_t seed) {
     return 1;
 }
 
-// One block a window, blocks and the threads of each round in a shuffled order.
+// One block a tree, blocks and the threads of each round in a shuffled order.
 template <class C>
 int window_tree(const spice_msm_reduce* p, uint32_t threads, uint64_t seed) {
     if (!reduce_is_valid(*p) || threads == 0 || threads > 1024) return 0;
     uint64_t state = seed;
-    for (uint32_t w : host::shuffled(p->windows, state)) {
-        for (uint32_t round = 0; round < msm::reduce_segments_log(*p); round++) {
-            for (uint32_t t : host::shuffled(threads, state)) msm::window_tree_phase<C>(*p, w, round, t, threads);
+    for (uint32_t b : host::shuffled(msm::tree_blocks(*p), state)) {
+        for (uint32_t round = 0; round < msm::tree_segments_log(*p); round++) {
+            for (uint32_t t : host::shuffled(threads, state)) msm::window_tree_phase<C>(*p, b, round, t, threads);
         }
-        for (uint32_t t : host::shuffled(threads, state)) msm::window_tree_finish<C>(*p, w, t);
+        for (uint32_t t : host::shuffled(threads, state)) msm::window_tree_finish<C>(*p, b, t);
     }
     return 1;
 }

@@ -90,7 +90,8 @@ fn msm_parameters_match_the_rust_mirrors() {
         window_sums,
         window_bits,
         windows,
-        segment_log
+        segment_log,
+        tree_groups_log
     );
     assert_eq!(generated::SPICE_MSM_NEGATE, NEGATE);
     assert_eq!(generated::SPICE_MSM_MIN_WINDOW_BITS, MIN_WINDOW_BITS);

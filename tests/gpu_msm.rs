@@ -37,10 +37,10 @@ mod scalar_kinds;
 use rayon::prelude::*;
 use scalar_kinds::{scalar, Kind, KINDS};
 use spice::engine::cuda::{G2Placement, MsmConfig};
-use spice::engine::gpu_msm::MsmOptions;
+use spice::engine::gpu_msm::{MsmOptions, MsmPlan};
 use spice::engine::gpu_ntt::TileShape;
 use spice::engine::{
-    Backend, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, SyntheticCircuit,
+    Backend, Bases, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, SyntheticCircuit,
 };
 
 /// `n` scalars of `kind`, generated in parallel.
@@ -96,6 +96,82 @@ fn cpu_g2(points: &[G2Affine], s: &MsmScalars) -> G2Affine {
         .into_affine()
 }
 
+/// One group's loading and MSMs, so that one test loop serves G1 and G2.
+trait Group {
+    type Projective: CurveGroup<Affine = Self::Affine>;
+    type Affine: AffineRepr;
+    const NAME: &'static str;
+    fn load(backend: &CudaBackend, points: Vec<Self::Affine>) -> Bases<Self::Affine>;
+    fn gpu(backend: &CudaBackend, handle: &Bases<Self::Affine>, s: &MsmScalars) -> Self::Affine;
+    fn cpu(points: &[Self::Affine], s: &MsmScalars) -> Self::Affine;
+}
+
+struct G1;
+struct G2;
+
+impl Group for G1 {
+    type Projective = G1Projective;
+    type Affine = G1Affine;
+    const NAME: &'static str = "G1";
+    fn load(backend: &CudaBackend, points: Vec<G1Affine>) -> Bases<G1Affine> {
+        backend.load_g1(points).unwrap()
+    }
+    fn gpu(backend: &CudaBackend, handle: &Bases<G1Affine>, s: &MsmScalars) -> G1Affine {
+        backend.msm_g1(handle, s).unwrap().into_affine()
+    }
+    fn cpu(points: &[G1Affine], s: &MsmScalars) -> G1Affine {
+        cpu_g1(points, s)
+    }
+}
+
+impl Group for G2 {
+    type Projective = G2Projective;
+    type Affine = G2Affine;
+    const NAME: &'static str = "G2";
+    fn load(backend: &CudaBackend, points: Vec<G2Affine>) -> Bases<G2Affine> {
+        backend.load_g2(points).unwrap()
+    }
+    fn gpu(backend: &CudaBackend, handle: &Bases<G2Affine>, s: &MsmScalars) -> G2Affine {
+        backend.msm_g2(handle, s).unwrap().into_affine()
+    }
+    fn cpu(points: &[G2Affine], s: &MsmScalars) -> G2Affine {
+        cpu_g2(points, s)
+    }
+}
+
+/// `backend`'s MSM in group `G` equals the CPU backend's at each of `sizes` (fresh bases with
+/// the identity, repeats and negations in them), for every kind of scalar up to
+/// `all_kinds_up_to` points and beyond it for the three kinds that cover every path (the
+/// CPU reference takes a second a kind at 2^20); `check_plan` sees each MSM's plan.
+fn assert_matches_cpu<G: Group>(
+    backend: &CudaBackend,
+    sizes: &[usize],
+    all_kinds_up_to: usize,
+    s: u64,
+    what: &str,
+    check_plan: impl Fn(&MsmPlan),
+) {
+    for (i, &n) in sizes.iter().enumerate() {
+        let points = bases::<G::Projective>(n, s ^ i as u64);
+        let handle = G::load(backend, points.clone());
+        for (k, kind) in KINDS.into_iter().enumerate() {
+            if n > all_kinds_up_to
+                && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind)
+            {
+                continue;
+            }
+            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
+            check_plan(&backend.msm_plan(&sc).unwrap());
+            assert_eq!(
+                G::gpu(backend, &handle, &sc),
+                G::cpu(&points, &sc),
+                "{} {what}, n = {n}, {kind:?}",
+                G::NAME
+            );
+        }
+    }
+}
+
 /// Sizes where the plan changes: empty, tiny, the window size's steps, powers of two and one
 /// past them.
 const G1_SIZES: [usize; 13] = [
@@ -131,20 +207,7 @@ fn gpu_g1_msm_matches_cpu_at_every_size_and_kind() {
         return;
     };
     let s = seed("gpu_g1_msm_matches_cpu_at_every_size_and_kind");
-    for (i, n) in G1_SIZES.into_iter().enumerate() {
-        let points = bases::<G1Projective>(n, s ^ i as u64);
-        let handle = gpu.load_g1(points.clone()).unwrap();
-        for (k, kind) in KINDS.into_iter().enumerate() {
-            // At 2^20 the CPU reference takes a second a kind: the three that cover every path.
-            if n > 1 << 16 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind)
-            {
-                continue;
-            }
-            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
-            let ours = gpu.msm_g1(&handle, &sc).unwrap().into_affine();
-            assert_eq!(ours, cpu_g1(&points, &sc), "G1, n = {n}, {kind:?}");
-        }
-    }
+    assert_matches_cpu::<G1>(&gpu, &G1_SIZES, 1 << 16, s, "", |_| ());
 }
 
 #[test]
@@ -158,19 +221,7 @@ fn gpu_g2_msm_matches_cpu_at_every_size_and_kind() {
         "run the G2 tests with G2 on the GPU (unset SPICE_CUDA_G2_MSM)"
     );
     let s = seed("gpu_g2_msm_matches_cpu_at_every_size_and_kind");
-    for (i, n) in G2_SIZES.into_iter().enumerate() {
-        let points = bases::<G2Projective>(n, s ^ i as u64);
-        let handle = gpu.load_g2(points.clone()).unwrap();
-        for (k, kind) in KINDS.into_iter().enumerate() {
-            if n > 1 << 10 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind)
-            {
-                continue;
-            }
-            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
-            let ours = gpu.msm_g2(&handle, &sc).unwrap().into_affine();
-            assert_eq!(ours, cpu_g2(&points, &sc), "G2, n = {n}, {kind:?}");
-        }
-    }
+    assert_matches_cpu::<G2>(&gpu, &G2_SIZES, 1 << 10, s, "", |_| ());
 }
 
 #[test]
@@ -195,19 +246,22 @@ fn planner_overrides_give_the_same_result_on_the_gpu() {
     let sc = MsmScalars::new(&scalars(Kind::WitnessLike, n, s ^ 1));
     let expected = cpu_g1(&points, &sc);
     // Small chunks: six or more levels of partial sums; small and large windows; one bucket a
-    // segment and one segment a window; tiny scan segments.
-    for (window_bits, chunk, segment_log, scan_segment) in [
-        (4, 4, 0, 1),
-        (8, 5, 7, 3),
-        (13, 64, 3, 32),
-        (16, 1024, 15, 32),
-        (18, 9, 6, 1024),
+    // segment and one segment a window; tiny scan segments; one tree a window, one a segment,
+    // and several in between.
+    for (window_bits, chunk, segment_log, scan_segment, tree_groups) in [
+        (4, 4, 0, 1, 8),
+        (8, 5, 7, 3, 1),
+        (13, 64, 3, 32, 4),
+        (16, 1024, 15, 32, 1),
+        (18, 9, 6, 1024, 64),
+        (18, 9, 6, 1024, 1),
     ] {
         let options = MsmOptions {
             window_bits: Some(window_bits),
             chunk: Some(chunk),
             segment_log: Some(segment_log),
             scan_segment: Some(scan_segment),
+            tree_groups: Some(tree_groups),
             ..MsmOptions::default()
         };
         let backend = CudaBackend::with_config(
@@ -258,41 +312,25 @@ fn gpu_msm_with_window_copies_matches_cpu_and_proves_byte_identical() {
     if !gpu.is_emulated() {
         g1_sizes.extend([1 << 16, (1 << 16) + 1, 1 << 20]);
     }
-    for (i, &n) in g1_sizes.iter().enumerate() {
-        let points = bases::<G1Projective>(n, s ^ i as u64);
-        let handle = copies.load_g1(points.clone()).unwrap();
-        for (k, kind) in KINDS.into_iter().enumerate() {
-            if n > 1 << 14 && ![Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike].contains(&kind)
-            {
-                continue;
-            }
-            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 8));
-            let plan = copies.msm_plan(&sc).unwrap();
-            assert!(plan.window_copies && plan.bucket_windows == 1, "{plan:?}");
-            let ours = copies.msm_g1(&handle, &sc).unwrap().into_affine();
-            assert_eq!(
-                ours,
-                cpu_g1(&points, &sc),
-                "G1 with window copies, n = {n}, {kind:?}"
-            );
-        }
-    }
-    for (i, n) in [0usize, 1, 3, 1000, 1 << 10].into_iter().enumerate() {
-        let points = bases::<G2Projective>(n, s ^ (100 + i) as u64);
-        let handle = copies.load_g2(points.clone()).unwrap();
-        for (k, kind) in [Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike]
-            .into_iter()
-            .enumerate()
-        {
-            let sc = MsmScalars::new(&scalars(kind, n, s ^ ((i * 16 + k) as u64) << 20));
-            let ours = copies.msm_g2(&handle, &sc).unwrap().into_affine();
-            assert_eq!(
-                ours,
-                cpu_g2(&points, &sc),
-                "G2 with window copies, n = {n}, {kind:?}"
-            );
-        }
-    }
+    let copied_plan = |plan: &MsmPlan| {
+        assert!(plan.window_copies && plan.bucket_windows == 1, "{plan:?}");
+    };
+    assert_matches_cpu::<G1>(
+        &copies,
+        &g1_sizes,
+        1 << 14,
+        s,
+        "with window copies",
+        copied_plan,
+    );
+    assert_matches_cpu::<G2>(
+        &copies,
+        &[0, 1, 3, 1000, 1 << 10],
+        0,
+        s ^ 100,
+        "with window copies",
+        copied_plan,
+    );
     // A whole proof over a key loaded with window copies: the same bytes as ark_groth16's.
     let c = MixedCircuit::new(3, 40, 7, 300, s);
     let mut rng = StdRng::seed_from_u64(s);

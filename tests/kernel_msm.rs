@@ -174,16 +174,18 @@ fn one_bucket_spread_over_many_chunks_is_summed_across_levels() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Any window, chunk, segment and scan shape the planner accepts gives arkworks' result,
-    /// with and without window copies: small chunks force many levels, small windows many
-    /// windows (and copies), every segment size the weighting by offsets, tiny scan segments
-    /// a long scan.
+    /// Any window, chunk, segment, tree and scan shape the planner accepts gives arkworks'
+    /// result, with and without window copies: small chunks force many levels, small windows
+    /// many windows (and copies), every segment size the weighting by offsets, every number of
+    /// trees a window (one to one a segment) the host's adding of the trees' sums, tiny scan
+    /// segments a long scan.
     #[test]
     fn any_plan_shape_matches_arkworks(
         n in 0usize..200,
         window_bits in MIN_WINDOW_BITS..=10,
         chunk in 4u32..40,
         segment_frac in 0.0f64..=1.0,
+        tree_frac in 0.0f64..=1.0,
         scan_segment in 1u32..70,
         kind in 0usize..KINDS.len(),
         window_copies in any::<bool>(),
@@ -193,11 +195,13 @@ proptest! {
         let points = bases::<G1Projective>(n, &mut rng);
         let sc = scalars(KINDS[kind], n, &mut rng);
         let segment_log = ((window_bits - 1) as f64 * segment_frac).round() as u32;
+        let segments_log = window_bits - 1 - segment_log;
         let options = MsmOptions {
             window_bits: Some(window_bits),
             chunk: Some(chunk),
             segment_log: Some(segment_log),
             scan_segment: Some(scan_segment),
+            tree_groups: Some(1 << (segments_log as f64 * tree_frac).round() as u32),
             resident_threads: rng.gen_range(1..300),
             window_copies,
         };
@@ -314,6 +318,17 @@ proptest! {
             prop_assert_eq!(Some(plan.window_bits), copies_window_bits(len, &options).unwrap());
         }
         prop_assert_eq!(plan.segments << plan.segment_log, plan.window_buckets());
+        // Trees: whole powers of two of a window's segments, a block each, every block in
+        // flight at once when there is more than one a window, and a sum each handed back.
+        prop_assert!(plan.tree_groups.is_power_of_two() && plan.tree_groups <= plan.segments);
+        let tree_segments = plan.segments / plan.tree_groups;
+        prop_assert_eq!(plan.tree_threads, (tree_segments / 2).clamp(1, 128));
+        prop_assert!(
+            plan.tree_groups == 1
+                || plan.bucket_windows * plan.tree_groups * plan.tree_threads <= resident,
+            "{} trees of {} threads on {} resident threads", plan.bucket_windows * plan.tree_groups, plan.tree_threads, resident
+        );
+        prop_assert_eq!(plan.tree_sums(), plan.bucket_windows * plan.tree_groups + 1);
         prop_assert_eq!(u64::from(plan.entry_capacity), ones + general * u64::from(plan.windows));
         prop_assert!(plan.scan_segments * plan.scan_segment >= plan.buckets);
         let mut capacity = plan.entry_capacity;
@@ -395,24 +410,45 @@ fn slot_order_within_a_bucket_varies_with_thread_order_but_the_result_does_not()
 
 #[test]
 fn one_schedule_serves_g1_and_g2() {
-    let mut rng = StdRng::seed_from_u64(seed("one_schedule_serves_g1_and_g2"));
+    schedule_serves_g1_and_g2("one_schedule_serves_g1_and_g2", small_device());
+}
+
+/// One schedule over witness-like scalars, planned with `options`, gives arkworks' MSM over
+/// G1 and over G2 bases (loaded as the plan needs them: with their window copies when it has
+/// them); returns the schedule, the plan and the plain G1 bases for more checks.
+fn schedule_serves_g1_and_g2(
+    test: &str,
+    options: MsmOptions,
+) -> (sim::Schedule, MsmPlan, Vec<G1Affine>) {
+    let mut rng = StdRng::seed_from_u64(seed(test));
     let sc = scalars(Kind::WitnessLike, 333, &mut rng);
-    let plan = MsmPlan::new(ScalarStats::of(&sc), small_device()).unwrap();
+    let plan = MsmPlan::new(ScalarStats::of(&sc), options).unwrap();
     let schedule = sim::schedule(&sc, &plan, rng.gen()).unwrap();
     let p1 = bases::<G1Projective>(sc.len(), &mut rng);
     let p2 = bases::<G2Projective>(sc.len(), &mut rng);
+    let (c1, c2) = if plan.window_copies {
+        (
+            window_copies(&p1, plan.window_bits, plan.windows),
+            window_copies(&p2, plan.window_bits, plan.windows),
+        )
+    } else {
+        (p1.clone(), p2.clone())
+    };
     assert_eq!(
-        sim::msm_with_schedule(&p1, &schedule, 1)
+        sim::msm_with_schedule(&c1, &schedule, 1)
             .unwrap()
             .into_affine(),
-        G1Projective::msm(&p1, &sc).unwrap().into_affine()
+        G1Projective::msm(&p1, &sc).unwrap().into_affine(),
+        "{plan:?}"
     );
     assert_eq!(
-        sim::msm_with_schedule(&p2, &schedule, 2)
+        sim::msm_with_schedule(&c2, &schedule, 2)
             .unwrap()
             .into_affine(),
-        G2Projective::msm(&p2, &sc).unwrap().into_affine()
+        G2Projective::msm(&p2, &sc).unwrap().into_affine(),
+        "{plan:?}"
     );
+    (schedule, plan, p1)
 }
 
 #[test]
@@ -480,6 +516,22 @@ fn options_the_kernels_cannot_run_are_errors() {
             scan_segment: Some(0),
             ..MsmOptions::default()
         },
+        // Trees: not a power of two, and more than a window's segments (c = 8 with segments
+        // of 2^4 buckets has 2^3).
+        MsmOptions {
+            tree_groups: Some(3),
+            ..MsmOptions::default()
+        },
+        MsmOptions {
+            tree_groups: Some(0),
+            ..MsmOptions::default()
+        },
+        MsmOptions {
+            window_bits: Some(8),
+            segment_log: Some(4),
+            tree_groups: Some(16),
+            ..MsmOptions::default()
+        },
     ] {
         assert!(
             matches!(
@@ -508,6 +560,31 @@ fn options_the_kernels_cannot_run_are_errors() {
     )
     .unwrap_err();
     assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
+}
+
+/// The host adds a window's trees: tree sums that do not make whole windows of the plan's
+/// trees (or no trees at all) are the kernels' output gone wrong, an error and not a sum.
+#[test]
+fn tree_sums_that_do_not_make_whole_windows_are_refused() {
+    use spice::engine::gpu_msm::combine::combine_windows;
+    use spice::engine::gpu_msm::MsmCurve;
+    type G1Config = ark_bls12_381::g1::Config;
+    // Zero bytes are the XYZZ identity.
+    let identity = <<G1Config as MsmCurve>::XyzzLimbs as bytemuck::Zeroable>::zeroed();
+    let sums = |k: usize| vec![identity; k];
+    assert!(combine_windows::<G1Config>(&sums(5), 16, 2)
+        .unwrap()
+        .is_zero());
+    assert!(combine_windows::<G1Config>(&sums(1), 16, 4)
+        .unwrap()
+        .is_zero());
+    for (count, groups) in [(4, 2), (6, 4), (3, 0), (0, 1)] {
+        let err = combine_windows::<G1Config>(&sums(count), 16, groups).unwrap_err();
+        assert!(
+            matches!(err, EngineError::KernelOutput(_)),
+            "{count} sums, {groups} trees: {err:?}"
+        );
+    }
 }
 
 #[test]
@@ -599,6 +676,70 @@ fn window_copies_are_the_bases_times_powers_of_two_to_the_window() {
             assert!((0..windows as usize).all(|w| copies[w * n + 1].is_zero()));
         }
     }
+}
+
+/// Dependent additions one tree block of `plan` makes (each round, its share of the pairs).
+fn tree_depth(plan: &MsmPlan) -> u32 {
+    let segments = plan.segments / plan.tree_groups;
+    (0..segments.trailing_zeros())
+        .map(|round| (segments >> (round + 1)).div_ceil(plan.tree_threads))
+        .sum()
+}
+
+/// With window copies the reduction has one window: the planner adds its segment sums in
+/// several trees, so one multiprocessor no longer makes ~70 dependent additions while the rest
+/// idle (at least halved; 2^20: 8,192 segments in 32 trees of 8 additions, against 70), and
+/// the host adds the trees' sums.
+/// Plain plans, with a block a window already, gain less from more and keep to a few.
+#[test]
+fn a_lone_window_is_added_in_several_trees() {
+    let dense = |log: u32, options: MsmOptions| {
+        MsmPlan::new(
+            ScalarStats {
+                zeros: 0,
+                ones: 0,
+                general: 1 << log,
+            },
+            options,
+        )
+        .unwrap()
+    };
+    for log in [16u32, 20, 24] {
+        let copies = dense(log, with_copies(MsmOptions::default()));
+        let one_tree = dense(
+            log,
+            MsmOptions {
+                tree_groups: Some(1),
+                ..with_copies(MsmOptions::default())
+            },
+        );
+        assert_eq!((one_tree.tree_groups, one_tree.tree_sums()), (1, 2));
+        assert!(copies.tree_groups > 1, "2^{log}: {copies:?}");
+        assert!(
+            2 * tree_depth(&copies) <= tree_depth(&one_tree),
+            "2^{log}: {} additions a tree in {} trees against {} in one",
+            tree_depth(&copies),
+            copies.tree_groups,
+            tree_depth(&one_tree)
+        );
+        let plain = dense(log, MsmOptions::default());
+        assert!(plain.tree_groups <= 4, "2^{log}: {plain:?}");
+        assert!(
+            tree_depth(&plain)
+                <= tree_depth(&dense(
+                    log,
+                    MsmOptions {
+                        tree_groups: Some(1),
+                        ..MsmOptions::default()
+                    }
+                ))
+        );
+    }
+    let at_2_20 = dense(20, with_copies(MsmOptions::default()));
+    assert_eq!(
+        (at_2_20.segments, at_2_20.tree_groups, tree_depth(&at_2_20)),
+        (8192, 32, 8)
+    );
 }
 
 #[test]
@@ -693,28 +834,11 @@ fn window_copies_fix_the_window_by_the_number_of_bases() {
 
 #[test]
 fn one_schedule_with_window_copies_serves_g1_and_g2_copies_and_refuses_plain_bases() {
-    let mut rng = StdRng::seed_from_u64(seed(
+    let (schedule, plan, plain) = schedule_serves_g1_and_g2(
         "one_schedule_with_window_copies_serves_g1_and_g2_copies_and_refuses_plain_bases",
-    ));
-    let sc = scalars(Kind::WitnessLike, 333, &mut rng);
-    let plan = MsmPlan::new(ScalarStats::of(&sc), with_copies(small_device())).unwrap();
-    let schedule = sim::schedule(&sc, &plan, rng.gen()).unwrap();
-    let p1 = bases::<G1Projective>(sc.len(), &mut rng);
-    let p2 = bases::<G2Projective>(sc.len(), &mut rng);
-    let c1 = window_copies(&p1, plan.window_bits, plan.windows);
-    let c2 = window_copies(&p2, plan.window_bits, plan.windows);
-    assert_eq!(
-        sim::msm_with_schedule(&c1, &schedule, 1)
-            .unwrap()
-            .into_affine(),
-        G1Projective::msm(&p1, &sc).unwrap().into_affine()
+        with_copies(small_device()),
     );
-    assert_eq!(
-        sim::msm_with_schedule(&c2, &schedule, 2)
-            .unwrap()
-            .into_affine(),
-        G2Projective::msm(&p2, &sc).unwrap().into_affine()
-    );
-    let err = sim::msm_with_schedule(&p1, &schedule, 3).unwrap_err();
+    assert!(plan.window_copies);
+    let err = sim::msm_with_schedule(&plain, &schedule, 3).unwrap_err();
     assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
 }

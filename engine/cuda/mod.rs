@@ -568,7 +568,7 @@ impl CudaBackend {
             operation: "MSM".into(),
             reason: "no plan".into(),
         })?;
-        let mut sums = vec![C::XyzzLimbs::zeroed(); plan.bucket_windows as usize + 1];
+        let mut sums = vec![C::XyzzLimbs::zeroed(); plan.tree_sums() as usize];
         let mut count = [0u32];
         let curve_ms = maybe_time(timer.as_ref(), || {
             let (schedule, workspace) = split(&mut lane.msm);

@@ -181,12 +181,14 @@ impl<C: MsmCurve> DeviceBases<C> {
         let points = DeviceBuffer::new(device, total)?;
         let started = Instant::now();
         let mut copy = Cow::Borrowed(bases);
-        for w in 0..windows {
+        // No bases, nothing to copy or upload: an empty MSM launches nothing.
+        let uploads = if n == 0 { 0 } else { windows };
+        for w in 0..uploads {
             let limbs: Vec<C::AffineLimbs> = copy.iter().map(|&p| p.into()).collect();
             points.upload_at(w * n, &limbs)?;
             // The next copy is built while this one crosses to the device.
             let next = match copies_window_bits {
-                Some(c) if w + 1 < windows => Some(next_window_copy(&copy, c)),
+                Some(c) if w + 1 < uploads => Some(next_window_copy(&copy, c)),
                 _ => None,
             };
             device.synchronize()?;
@@ -415,8 +417,8 @@ impl<C: MsmCurve> Default for CurveWorkspace<C> {
 
 impl<C: MsmCurve> CurveWorkspace<C> {
     /// Queues the curve launches of `plan` over the schedule `schedule` holds and `bases`,
-    /// and the download of the window sums and the entry count into `window_sums` (length
-    /// `bucket_windows + 1`) and `entry_count`; the caller synchronises before reading them.
+    /// and the download of the trees' sums and the entry count into `window_sums` (length
+    /// [`MsmPlan::tree_sums`]) and `entry_count`; the caller synchronises before reading them.
     #[allow(clippy::too_many_arguments)]
     pub fn queue(
         &mut self,
@@ -429,11 +431,11 @@ impl<C: MsmCurve> CurveWorkspace<C> {
         entry_count: &mut [u32; 1],
     ) -> Result<()> {
         bases.check_serves(plan)?;
-        if window_sums.len() != plan.bucket_windows as usize + 1 {
+        if window_sums.len() != plan.tree_sums() as usize {
             return Err(EngineError::KernelOutput(format!(
-                "room for {} window sums, the plan has {}",
+                "room for {} tree sums, the plan has {}",
                 window_sums.len(),
-                plan.bucket_windows + 1
+                plan.tree_sums()
             )));
         }
         let buckets = sized(&mut self.buckets, device, plan.buckets as usize)?;
@@ -506,15 +508,16 @@ impl<C: MsmCurve> CurveWorkspace<C> {
             window_bits: plan.window_bits,
             windows: plan.bucket_windows,
             segment_log: plan.segment_log,
+            tree_groups_log: plan.tree_groups_log(),
         };
         let tree = LaunchShape {
-            blocks: plan.bucket_windows,
+            blocks: plan.bucket_windows * plan.tree_groups,
             threads: plan.tree_threads,
             shared_bytes: 0,
         };
         // SAFETY: one spice_msm_reduce by value over the buckets, `bucket_windows · segments`
-        // segment sums and `bucket_windows + 1` window sums above; tree blocks have at most 128 threads (the
-        // G2 kernels' launch bound).
+        // segment sums and `tree_sums()` tree sums above, one block a tree; tree blocks have at
+        // most 128 threads (the G2 kernels' launch bound).
         unsafe {
             launch(
                 device,
@@ -552,5 +555,5 @@ pub fn finish<C: MsmCurve>(
             plan.entry_capacity
         )));
     }
-    combine_windows::<C>(window_sums, plan.window_bits)
+    combine_windows::<C>(window_sums, plan.window_bits, plan.tree_groups)
 }

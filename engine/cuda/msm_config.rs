@@ -40,7 +40,8 @@ fn parse(var: &str) -> Result<Option<u32>> {
 
 impl MsmConfig {
     /// The defaults, overridden by `SPICE_MSM_WINDOW_BITS`, `SPICE_MSM_CHUNK`,
-    /// `SPICE_MSM_SEGMENT_LOG`, `SPICE_MSM_SCAN_SEGMENT` (numbers), `SPICE_MSM_WINDOW_COPIES`
+    /// `SPICE_MSM_SEGMENT_LOG`, `SPICE_MSM_SCAN_SEGMENT`, `SPICE_MSM_TREE_GROUPS` (numbers),
+    /// `SPICE_MSM_WINDOW_COPIES`
     /// (`0` or `1`: bases loaded with a copy a window, see
     /// [`MsmOptions::window_copies`]) and `SPICE_CUDA_G2_MSM` (`gpu` or `cpu`) where set. A
     /// value that does not parse is an error, not ignored.
@@ -59,6 +60,7 @@ impl MsmConfig {
             chunk: parse("SPICE_MSM_CHUNK")?,
             segment_log: parse("SPICE_MSM_SEGMENT_LOG")?,
             scan_segment: parse("SPICE_MSM_SCAN_SEGMENT")?,
+            tree_groups: parse("SPICE_MSM_TREE_GROUPS")?,
             window_copies,
             ..MsmOptions::default()
         };

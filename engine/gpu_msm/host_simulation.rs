@@ -293,7 +293,7 @@ pub fn msm_with_schedule<C: SimulatedCurve>(
     }
 
     let mut segment_sums = vec![poison(); (plan.bucket_windows * plan.segments) as usize];
-    let mut window_sums = vec![poison(); plan.bucket_windows as usize + 1];
+    let mut window_sums = vec![poison(); plan.tree_sums() as usize];
     let params = ReduceParams {
         buckets: buckets.as_ptr() as *const c_void,
         segment_sums: segment_sums.as_mut_ptr() as *mut c_void,
@@ -301,6 +301,7 @@ pub fn msm_with_schedule<C: SimulatedCurve>(
         window_bits: plan.window_bits,
         windows: plan.bucket_windows,
         segment_log: plan.segment_log,
+        tree_groups_log: plan.tree_groups_log(),
     };
     // SAFETY: buckets, segment sums and window sums have the sizes the plan gives them.
     unsafe {
@@ -311,7 +312,7 @@ pub fn msm_with_schedule<C: SimulatedCurve>(
             return Err(rejected("window tree"));
         }
     }
-    combine_windows::<C>(&window_sums, plan.window_bits)
+    combine_windows::<C>(&window_sums, plan.window_bits, plan.tree_groups)
 }
 
 /// The normalised scalar (canonical limbs, negate flag in bit 255) and its `⌈255 / c⌉` signed

@@ -10,7 +10,8 @@
 //! buckets by a counting sort) is built once per scalar vector and shared by every MSM over
 //! it; zero scalars have no entry and ±1 scalars one entry in a bucket of their own; buckets
 //! are summed by equal-work chunks of the sorted entries; windows are reduced by parallel
-//! segments and a tree, and combined by doublings on the host.
+//! segments and trees (one or several blocks a window), whose sums the host adds and combines
+//! by doublings.
 //!
 //! None of this needs CUDA: it is compiled and tested in every build.
 

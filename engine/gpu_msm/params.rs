@@ -84,7 +84,7 @@ pub struct ReduceParams {
     pub buckets: *const c_void,
     /// XYZZ, one a segment.
     pub segment_sums: *mut c_void,
-    /// XYZZ, one a window and then the ones bucket.
+    /// XYZZ, one a tree (window by window) and then the ones bucket.
     pub window_sums: *mut c_void,
     /// Window size c.
     pub window_bits: u32,
@@ -92,4 +92,6 @@ pub struct ReduceParams {
     pub windows: u32,
     /// log2 of the buckets a thread sums.
     pub segment_log: u32,
+    /// log2 of the trees (blocks) a window's segment sums are added in.
+    pub tree_groups_log: u32,
 }

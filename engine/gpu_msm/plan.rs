@@ -29,8 +29,13 @@ const BUCKET_COST: u64 = 28;
 
 /// Most threads a block of the scan's one-block launch has.
 pub const SCAN_BLOCK_THREADS: u32 = 1024;
-/// Most threads a window's tree block has (the curve kernels' launch bound is 128 for G2).
+/// Most threads a tree block has (the curve kernels' launch bound is 128 for G2).
 pub const TREE_THREADS: u32 = 128;
+
+/// Cost of a dependent addition in a tree block against one the host makes adding a window's
+/// trees: a GPU thread runs a latency-bound chain about ten times slower than a CPU core
+/// (combine.rs). The number of trees a window minimises their sum.
+const TREE_ADD_COST: u64 = 10;
 
 /// What the planner may be told instead of choosing itself (benchmarks and tests sweep
 /// these), and the device's size.
@@ -44,6 +49,9 @@ pub struct MsmOptions {
     pub segment_log: Option<u32>,
     /// Counters per segment of the scan.
     pub scan_segment: Option<u32>,
+    /// Trees (blocks) a window's segment sums are added in, a power of two; the host adds
+    /// their sums.
+    pub tree_groups: Option<u32>,
     /// Threads the device keeps in flight at once (multiprocessors × resident threads each):
     /// sizes chunks and segments so that every launch fills the device.
     pub resident_threads: u32,
@@ -72,6 +80,7 @@ impl MsmOptions {
             chunk: None,
             segment_log: None,
             scan_segment: None,
+            tree_groups: None,
             resident_threads: multiprocessors.max(1) * 512,
             window_copies: false,
         }
@@ -118,7 +127,10 @@ pub struct MsmPlan {
     pub segment_log: u32,
     /// Reduction segments per window: `2^(c−1−segment_log)`.
     pub segments: u32,
-    /// Threads of each window's tree block.
+    /// Trees a window's segment sums are added in (a power of two, at most `segments`), one
+    /// block each; the host adds a window's tree sums.
+    pub tree_groups: u32,
+    /// Threads of each tree block.
     pub tree_threads: u32,
     /// Threads of the scalar launches (prepare, scatter).
     pub scalar_threads: u32,
@@ -249,6 +261,15 @@ impl MsmPlan {
             }
         };
         let segments = 1u32 << (window_bits - 1 - segment_log);
+        let tree_groups = match options.tree_groups {
+            Some(g) if !g.is_power_of_two() || g > segments => {
+                return Err(bad(format!(
+                    "{g} trees a window: a power of two at most the window's {segments} segments"
+                )))
+            }
+            Some(g) => g,
+            None => choose_tree_groups(segments, bucket_windows, resident),
+        };
 
         Ok(Self {
             len: len as u32,
@@ -265,7 +286,8 @@ impl MsmPlan {
             levels,
             segment_log,
             segments,
-            tree_threads: (segments / 2).clamp(1, TREE_THREADS),
+            tree_groups,
+            tree_threads: tree_threads(segments / tree_groups),
             scalar_threads: (len as u32).max(1),
             reduce_threads: bucket_windows * segments,
         })
@@ -279,6 +301,16 @@ impl MsmPlan {
             } else {
                 1
             }
+    }
+
+    /// Sums the trees hand back: one a tree, then the ones bucket.
+    pub fn tree_sums(&self) -> u32 {
+        self.bucket_windows * self.tree_groups + 1
+    }
+
+    /// log2 of [`Self::tree_groups`], as the kernels take it.
+    pub fn tree_groups_log(&self) -> u32 {
+        self.tree_groups.trailing_zeros()
     }
 
     /// The ones bucket's key (after every window's buckets).
@@ -322,4 +354,36 @@ fn choose_copies_window(len: u64) -> u32 {
             u64::from(windows_for(c)) * len * ENTRY_COST + (1u64 << (c - 1)) * BUCKET_COST
         })
         .unwrap_or(MAX_WINDOW_BITS)
+}
+
+/// Threads of a tree block over `segments` segment sums: one a pair in the first round.
+fn tree_threads(segments: u32) -> u32 {
+    (segments / 2).clamp(1, TREE_THREADS)
+}
+
+/// Dependent additions a tree block over `segments` (a power of two) makes: each round, the
+/// pairs left shared among its threads.
+fn tree_depth(segments: u32) -> u64 {
+    let threads = tree_threads(segments);
+    (0..segments.trailing_zeros())
+        .map(|round| u64::from((segments >> (round + 1)).div_ceil(threads)))
+        .sum()
+}
+
+/// Trees a window for `segments` segment sums in each of `windows`: the power of two that
+/// minimises a tree's dependent additions (at [`TREE_ADD_COST`]) plus the host's `G − 1` a
+/// window, with every block in flight at once. One window of 8,192 segments (window copies
+/// at 2^20) goes from 70 additions in one block to 8 in each of 32.
+fn choose_tree_groups(segments: u32, windows: u32, resident: u64) -> u32 {
+    (0..=segments.trailing_zeros())
+        .map(|g| 1u32 << g)
+        .filter(|&g| {
+            g == 1
+                || u64::from(windows) * u64::from(g) * u64::from(tree_threads(segments / g))
+                    <= resident
+        })
+        .min_by_key(|&g| {
+            TREE_ADD_COST * tree_depth(segments / g) + u64::from(windows) * u64::from(g - 1)
+        })
+        .unwrap_or(1)
 }

@@ -151,18 +151,20 @@ typedef struct spice_msm_level {
 /*
  * The bucket reduction: for each window, sum over buckets j of (j + 1) * B_j. Each window's
  * 2^(c-1) buckets are cut into segments of 2^segment_log; one thread sums its segment with
- * running sums and adds the segment's offset times its plain sum; a tree per window (one block)
- * adds the segments up. window_sums holds the windows' sums, then the ones bucket.
+ * running sums and adds the segment's offset times its plain sum; trees (one block each, and
+ * 2^tree_groups_log a window, over contiguous segments) add the segments up. window_sums holds
+ * the trees' sums, window by window, then the ones bucket; the host adds a window's trees.
  * `windows` counts the windows whose buckets are kept apart: ceil(255 / c), or 1 when the
  * schedule's windows share one window's buckets (window copies).
  */
 typedef struct spice_msm_reduce {
     const void* buckets;      /* xyzz: windows * 2^(c-1) + 1 */
     void* segment_sums;       /* xyzz: windows * 2^(c-1-segment_log) */
-    void* window_sums;        /* xyzz: windows + 1 */
+    void* window_sums;        /* xyzz: windows * 2^tree_groups_log + 1 */
     uint32_t window_bits;
     uint32_t windows;         /* ceil(255 / c), or 1 with window copies */
     uint32_t segment_log;     /* at most c - 1 */
+    uint32_t tree_groups_log; /* at most c - 1 - segment_log */
 } spice_msm_reduce;
 
 /* ---- Witness map (kernels/witness_map/rows.cuh) ---- */

@@ -7,10 +7,11 @@
 // The first term is the classic running sum from the top (running += B; total += running:
 // 2L additions); the second is the running sum's final value times qL, by double-and-add
 // (at most c - 1 doublings). One thread a segment, so a window's reduction is P = 2^(c-1)/L
-// independent pieces instead of one sequential chain of 2^c additions. Then one block a window
-// adds its P segment sums in a tree (log2 P rounds separated by barriers).
+// independent pieces instead of one sequential chain of 2^c additions. Then blocks add the P
+// segment sums in trees (rounds separated by barriers), one or several a window.
 //
-// The windows are combined on the host (engine/gpu_msm/combine.rs): that is c(W - 1)
+// The trees' sums are added and the windows combined on the host (engine/gpu_msm/combine.rs):
+// the combination is c(W - 1)
 // sequential doublings, a latency-bound chain a GPU thread runs about ten times slower than a
 // CPU core does.
 #pragma once
@@ -64,27 +65,34 @@ SPICE_HD void reduce_phase(const spice_msm_reduce& p, uint32_t thread, uint32_t 
     for (uint32_t g = thread; g < segments; g += threads) reduce_segment<C>(p, g);
 }
 
-// Tree round `round` of window `window` (one block of `threads` threads): segment sums
-// 2^(round+1) apart absorb their neighbour 2^round above.
+// The trees: 2^tree_groups_log blocks a window, block t over the 2^tree_segments_log
+// contiguous segment sums from t << tree_segments_log (so within window t >> tree_groups_log).
+// One block a window would leave a single window (window copies) to one multiprocessor: at
+// 2^20 its 128 threads added 8,192 segment sums in ~70 dependent additions.
+SPICE_HD uint32_t tree_segments_log(const spice_msm_reduce& p) { return reduce_segments_log(p) - p.tree_groups_log; }
+SPICE_HD uint32_t tree_blocks(const spice_msm_reduce& p) { return p.windows << p.tree_groups_log; }
+
+// Tree round `round` of tree block `block` (`threads` threads): segment sums 2^(round+1)
+// apart absorb their neighbour 2^round above.
 template <class C>
-SPICE_HD void window_tree_phase(const spice_msm_reduce& p, uint32_t window, uint32_t round, uint32_t thread, uint32_t threads) {
+SPICE_HD void window_tree_phase(const spice_msm_reduce& p, uint32_t block, uint32_t round, uint32_t thread, uint32_t threads) {
     using X = xyzz_t<C>;
     const uint32_t stride = 1u << round;
-    const uint32_t pairs = reduce_segments(p) >> (round + 1);
-    const uint32_t base = window << reduce_segments_log(p);
+    const uint32_t pairs = (1u << tree_segments_log(p)) >> (round + 1);
+    const uint32_t base = block << tree_segments_log(p);
     for (uint32_t k = thread; k < pairs; k += threads) {
         const uint32_t a = base + 2 * k * stride;
         store_point(p.segment_sums, a, load_point<X>(p.segment_sums, a) + load_point<X>(p.segment_sums, a + stride));
     }
 }
 
-// After the last round: the window's sum, and (window 0) the ones bucket, into window_sums.
+// After the last round: the tree's sum, and (block 0) the ones bucket, into window_sums.
 template <class C>
-SPICE_HD void window_tree_finish(const spice_msm_reduce& p, uint32_t window, uint32_t thread) {
+SPICE_HD void window_tree_finish(const spice_msm_reduce& p, uint32_t block, uint32_t thread) {
     using X = xyzz_t<C>;
     if (thread != 0) return;
-    store_point(p.window_sums, window, load_point<X>(p.segment_sums, window << reduce_segments_log(p)));
-    if (window == 0) store_point(p.window_sums, p.windows, load_point<X>(p.buckets, p.windows << (p.window_bits - 1)));
+    store_point(p.window_sums, block, load_point<X>(p.segment_sums, block << tree_segments_log(p)));
+    if (block == 0) store_point(p.window_sums, tree_blocks(p), load_point<X>(p.buckets, p.windows << (p.window_bits - 1)));
 }
 
 }  // namespace msm

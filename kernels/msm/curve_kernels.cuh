@@ -1,12 +1,12 @@
 // The curve-dependent MSM kernels, instantiated once per curve by kernels/msm_g1.cu and
 // kernels/msm_g2.cu: the levels of the bucket accumulation (accumulate.cuh), the segment
-// reduction and the per-window tree (bucket_reduce.cuh).
+// reduction and the trees over its segments (bucket_reduce.cuh).
 //
 // SPICE_MSM_CURVE_KERNELS(prefix, params, threads) defines
 //   <prefix>_msm_accumulate_bases_kernel     level 0 (grid-stride)
 //   <prefix>_msm_accumulate_partials_kernel  later levels (grid-stride)
 //   <prefix>_msm_bucket_reduce_kernel        one thread a segment (grid-stride)
-//   <prefix>_msm_window_tree_kernel          one block a window
+//   <prefix>_msm_window_tree_kernel          one block a tree, 2^tree_groups_log trees a window
 // with `threads` the most threads a block may have (the launch bound, which caps registers).
 #pragma once
 
@@ -31,7 +31,7 @@
     }                                                                                                  \
     extern "C" __global__ void __launch_bounds__(threads) prefix##_msm_window_tree_kernel(            \
         const spice_msm_reduce p) {                                                                    \
-        for (uint32_t round = 0; round < spice::msm::reduce_segments_log(p); round++) {               \
+        for (uint32_t round = 0; round < spice::msm::tree_segments_log(p); round++) {               \
             spice::msm::window_tree_phase<params>(p, blockIdx.x, round, threadIdx.x, blockDim.x);     \
             __syncthreads();                                                                           \
         }                                                                                              \
