@@ -27,8 +27,8 @@
 //!
 //! And a third, window copies against the plain plan (lever 1): G1 at 2^16 and 2^20
 //! (SPICE_BENCH_MSM_COPIES_G1_LOGS) and G2 at 2^16 (SPICE_BENCH_MSM_COPIES_G2_LOGS), uniform
-//! and witness-like scalars, each on a backend with `MsmOptions::window_copies` next to the
-//! plain one, results checked against each other, with the seconds the copies took to build
+//! and witness-like scalars, each on a backend with `MsmOptions::window_copies` (one copy a
+//! window and four copies; SPICE_BENCH_MSM_COPIES=all,4) next to the plain one, results checked against each other, with the seconds the copies took to build
 //! and upload; and the copies' curve time with one tree block a window instead of the
 //! planner's several (`MsmOptions::tree_groups`), the reduction's last step.
 
@@ -174,34 +174,35 @@ fn bench_g2(c: &mut Criterion) {
 /// Building the bases' window copies on the host (what loading a key with
 /// `MsmOptions::window_copies` costs before the upload), at the window the planner copies for.
 fn bench_window_copies(c: &mut Criterion) {
-    use spice::engine::gpu_msm::plan::windows_for;
     use spice::engine::gpu_msm::window_copies::window_copies;
-    use spice::engine::gpu_msm::{copies_window_bits, MsmOptions};
+    use spice::engine::gpu_msm::{base_copies, BaseCopies, MsmOptions, ALL_WINDOW_COPIES};
     let mut rng = StdRng::seed_from_u64(3);
     let options = MsmOptions {
-        window_copies: true,
+        window_copies: ALL_WINDOW_COPIES,
         ..MsmOptions::default()
     };
     let mut group = c.benchmark_group("msm_window_copies_build");
     group.sample_size(10);
-    let window = |n: usize| {
-        copies_window_bits(n as u64, &options)
+    let copies = |n: usize| -> BaseCopies {
+        base_copies(n as u64, &options)
             .expect("window")
             .expect("copies on")
     };
     for log in [12, max_log().min(16)] {
         let n = 1usize << log;
         let bases = points::<G1Projective>(n, &mut rng);
-        let c = window(n);
-        group.bench_with_input(BenchmarkId::new(format!("g1 c={c}"), n), &n, |b, _| {
-            b.iter(|| window_copies(&bases, c, windows_for(c)))
+        let k = copies(n);
+        let name = format!("g1 c={}", k.window_bits);
+        group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
+            b.iter(|| window_copies(&bases, k.window_bits, k.copies))
         });
     }
     let n = 1usize << 12;
     let bases = points::<G2Projective>(n, &mut rng);
-    let c = window(n);
-    group.bench_with_input(BenchmarkId::new(format!("g2 c={c}"), n), &n, |b, _| {
-        b.iter(|| window_copies(&bases, c, windows_for(c)))
+    let k = copies(n);
+    let name = format!("g2 c={}", k.window_bits);
+    group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
+        b.iter(|| window_copies(&bases, k.window_bits, k.copies))
     });
     group.finish();
 }
@@ -218,7 +219,7 @@ mod gpu {
     use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
     use rayon::prelude::*;
     use spice::engine::cuda::msm_config::MsmConfig;
-    use spice::engine::gpu_msm::MsmOptions;
+    use spice::engine::gpu_msm::{parse_window_copies, MsmOptions, ALL_WINDOW_COPIES};
     use spice::engine::gpu_ntt::TileShape;
     use spice::engine::{Backend, Bases, CpuBackend, CudaBackend, MsmScalars};
 
@@ -738,24 +739,39 @@ mod gpu {
         }
         chunk_sweep(&gpu, runs);
         let mut rows = Vec::new();
+        let copies: Vec<u32> = std::env::var("SPICE_BENCH_MSM_COPIES")
+            .unwrap_or_else(|_| "all,4".into())
+            .split(',')
+            .map(|k| parse_window_copies(k).expect("SPICE_BENCH_MSM_COPIES"))
+            .collect();
         for log in env_logs("SPICE_BENCH_MSM_COPIES_G1_LOGS", &[16, 20]) {
-            copies_rows::<G1>(&gpu, log, runs, &mut rows);
+            for &k in &copies {
+                copies_rows::<G1>(&gpu, log, k, runs, &mut rows);
+            }
         }
         for log in env_logs("SPICE_BENCH_MSM_COPIES_G2_LOGS", &[16]) {
-            copies_rows::<G2>(&gpu, log, runs, &mut rows);
+            for &k in &copies {
+                copies_rows::<G2>(&gpu, log, k, runs, &mut rows);
+            }
         }
         println!("\ngpu msm with window copies against the plain plan (full: from host scalars; curve: device ms of the curve launches):");
-        println!("| group | size | scalars | plain full ms | plain curve ms | copies full ms | copies curve ms | copies/plain curve | copies curve ms, one tree a window | plain plan | copies plan | copies built + uploaded s |");
-        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("| group | size | scalars | copies | plain full ms | plain curve ms | copies full ms | copies curve ms | copies/plain curve | copies curve ms, one tree a window | plain plan | copies plan | copies built + uploaded s |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for r in rows {
             println!("{r}");
         }
         true
     }
 
-    /// One group at 2^`log`: the plain backend `gpu` against one with window copies, on the
-    /// same bases and scalars.
-    fn copies_rows<G: Group>(gpu: &CudaBackend, log: u32, runs: usize, rows: &mut Vec<String>) {
+    /// One group at 2^`log`: the plain backend `gpu` against one with `k` window copies
+    /// ([`MsmOptions::window_copies`]), on the same bases and scalars.
+    fn copies_rows<G: Group>(
+        gpu: &CudaBackend,
+        log: u32,
+        k: u32,
+        runs: usize,
+        rows: &mut Vec<String>,
+    ) {
         let n = 1usize << log;
         let bases = points::<G::Projective>(n, 70 + u64::from(log));
         let config = gpu.msm_config();
@@ -763,7 +779,7 @@ mod gpu {
             TileShape::default(),
             MsmConfig {
                 options: MsmOptions {
-                    window_copies: true,
+                    window_copies: k,
                     ..config.options
                 },
                 ..config
@@ -774,7 +790,7 @@ mod gpu {
             TileShape::default(),
             MsmConfig {
                 options: MsmOptions {
-                    window_copies: true,
+                    window_copies: k,
                     tree_groups: Some(1),
                     ..config.options
                 },
@@ -832,9 +848,10 @@ mod gpu {
             let shape = |backend: &CudaBackend| {
                 let plan = backend.msm_plan(&MsmScalars::new(&values)).expect("plan");
                 format!(
-                    "c={} W={} buckets={} T={} trees={}x{}",
+                    "c={} W={} k={} buckets={} T={} trees={}x{}",
                     plan.window_bits,
                     plan.windows,
+                    plan.copies,
                     plan.buckets,
                     plan.chunk,
                     plan.bucket_windows,
@@ -842,8 +859,13 @@ mod gpu {
                 )
             };
             rows.push(format!(
-                "| {} | 2^{log} | {kind} | {plain_full:.2} | {plain_curve:.2} | {copies_full:.2} | {copies_curve:.2} | {:.2} | {one_tree_curve:.2} | {} | {} | {load_s:.1} |",
+                "| {} | 2^{log} | {kind} | {} | {plain_full:.2} | {plain_curve:.2} | {copies_full:.2} | {copies_curve:.2} | {:.2} | {one_tree_curve:.2} | {} | {} | {load_s:.1} |",
                 G::NAME,
+                if k == ALL_WINDOW_COPIES {
+                    "all".to_string()
+                } else {
+                    k.to_string()
+                },
                 copies_curve / plain_curve,
                 shape(gpu),
                 shape(&copies),

@@ -26,17 +26,17 @@ bool window_is_valid(uint32_t c, uint32_t windows) {
     return c >= SPICE_MSM_MIN_WINDOW_BITS && c <= SPICE_MSM_MAX_WINDOW_BITS && windows == (255 + c - 1) / c;
 }
 
-// With window copies, every entry names one of n * windows bases below the negate flag.
+// With k window copies, every entry names one of n * k bases below the negate flag.
 bool schedule_is_valid(const spice_msm_schedule& p) {
-    const uint64_t based = (uint64_t)p.n * (p.window_copies ? p.windows : 1);
-    return window_is_valid(p.window_bits, p.windows) && p.scan_segment > 0 && p.window_copies <= 1 &&
-           based < (1ull << 31);
+    return window_is_valid(p.window_bits, p.windows) && p.scan_segment > 0 && p.copies >= 1 &&
+           p.copies <= p.windows && (uint64_t)p.n * p.copies < (1ull << 31);
 }
 
-// The reduction runs every window apart, or the one window they share (window copies).
+// The reduction runs every window apart, or ceil(windows / k) of them with k window copies.
 bool reduce_is_valid(const spice_msm_reduce& p) {
-    const bool shared = p.windows == 1 && window_is_valid(p.window_bits, (255 + p.window_bits - 1) / p.window_bits);
-    return (shared || window_is_valid(p.window_bits, p.windows)) && p.segment_log <= p.window_bits - 1 &&
+    const uint32_t c = p.window_bits;
+    return c >= SPICE_MSM_MIN_WINDOW_BITS && c <= SPICE_MSM_MAX_WINDOW_BITS && p.windows >= 1 &&
+           p.windows <= (255 + c - 1) / c && p.segment_log <= c - 1 &&
            p.tree_groups_log <= msm::reduce_segments_log(p);
 }
 

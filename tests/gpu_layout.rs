@@ -73,7 +73,7 @@ fn msm_parameters_match_the_rust_mirrors() {
         windows,
         scan_segment,
         entry_capacity,
-        window_copies
+        copies
     );
     same_layout!(
         generated::spice_msm_level,

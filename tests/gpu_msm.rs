@@ -3,8 +3,9 @@
 //! overrides that force many accumulation levels), a schedule shared by several MSMs and
 //! rebuilt for new scalars stays right, and a whole proof on the CUDA backend is byte-identical
 //! to the CPU backend's and to `ark_groth16`'s, with G2 on the GPU or on the CPU alongside.
-//! The same with window copies (bases loaded with a copy a window), and bases loaded without
-//! them are refused by a backend that plans with them, and the other way round.
+//! The same with window copies (bases loaded with a copy a window, or with three), and bases
+//! loaded without them (or with another number) are refused by a backend that plans with them,
+//! and the other way round.
 //! A timed GPU proof reports the host↔device copies it made.
 //!
 //! Without a usable GPU every test prints `skipped: <reason>` and returns, unless
@@ -37,7 +38,7 @@ mod scalar_kinds;
 use rayon::prelude::*;
 use scalar_kinds::{scalar, Kind, KINDS};
 use spice::engine::cuda::{G2Placement, MsmConfig};
-use spice::engine::gpu_msm::{MsmOptions, MsmPlan};
+use spice::engine::gpu_msm::{MsmOptions, MsmPlan, ALL_WINDOW_COPIES};
 use spice::engine::gpu_ntt::TileShape;
 use spice::engine::{
     Backend, Bases, CpuBackend, CudaBackend, EngineError, MsmScalars, Prover, SyntheticCircuit,
@@ -281,15 +282,15 @@ fn planner_overrides_give_the_same_result_on_the_gpu() {
     }
 }
 
-/// A backend like the shared one, with window copies (`MsmOptions::window_copies`).
-fn with_window_copies(gpu: &CudaBackend) -> Arc<CudaBackend> {
+/// A backend like the shared one, with `k` window copies (`MsmOptions::window_copies`).
+fn with_window_copies(gpu: &CudaBackend, k: u32) -> Arc<CudaBackend> {
     let config = gpu.msm_config();
     Arc::new(
         CudaBackend::with_config(
             TileShape::default(),
             MsmConfig {
                 options: MsmOptions {
-                    window_copies: true,
+                    window_copies: k,
                     ..config.options
                 },
                 g2: G2Placement::Gpu,
@@ -305,42 +306,56 @@ fn gpu_msm_with_window_copies_matches_cpu_and_proves_byte_identical() {
         return;
     };
     let s = seed("gpu_msm_with_window_copies_matches_cpu_and_proves_byte_identical");
-    let copies = with_window_copies(&gpu);
     // The emulator runs a thread at a time: its sizes stop where the plan's shape stops
     // changing; a GPU adds a Spice batch and one past it.
     let mut g1_sizes = vec![0, 1, 2, 3, 1000, (1 << 10) + 1, 1 << 14];
     if !gpu.is_emulated() {
         g1_sizes.extend([1 << 16, (1 << 16) + 1, 1 << 20]);
     }
-    let copied_plan = |plan: &MsmPlan| {
-        assert!(plan.window_copies && plan.bucket_windows == 1, "{plan:?}");
-    };
-    assert_matches_cpu::<G1>(
-        &copies,
-        &g1_sizes,
-        1 << 14,
-        s,
-        "with window copies",
-        copied_plan,
-    );
-    assert_matches_cpu::<G2>(
-        &copies,
-        &[0, 1, 3, 1000, 1 << 10],
-        0,
-        s ^ 100,
-        "with window copies",
-        copied_plan,
-    );
-    // A whole proof over a key loaded with window copies: the same bytes as ark_groth16's.
-    let c = MixedCircuit::new(3, 40, 7, 300, s);
-    let mut rng = StdRng::seed_from_u64(s);
-    let (r, t) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
-    let reference = Reference::new(&c, c.public_inputs(), r, t, &mut rng);
-    let proof = Prover::new(copies.clone(), reference.pk.clone())
-        .unwrap()
-        .prove_with_randomness(c.clone(), r, t)
-        .unwrap();
-    reference.assert_matches(&proof, "the CUDA backend with window copies");
+    // One copy a window (one bucket window), and three (windows three apart share buckets;
+    // the last bucket window is short).
+    for k in [ALL_WINDOW_COPIES, 3] {
+        let copies = with_window_copies(&gpu, k);
+        let copied_plan = |plan: &MsmPlan| {
+            assert_eq!(plan.copies, k.min(plan.windows), "{plan:?}");
+            assert_eq!(
+                plan.bucket_windows,
+                plan.windows.div_ceil(plan.copies),
+                "{plan:?}"
+            );
+        };
+        let what = if k == ALL_WINDOW_COPIES {
+            "with one window copy a window".to_string()
+        } else {
+            format!("with {k} window copies")
+        };
+        assert_matches_cpu::<G1>(
+            &copies,
+            &g1_sizes,
+            1 << 14,
+            s ^ u64::from(k),
+            &what,
+            copied_plan,
+        );
+        assert_matches_cpu::<G2>(
+            &copies,
+            &[0, 1, 3, 1000, 1 << 10],
+            0,
+            s ^ 100 ^ u64::from(k),
+            &what,
+            copied_plan,
+        );
+        // A whole proof over a key loaded with window copies: the same bytes as ark_groth16's.
+        let c = MixedCircuit::new(3, 40, 7, 300, s);
+        let mut rng = StdRng::seed_from_u64(s ^ u64::from(k));
+        let (r, t) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+        let reference = Reference::new(&c, c.public_inputs(), r, t, &mut rng);
+        let proof = Prover::new(copies.clone(), reference.pk.clone())
+            .unwrap()
+            .prove_with_randomness(c.clone(), r, t)
+            .unwrap();
+        reference.assert_matches(&proof, &format!("the CUDA backend {what}"));
+    }
 }
 
 #[test]
@@ -351,7 +366,7 @@ fn bases_without_window_copies_are_refused_by_a_backend_that_plans_with_them() {
         return;
     };
     let s = seed("bases_without_window_copies_are_refused_by_a_backend_that_plans_with_them");
-    let copies = with_window_copies(&gpu);
+    let copies = with_window_copies(&gpu, ALL_WINDOW_COPIES);
     let n = 300;
     let points = bases::<G1Projective>(n, s);
     let sc = MsmScalars::new(&scalars(Kind::Random, n, s ^ 1));
@@ -370,7 +385,7 @@ fn bases_without_window_copies_are_refused_by_a_backend_that_plans_with_them() {
         TileShape::default(),
         MsmConfig {
             options: MsmOptions {
-                window_copies: true,
+                window_copies: ALL_WINDOW_COPIES,
                 window_bits: Some(copies.msm_plan(&sc).unwrap().window_bits + 1),
                 ..gpu.msm_config().options
             },
@@ -380,6 +395,36 @@ fn bases_without_window_copies_are_refused_by_a_backend_that_plans_with_them() {
     .unwrap();
     let err = other_window.msm_g1(&copied, &sc).unwrap_err();
     assert!(matches!(err, EngineError::BadMsmPlan(_)), "{err:?}");
+    // So are bases with another number of copies for the same window, both ways round.
+    let window = copies.msm_plan(&sc).unwrap().window_bits;
+    let three = CudaBackend::with_config(
+        TileShape::default(),
+        MsmConfig {
+            options: MsmOptions {
+                window_copies: 3,
+                window_bits: Some(window),
+                ..gpu.msm_config().options
+            },
+            g2: G2Placement::Gpu,
+        },
+    )
+    .unwrap();
+    let three_copies = three.load_g1(points.clone()).unwrap();
+    for (backend, handle, what) in [
+        (&three, &copied, "one copy a window, a plan with three"),
+        (
+            &copies,
+            &three_copies,
+            "three copies, a plan with one a window",
+        ),
+    ] {
+        let err = backend.msm_g1(handle, &sc).unwrap_err();
+        assert!(matches!(err, EngineError::BadMsmPlan(_)), "{what}: {err:?}");
+    }
+    assert_eq!(
+        three.msm_g1(&three_copies, &sc).unwrap().into_affine(),
+        cpu_g1(&points, &sc)
+    );
     // And each still gives the right result over its own bases.
     assert_eq!(
         copies.msm_g1(&copied, &sc).unwrap().into_affine(),

@@ -22,7 +22,9 @@ use scalar_kinds::{half, scalar, Kind, KINDS};
 use spice::engine::gpu_msm::host_simulation::{self as sim, POISON_U32};
 use spice::engine::gpu_msm::params::{MAX_WINDOW_BITS, MIN_WINDOW_BITS, NEGATE};
 use spice::engine::gpu_msm::window_copies::window_copies;
-use spice::engine::gpu_msm::{copies_window_bits, MsmOptions, MsmPlan};
+use spice::engine::gpu_msm::{
+    base_copies, parse_window_copies, BaseCopies, MsmOptions, MsmPlan, ALL_WINDOW_COPIES,
+};
 use spice::engine::{EngineError, ScalarStats};
 
 fn scalars(kind: Kind, n: usize, rng: &mut StdRng) -> Vec<Fr> {
@@ -188,7 +190,7 @@ proptest! {
         tree_frac in 0.0f64..=1.0,
         scan_segment in 1u32..70,
         kind in 0usize..KINDS.len(),
-        window_copies in any::<bool>(),
+        window_copies in copies(),
         seed in any::<u64>(),
     ) {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -239,15 +241,16 @@ proptest! {
     /// The schedule holds exactly one entry for each nonzero digit of each scalar other than
     /// 0 and ±1 (with the sign of digit times scalar) and one ones-bucket entry for each ±1,
     /// sorted by bucket, each bucket ending where the counts say, nothing written past the end.
-    /// With window copies, digit d of window w of scalar i is base w·n + i in bucket |d| − 1
-    /// (every window shares window 0's buckets), and a ±1 names the base itself.
+    /// With k window copies, digit d of window w of scalar i is base (w mod k)·n + i in bucket
+    /// (w / k)·2^(c−1) + |d| − 1 (windows k apart share buckets; k = 1 is the plain layout),
+    /// and a ±1 names the base itself.
     #[test]
     fn the_schedule_sorts_every_nonzero_digit_into_its_bucket(
         n in 0usize..300,
         window_bits in MIN_WINDOW_BITS..=12,
         scan_segment in 1u32..100,
         kind in 0usize..KINDS.len(),
-        window_copies in any::<bool>(),
+        window_copies in copies(),
         seed in any::<u64>(),
     ) {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -268,11 +271,8 @@ proptest! {
             }
             for (w, d) in digits.iter().enumerate() {
                 if *d != 0 {
-                    let (window_key, base) = if window_copies {
-                        (0, (w * n + i) as u32)
-                    } else {
-                        (w as u32 * plan.window_buckets(), i as u32)
-                    };
+                    let k = plan.copies as usize;
+                    let (window_key, base) = ((w / k) as u32 * plan.window_buckets(), ((w % k) * n + i) as u32);
                     let key = window_key + d.unsigned_abs() - 1;
                     expected.push((key, base | if (*d < 0) != negated { NEGATE } else { 0 }));
                 }
@@ -301,22 +301,26 @@ proptest! {
     fn plans_are_consistent(
         zeros in 0u64..1 << 24, ones in 0u64..1 << 24, general in 0u64..1 << 24,
         resident in 1u32..1 << 17,
-        window_copies in any::<bool>(),
+        window_copies in copies(),
     ) {
         let stats = ScalarStats { zeros, ones, general };
         let options = MsmOptions { resident_threads: resident, window_copies, ..MsmOptions::default() };
         let plan = MsmPlan::new(stats, options).unwrap();
         prop_assert!(plan.windows * plan.window_bits >= 255);
         prop_assert!((plan.windows - 1) * plan.window_bits < 255);
-        prop_assert_eq!(plan.window_copies, window_copies);
-        prop_assert_eq!(plan.bucket_windows, if window_copies { 1 } else { plan.windows });
+        prop_assert_eq!(plan.copies, window_copies.clamp(1, plan.windows));
+        prop_assert_eq!(plan.bucket_windows, plan.windows.div_ceil(plan.copies));
         prop_assert_eq!(plan.buckets, plan.bucket_windows * plan.window_buckets() + 1);
         prop_assert_eq!(plan.reduce_threads, plan.bucket_windows * plan.segments);
         let len = zeros + ones + general;
-        prop_assert_eq!(plan.base_points(), len * if window_copies { u64::from(plan.windows) } else { 1 });
-        if window_copies {
-            prop_assert_eq!(Some(plan.window_bits), copies_window_bits(len, &options).unwrap());
-        }
+        prop_assert_eq!(plan.base_points(), len * u64::from(plan.copies));
+        prop_assert_eq!(plan.bucket_window_bits(), plan.window_bits * plan.copies);
+        // The bases are loaded with exactly the copies the plan indexes.
+        prop_assert_eq!(plan.base_copies(), base_copies(len, &options).unwrap());
+        prop_assert_eq!(
+            plan.base_copies(),
+            (plan.copies > 1).then_some(BaseCopies { window_bits: plan.window_bits, copies: plan.copies })
+        );
         prop_assert_eq!(plan.segments << plan.segment_log, plan.window_buckets());
         // Trees: whole powers of two of a window's segments, a block each, every block in
         // flight at once when there is more than one a window, and a sum each handed back.
@@ -426,14 +430,9 @@ fn schedule_serves_g1_and_g2(
     let schedule = sim::schedule(&sc, &plan, rng.gen()).unwrap();
     let p1 = bases::<G1Projective>(sc.len(), &mut rng);
     let p2 = bases::<G2Projective>(sc.len(), &mut rng);
-    let (c1, c2) = if plan.window_copies {
-        (
-            window_copies(&p1, plan.window_bits, plan.windows),
-            window_copies(&p2, plan.window_bits, plan.windows),
-        )
-    } else {
-        (p1.clone(), p2.clone())
-    };
+    // One copy is the bases themselves.
+    let c1 = window_copies(&p1, plan.window_bits, plan.copies);
+    let c2 = window_copies(&p2, plan.window_bits, plan.copies);
     assert_eq!(
         sim::msm_with_schedule(&c1, &schedule, 1)
             .unwrap()
@@ -605,13 +604,28 @@ fn scalars_from_limbs_reduce_and_match_the_field_elements() {
     assert_eq!(reduced.stats().len(), 51);
 }
 
-/// Window copies at the defaults a device would use, and a small device's: every size and kind.
+/// `options` with one copy of the bases a window.
 fn with_copies(options: MsmOptions) -> MsmOptions {
+    with_k_copies(options, ALL_WINDOW_COPIES)
+}
+
+/// `options` with `k` copies of the bases.
+fn with_k_copies(options: MsmOptions, k: u32) -> MsmOptions {
     MsmOptions {
-        window_copies: true,
+        window_copies: k,
         ..options
     }
 }
+
+/// Window copies a plan may be asked for: none, a few (windows k apart sharing buckets, the
+/// last bucket window short when k does not divide the windows), one a window, and more.
+fn copies() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(1u32), Just(ALL_WINDOW_COPIES), 2u32..8, 0u32..200,]
+}
+
+/// Window copies at the defaults a device would use and a small device's, one a window and
+/// three (the windows' count is never a multiple of three at these sizes' windows, so the
+/// last bucket window is short): every size and kind.
 
 #[test]
 fn simulations_with_window_copies_match_arkworks_at_every_size_and_kind() {
@@ -622,13 +636,15 @@ fn simulations_with_window_copies_match_arkworks_at_every_size_and_kind() {
         for kind in KINDS {
             let sc = scalars(kind, n, &mut rng);
             for options in [small_device(), MsmOptions::default()] {
-                check_g1(
-                    &points,
-                    &sc,
-                    with_copies(options),
-                    rng.gen(),
-                    &format!("G1 with window copies, n = {n}, {kind:?}, {options:?}"),
-                );
+                for k in [ALL_WINDOW_COPIES, 3] {
+                    check_g1(
+                        &points,
+                        &sc,
+                        with_k_copies(options, k),
+                        rng.gen(),
+                        &format!("G1 with {k} window copies, n = {n}, {kind:?}, {options:?}"),
+                    );
+                }
             }
         }
     }
@@ -636,13 +652,15 @@ fn simulations_with_window_copies_match_arkworks_at_every_size_and_kind() {
         let points = bases::<G2Projective>(n, &mut rng);
         for kind in [Kind::Random, Kind::PlusMinusOne, Kind::WitnessLike] {
             let sc = scalars(kind, n, &mut rng);
-            check_g2(
-                &points,
-                &sc,
-                with_copies(small_device()),
-                rng.gen(),
-                &format!("G2 with window copies, n = {n}, {kind:?}"),
-            );
+            for k in [ALL_WINDOW_COPIES, 3] {
+                check_g2(
+                    &points,
+                    &sc,
+                    with_k_copies(small_device(), k),
+                    rng.gen(),
+                    &format!("G2 with {k} window copies, n = {n}, {kind:?}"),
+                );
+            }
         }
     }
 }
@@ -652,12 +670,19 @@ fn window_copies_are_the_bases_times_powers_of_two_to_the_window() {
     let mut rng = StdRng::seed_from_u64(seed(
         "window_copies_are_the_bases_times_powers_of_two_to_the_window",
     ));
-    for (n, window_bits) in [(0usize, 5u32), (1, 9), (37, 13), (5000, 16)] {
+    let windows_of = spice::engine::gpu_msm::plan::windows_for;
+    for (n, window_bits, windows) in [
+        (0usize, 5u32, windows_of(5)),
+        (1, 9, windows_of(9)),
+        (37, 13, windows_of(13)),
+        (37, 13, 4),
+        (5000, 16, windows_of(16)),
+        (5000, 16, 1),
+    ] {
         let mut points = bases::<G1Projective>(n, &mut rng);
         if n > 1 {
             points[1] = G1Affine::zero();
         }
-        let windows = spice::engine::gpu_msm::plan::windows_for(window_bits);
         let copies = window_copies(&points, window_bits, windows);
         assert_eq!(copies.len(), n * windows as usize);
         // Spot checks of every window at random points, and the identity.
@@ -761,7 +786,13 @@ fn window_copies_fix_the_window_by_the_number_of_bases() {
         let n = 1u64 << log;
         let dense = plan(0, 0, n);
         assert_eq!(dense.window_bits, c, "2^{log}");
-        assert_eq!(copies_window_bits(n, &copies).unwrap(), Some(c));
+        assert_eq!(
+            base_copies(n, &copies).unwrap(),
+            Some(BaseCopies {
+                window_bits: c,
+                copies: dense.windows
+            })
+        );
         assert!(
             dense.window_bits
                 > MsmPlan::new(
@@ -789,7 +820,13 @@ fn window_copies_fix_the_window_by_the_number_of_bases() {
         window_bits: Some(9),
         ..copies
     };
-    assert_eq!(copies_window_bits(1000, &forced).unwrap(), Some(9));
+    assert_eq!(
+        base_copies(1000, &forced).unwrap(),
+        Some(BaseCopies {
+            window_bits: 9,
+            copies: 29
+        })
+    );
     assert_eq!(
         MsmPlan::new(
             ScalarStats {
@@ -804,7 +841,7 @@ fn window_copies_fix_the_window_by_the_number_of_bases() {
         9
     );
     assert!(matches!(
-        copies_window_bits(
+        base_copies(
             1000,
             &MsmOptions {
                 window_bits: Some(1),
@@ -813,11 +850,11 @@ fn window_copies_fix_the_window_by_the_number_of_bases() {
         ),
         Err(EngineError::BadMsmPlan(_))
     ));
-    // Without copies there is no copy window at all.
-    assert_eq!(
-        copies_window_bits(1000, &MsmOptions::default()).unwrap(),
-        None
-    );
+    // Without copies (one is the bases alone) there is no copy window at all.
+    for k in [0, 1] {
+        let options = with_k_copies(MsmOptions::default(), k);
+        assert_eq!(base_copies(1000, &options).unwrap(), None);
+    }
     // 2^28 bases in 12 copies need more than the entries' 31 bits, however few scalars are
     // nonzero; without copies they fit.
     let huge = ScalarStats {
@@ -830,6 +867,89 @@ fn window_copies_fix_the_window_by_the_number_of_bases() {
         Err(EngineError::BadMsmPlan(_))
     ));
     assert!(MsmPlan::new(huge, MsmOptions::default()).is_ok());
+    // Seven copies of 2^28 fit below 2^31, eight do not.
+    assert_eq!(
+        MsmPlan::new(huge, with_k_copies(MsmOptions::default(), 7))
+            .unwrap()
+            .base_points(),
+        7 * ((1 << 28) + 5)
+    );
+    assert!(matches!(
+        MsmPlan::new(huge, with_k_copies(MsmOptions::default(), 8)),
+        Err(EngineError::BadMsmPlan(_))
+    ));
+}
+
+/// Fewer copies than windows: windows k apart share buckets, ⌈windows / k⌉ bucket windows, a
+/// window between the plain planner's and one copy a window's (the buckets paid for fewer
+/// times than plain), the same for a sparse witness over the same bases.
+#[test]
+fn partial_window_copies_share_buckets_between_windows_k_apart() {
+    let dense = |log: u32, options: MsmOptions| {
+        MsmPlan::new(
+            ScalarStats {
+                zeros: 0,
+                ones: 0,
+                general: 1 << log,
+            },
+            options,
+        )
+        .unwrap()
+    };
+    for log in [16u32, 20, 24] {
+        let plain = dense(log, MsmOptions::default());
+        let all = dense(log, with_copies(MsmOptions::default()));
+        let mut last = plain.window_bits;
+        for k in [2u32, 4, 6] {
+            let partial = dense(log, with_k_copies(MsmOptions::default(), k));
+            assert_eq!(partial.copies, k, "2^{log}");
+            assert_eq!(
+                partial.bucket_windows,
+                partial.windows.div_ceil(k),
+                "2^{log}"
+            );
+            assert_eq!(partial.base_points(), u64::from(k) << log);
+            assert!(
+                (last..=all.window_bits).contains(&partial.window_bits),
+                "2^{log}, {k} copies: c = {} outside {last}..={}",
+                partial.window_bits,
+                all.window_bits
+            );
+            last = partial.window_bits;
+            let sparse = MsmPlan::new(
+                ScalarStats {
+                    zeros: 1 << (log - 1),
+                    ones: (1 << (log - 1)) - 3,
+                    general: 3,
+                },
+                with_k_copies(MsmOptions::default(), k),
+            )
+            .unwrap();
+            assert_eq!(
+                sparse.base_copies(),
+                partial.base_copies(),
+                "2^{log}, sparse"
+            );
+        }
+    }
+    // The page's figures: four copies take c = 17 at 2^20 and 22 at 2^24.
+    let four = |log| dense(log, with_k_copies(MsmOptions::default(), 4)).window_bits;
+    assert_eq!((four(20), four(24)), (17, 22));
+    // More copies than windows are one a window.
+    let many = dense(20, with_k_copies(MsmOptions::default(), 100));
+    assert_eq!((many.copies, many.bucket_windows), (many.windows, 1));
+}
+
+/// `SPICE_MSM_WINDOW_COPIES`' values: `all`, a number (0 and 1 for none), nothing else.
+#[test]
+fn window_copies_parse_from_text() {
+    assert_eq!(parse_window_copies("all"), Ok(ALL_WINDOW_COPIES));
+    assert_eq!(parse_window_copies(" 4 "), Ok(4));
+    assert_eq!(parse_window_copies("1"), Ok(1));
+    assert_eq!(parse_window_copies("0"), Ok(1));
+    for bad in ["", "yes", "-1", "2.5", "ALL4"] {
+        assert!(parse_window_copies(bad).is_err(), "{bad:?}");
+    }
 }
 
 #[test]
@@ -838,7 +958,7 @@ fn one_schedule_with_window_copies_serves_g1_and_g2_copies_and_refuses_plain_bas
         "one_schedule_with_window_copies_serves_g1_and_g2_copies_and_refuses_plain_bases",
         with_copies(small_device()),
     );
-    assert!(plan.window_copies);
+    assert!(plan.copies > 1);
     let err = sim::msm_with_schedule(&plain, &schedule, 3).unwrap_err();
     assert!(matches!(err, EngineError::MsmLength { .. }), "{err:?}");
 }

@@ -59,7 +59,7 @@ use bytemuck::Zeroable;
 use super::backend::{check_ntt_size, Backend, Bases, NttDirection};
 use super::cpu::CpuBackend;
 use super::error::{EngineError, Result};
-use super::gpu_msm::{copies_window_bits, MsmCurve, MsmOptions, MsmPlan};
+use super::gpu_msm::{base_copies, MsmCurve, MsmOptions, MsmPlan};
 use super::gpu_ntt::{
     ChainLaunch, NttPlan, QuotientChain, Slot, TileShape, TransformSpec, QUOTIENT_BUFFERS,
 };
@@ -639,7 +639,7 @@ impl Backend for CudaBackend {
 
     fn load_g1(&self, bases: Vec<G1Affine>) -> Result<Bases<G1Affine>> {
         let len = bases.len();
-        let copies = copies_window_bits(len as u64, &self.msm.options)?;
+        let copies = base_copies(len as u64, &self.msm.options)?;
         let lane = self.any_lane()?;
         // The upload waits for its copy, so every lane may read the bases from here on.
         Ok(Bases::new(
@@ -657,7 +657,7 @@ impl Backend for CudaBackend {
         let len = bases.len();
         let storage = match self.msm.g2 {
             G2Placement::Gpu => {
-                let copies = copies_window_bits(len as u64, &self.msm.options)?;
+                let copies = base_copies(len as u64, &self.msm.options)?;
                 let lane = self.any_lane()?;
                 G2Bases::Device(DeviceBases::<g2::Config>::upload(
                     &lane.device,

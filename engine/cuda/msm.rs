@@ -21,9 +21,9 @@ use bytemuck::Pod;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::gpu_msm::combine::combine_windows;
 use crate::engine::gpu_msm::params::{LevelParams, ReduceParams, ScheduleParams, NEGATE};
-use crate::engine::gpu_msm::plan::{windows_for, SCAN_BLOCK_THREADS, TREE_THREADS};
+use crate::engine::gpu_msm::plan::{SCAN_BLOCK_THREADS, TREE_THREADS};
 use crate::engine::gpu_msm::window_copies::next_window_copy;
-use crate::engine::gpu_msm::{MsmCurve, MsmPlan};
+use crate::engine::gpu_msm::{BaseCopies, MsmCurve, MsmPlan};
 use crate::engine::kernel_host::FrLimbs;
 
 use super::buffer::{fr_as_limbs, DeviceBuffer};
@@ -154,41 +154,41 @@ pub(super) fn sized<'a, T: Pod>(
 pub struct DeviceBases<C: MsmCurve> {
     points: DeviceBuffer<C::AffineLimbs>,
     len: usize,
-    /// The window the copies were built for.
-    copies_window_bits: Option<u32>,
+    /// The window copies they hold, if any.
+    copies: Option<BaseCopies>,
     _curve: PhantomData<C>,
 }
 
 impl<C: MsmCurve> DeviceBases<C> {
-    /// Uploads `bases` (arkworks' bytes, no conversion) and, with `copies_window_bits`, their
-    /// copies for every window of that size (`gpu_msm::window_copies`), each built on the
-    /// host while the one before it is copied; waits for the copies.
+    /// Uploads `bases` (arkworks' bytes, no conversion) and, with `copies`, their window
+    /// copies (`gpu_msm::window_copies`), each built on the host while the one before it is
+    /// copied; waits for the copies.
     pub fn upload(
         device: &Arc<Device>,
         bases: &[Affine<C>],
-        copies_window_bits: Option<u32>,
+        copies: Option<BaseCopies>,
     ) -> Result<Self> {
         let n = bases.len();
-        let windows = copies_window_bits.map_or(1, windows_for) as usize;
+        let count = copies.map_or(1, |c| c.copies) as usize;
         let total = n
-            .checked_mul(windows)
-            .filter(|&t| copies_window_bits.is_none() || (t as u64) < u64::from(NEGATE))
+            .checked_mul(count)
+            .filter(|&t| copies.is_none() || (t as u64) < u64::from(NEGATE))
             .ok_or_else(|| {
                 EngineError::BadMsmPlan(format!(
-                    "{n} bases in {windows} window copies: base indices must stay below 2^31; use a larger window"
+                    "{n} bases in {count} window copies: base indices must stay below 2^31; use fewer copies or a larger window"
                 ))
             })?;
         let points = DeviceBuffer::new(device, total)?;
         let started = Instant::now();
         let mut copy = Cow::Borrowed(bases);
         // No bases, nothing to copy or upload: an empty MSM launches nothing.
-        let uploads = if n == 0 { 0 } else { windows };
+        let uploads = if n == 0 { 0 } else { count };
         for w in 0..uploads {
             let limbs: Vec<C::AffineLimbs> = copy.iter().map(|&p| p.into()).collect();
             points.upload_at(w * n, &limbs)?;
             // The next copy is built while this one crosses to the device.
-            let next = match copies_window_bits {
-                Some(c) if w + 1 < uploads => Some(next_window_copy(&copy, c)),
+            let next = match copies {
+                Some(c) if w + 1 < uploads => Some(next_window_copy(&copy, c.window_bits)),
                 _ => None,
             };
             device.synchronize()?;
@@ -196,10 +196,11 @@ impl<C: MsmCurve> DeviceBases<C> {
                 copy = Cow::Owned(next);
             }
         }
-        if let Some(c) = copies_window_bits {
+        if let Some(c) = copies {
             tracing::info!(
-                "{} bases: {n} points in {windows} window copies for windows of {c} bits ({} MiB on the device), built and uploaded in {:.2} s",
+                "{} bases: {n} points in {count} window copies for windows of {} bits ({} MiB on the device), built and uploaded in {:.2} s",
                 C::NAME,
+                c.window_bits,
                 (total * std::mem::size_of::<C::AffineLimbs>()) >> 20,
                 started.elapsed().as_secs_f64()
             );
@@ -207,7 +208,7 @@ impl<C: MsmCurve> DeviceBases<C> {
         Ok(Self {
             points,
             len: n,
-            copies_window_bits,
+            copies,
             _curve: PhantomData,
         })
     }
@@ -222,24 +223,27 @@ impl<C: MsmCurve> DeviceBases<C> {
         self.len == 0
     }
 
-    /// The window the bases were copied for, if they were.
-    pub fn copies_window_bits(&self) -> Option<u32> {
-        self.copies_window_bits
+    /// The window copies the bases hold, if they do.
+    pub fn copies(&self) -> Option<BaseCopies> {
+        self.copies
     }
 
-    /// Fails unless these bases hold what `plan` indexes: their window copies for its window
-    /// exactly when it plans with copies, and at least its points.
+    /// Fails unless these bases hold what `plan` indexes: its window copies (as many, for its
+    /// window) exactly when it plans with copies, and at least its points.
     fn check_serves(&self, plan: &MsmPlan) -> Result<()> {
-        let wanted = plan.window_copies.then_some(plan.window_bits);
-        if self.copies_window_bits != wanted {
-            let describe = |c: Option<u32>| match c {
-                Some(c) => format!("window copies for {c}-bit windows"),
+        let wanted = plan.base_copies();
+        if self.copies != wanted {
+            let describe = |c: Option<BaseCopies>| match c {
+                Some(c) => format!(
+                    "{} window copies for {}-bit windows",
+                    c.copies, c.window_bits
+                ),
                 None => "no window copies".to_string(),
             };
             return Err(EngineError::BadMsmPlan(format!(
                 "the {} bases were loaded with {}, but the MSM's plan needs {}: load the bases with the backend that runs the MSM",
                 C::NAME,
-                describe(self.copies_window_bits),
+                describe(self.copies),
                 describe(wanted)
             )));
         }
@@ -342,7 +346,7 @@ impl ScheduleWorkspace {
             windows: plan.windows,
             scan_segment: plan.scan_segment,
             entry_capacity: plan.entry_capacity,
-            window_copies: u32::from(plan.window_copies),
+            copies: plan.copies,
         };
         let scan_block = LaunchShape {
             blocks: 1,
@@ -555,5 +559,5 @@ pub fn finish<C: MsmCurve>(
             plan.entry_capacity
         )));
     }
-    combine_windows::<C>(window_sums, plan.window_bits, plan.tree_groups)
+    combine_windows::<C>(window_sums, plan.bucket_window_bits(), plan.tree_groups)
 }

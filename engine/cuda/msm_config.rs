@@ -4,7 +4,7 @@
 //! and the backend logs what it uses when it starts, so no choice is silent.
 
 use crate::engine::error::{EngineError, Result};
-use crate::engine::gpu_msm::MsmOptions;
+use crate::engine::gpu_msm::{parse_window_copies, MsmOptions};
 
 /// Where the backend runs the G2 MSM (the B query in G2, one per proof).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -41,19 +41,15 @@ fn parse(var: &str) -> Result<Option<u32>> {
 impl MsmConfig {
     /// The defaults, overridden by `SPICE_MSM_WINDOW_BITS`, `SPICE_MSM_CHUNK`,
     /// `SPICE_MSM_SEGMENT_LOG`, `SPICE_MSM_SCAN_SEGMENT`, `SPICE_MSM_TREE_GROUPS` (numbers),
-    /// `SPICE_MSM_WINDOW_COPIES`
-    /// (`0` or `1`: bases loaded with a copy a window, see
-    /// [`MsmOptions::window_copies`]) and `SPICE_CUDA_G2_MSM` (`gpu` or `cpu`) where set. A
-    /// value that does not parse is an error, not ignored.
+    /// `SPICE_MSM_WINDOW_COPIES` (`all`, or how many copies of the bases, the bases included:
+    /// `0` or `1` for none; see [`MsmOptions::window_copies`]) and `SPICE_CUDA_G2_MSM` (`gpu`
+    /// or `cpu`) where set. A value that does not parse is an error, not ignored.
     pub fn from_env() -> Result<Self> {
         let window_copies = match std::env::var("SPICE_MSM_WINDOW_COPIES").as_deref() {
-            Err(_) | Ok("") | Ok("0") => false,
-            Ok("1") => true,
-            Ok(other) => {
-                return Err(EngineError::BadMsmPlan(format!(
-                    "SPICE_MSM_WINDOW_COPIES={other:?}: expected 0 or 1"
-                )))
-            }
+            Err(_) | Ok("") => 1,
+            Ok(text) => parse_window_copies(text).map_err(|e| {
+                EngineError::BadMsmPlan(format!("SPICE_MSM_WINDOW_COPIES={text:?}: {e}"))
+            })?,
         };
         let options = MsmOptions {
             window_bits: parse("SPICE_MSM_WINDOW_BITS")?,

@@ -147,7 +147,7 @@ pub fn schedule(scalars: &[Fr], plan: &MsmPlan, order_seed: u64) -> Result<Sched
         windows: plan.windows,
         scan_segment: plan.scan_segment,
         entry_capacity: plan.entry_capacity,
-        window_copies: u32::from(plan.window_copies),
+        copies: plan.copies,
     };
     let launches: [(
         &str,
@@ -208,8 +208,8 @@ pub fn msm<C: SimulatedCurve>(
     }
     let plan = MsmPlan::new(ScalarStats::of(scalars), options)?;
     let schedule = schedule(scalars, &plan, order_seed)?;
-    if plan.window_copies {
-        let copies = window_copies(bases, plan.window_bits, plan.windows);
+    if plan.copies > 1 {
+        let copies = window_copies(bases, plan.window_bits, plan.copies);
         return msm_with_schedule(&copies, &schedule, order_seed ^ 0x5eed);
     }
     msm_with_schedule(bases, &schedule, order_seed ^ 0x5eed)
@@ -312,7 +312,7 @@ pub fn msm_with_schedule<C: SimulatedCurve>(
             return Err(rejected("window tree"));
         }
     }
-    combine_windows::<C>(&window_sums, plan.window_bits, plan.tree_groups)
+    combine_windows::<C>(&window_sums, plan.bucket_window_bits(), plan.tree_groups)
 }
 
 /// The normalised scalar (canonical limbs, negate flag in bit 255) and its `⌈255 / c⌉` signed

@@ -23,4 +23,7 @@ pub mod plan;
 pub mod window_copies;
 
 pub use curve::MsmCurve;
-pub use plan::{copies_window_bits, LevelShape, MsmOptions, MsmPlan};
+pub use plan::{
+    base_copies, parse_window_copies, BaseCopies, LevelShape, MsmOptions, MsmPlan,
+    ALL_WINDOW_COPIES,
+};

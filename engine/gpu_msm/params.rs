@@ -43,9 +43,9 @@ pub struct ScheduleParams {
     pub scan_segment: u32,
     /// Room in `entries` and `keys` (the scatter writes nothing past it).
     pub entry_capacity: u32,
-    /// 1: the bases hold a copy 2^(w·c)·Pᵢ for each window w at `w·n + i`, and every window's
-    /// digits share window 0's buckets; 0: one base a scalar, buckets per window.
-    pub window_copies: u32,
+    /// k: the bases hold copies 2^(j·c)·Pᵢ for j < k at `j·n + i`, and window w's digits add
+    /// copy w mod k into the buckets of window w / k; 1: the bases alone, buckets per window.
+    pub copies: u32,
 }
 
 /// `spice_msm_level`: one level of the bucket accumulation.

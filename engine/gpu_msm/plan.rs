@@ -6,11 +6,13 @@
 //! threads the device runs at once. It is the same for G1 and G2, so one schedule serves the
 //! B query in both groups.
 //!
-//! With window copies ([`MsmOptions::window_copies`]) the bases were loaded with one copy
-//! 2^(w·c)·Pᵢ for every window w, so every window's digits fall into one window's buckets: the
-//! reduction runs once instead of `windows` times, which pays for a wider window. The window
-//! is then fixed when the bases are loaded, by their number alone
-//! ([`copies_window_bits`]), and the plan of any scalars over them uses it.
+//! With k window copies ([`MsmOptions::window_copies`]) the bases were loaded with copies
+//! 2^(j·c)·Pᵢ for j < k, so windows k apart fall into the same buckets (window w's digits add
+//! copy w mod k into the buckets of window w / k): the reduction runs ⌈windows / k⌉ times
+//! instead of `windows`, which pays for a wider window, for k times the bases' memory. With
+//! one copy a window (k = windows, [`ALL_WINDOW_COPIES`]) it runs once. The window and k are
+//! then fixed when the bases are loaded, by their number alone ([`base_copies`]), and the plan
+//! of any scalars over them uses them.
 
 use crate::engine::error::{EngineError, Result};
 use crate::engine::scalars::ScalarStats;
@@ -55,11 +57,12 @@ pub struct MsmOptions {
     /// Threads the device keeps in flight at once (multiprocessors × resident threads each):
     /// sizes chunks and segments so that every launch fills the device.
     pub resident_threads: u32,
-    /// Bases are loaded with a copy for every window (`windows` times their memory, built
-    /// once per key) and all windows share one window's buckets; the window is
-    /// [`copies_window_bits`]'s. Off by default: the GPU measurements decide
-    /// (kernels/msm/PERFORMANCE.md, lever 1).
-    pub window_copies: bool,
+    /// Copies of the bases held for the windows, the bases included (k): at most 1 is the
+    /// plain plan; k > 1 loads copies 2^(j·c)·Pᵢ for j < k (k times the bases' memory, built
+    /// once per key) and windows k apart share buckets; more than the windows is one copy a
+    /// window ([`ALL_WINDOW_COPIES`]). The window is [`base_copies`]'s. 1 by default: the GPU
+    /// measurements decide (kernels/msm/PERFORMANCE.md, lever 1).
+    pub window_copies: u32,
 }
 
 impl Default for MsmOptions {
@@ -82,7 +85,7 @@ impl MsmOptions {
             scan_segment: None,
             tree_groups: None,
             resident_threads: multiprocessors.max(1) * 512,
-            window_copies: false,
+            window_copies: 1,
         }
     }
 }
@@ -105,9 +108,10 @@ pub struct MsmPlan {
     pub window_bits: u32,
     /// Windows: ⌈255 / c⌉.
     pub windows: u32,
-    /// The bases hold a copy a window and the windows share buckets.
-    pub window_copies: bool,
-    /// Windows whose buckets are kept apart: `windows`, or 1 with window copies.
+    /// Copies of the bases the entries index, the bases included (k, 1 to `windows`): window
+    /// w adds copy w mod k into the buckets of window w / k.
+    pub copies: u32,
+    /// Windows whose buckets are kept apart: ⌈windows / copies⌉.
     pub bucket_windows: u32,
     /// Buckets: `bucket_windows · 2^(c−1)` plus the ones bucket.
     pub buckets: u32,
@@ -162,16 +166,44 @@ fn checked_window(window_bits: Option<u32>) -> Result<Option<u32>> {
     }
 }
 
-/// The window that bases of `len` points are copied for when `options` asks for window
-/// copies (the override, or the planner's choice for `len` scalars), or `None` without them.
-/// Loading the bases and planning an MSM over them both call it, so they agree.
-pub fn copies_window_bits(len: u64, options: &MsmOptions) -> Result<Option<u32>> {
-    if !options.window_copies {
+/// [`MsmOptions::window_copies`] for one copy a window, whatever the window.
+pub const ALL_WINDOW_COPIES: u32 = u32::MAX;
+
+/// [`MsmOptions::window_copies`] from text: `all` ([`ALL_WINDOW_COPIES`]) or a number of
+/// copies, the bases included (`0` and `1` are the plain plan).
+pub fn parse_window_copies(text: &str) -> std::result::Result<u32, String> {
+    match text.trim() {
+        "all" => Ok(ALL_WINDOW_COPIES),
+        number => number
+            .parse::<u32>()
+            .map(|k| k.max(1))
+            .map_err(|_| "expected `all` or a number of copies (1: none)".to_string()),
+    }
+}
+
+/// The window copies a base set is loaded with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BaseCopies {
+    /// The window c they are copies for: copy j is 2^(j·c)·Pᵢ.
+    pub window_bits: u32,
+    /// Copies, the bases included (k, 2 to ⌈255 / c⌉).
+    pub copies: u32,
+}
+
+/// The copies that bases of `len` points are loaded with when `options` asks for window
+/// copies: the window (the override, or the planner's choice for `len` scalars and k
+/// copies) and k, at most one a window; `None` without them. Loading the bases and planning
+/// an MSM over them both call it, so they agree.
+pub fn base_copies(len: u64, options: &MsmOptions) -> Result<Option<BaseCopies>> {
+    if options.window_copies <= 1 {
         return Ok(None);
     }
-    Ok(Some(
-        checked_window(options.window_bits)?.unwrap_or_else(|| choose_copies_window(len)),
-    ))
+    let window_bits = checked_window(options.window_bits)?
+        .unwrap_or_else(|| choose_copies_window(len, options.window_copies));
+    Ok(Some(BaseCopies {
+        window_bits,
+        copies: options.window_copies.min(windows_for(window_bits)),
+    }))
 }
 
 /// The largest power of two at most `x` (x ≥ 1).
@@ -188,20 +220,21 @@ impl MsmPlan {
                 "{len} points: base indices must stay below 2^31"
             )));
         }
-        let window_bits = match copies_window_bits(len, &options)? {
-            Some(c) => c,
-            None => {
-                checked_window(options.window_bits)?.unwrap_or_else(|| choose_window(stats.general))
-            }
+        let (window_bits, copies) = match base_copies(len, &options)? {
+            Some(c) => (c.window_bits, c.copies),
+            None => (
+                checked_window(options.window_bits)?
+                    .unwrap_or_else(|| choose_window(stats.general)),
+                1,
+            ),
         };
         let windows = windows_for(window_bits);
-        let copies = options.window_copies;
-        if copies && len * u64::from(windows) >= u64::from(NEGATE) {
+        if len * u64::from(copies) >= u64::from(NEGATE) {
             return Err(bad(format!(
-                "{len} points in {windows} window copies: base indices must stay below 2^31; use a larger window"
+                "{len} points in {copies} window copies: base indices must stay below 2^31; use fewer copies or a larger window"
             )));
         }
-        let bucket_windows = if copies { 1 } else { windows };
+        let bucket_windows = windows.div_ceil(copies);
         let buckets = u64::from(bucket_windows) << (window_bits - 1);
         let entry_capacity = stats.ones + stats.general * u64::from(windows);
         if entry_capacity > u64::from(u32::MAX) / 2 {
@@ -275,7 +308,7 @@ impl MsmPlan {
             len: len as u32,
             window_bits,
             windows,
-            window_copies: copies,
+            copies,
             bucket_windows,
             buckets: buckets as u32 + 1,
             scan_segment,
@@ -293,14 +326,23 @@ impl MsmPlan {
         })
     }
 
-    /// Points the entries index: `len`, or `len · windows` with window copies.
+    /// Points the entries index: `len · copies`.
     pub fn base_points(&self) -> u64 {
-        u64::from(self.len)
-            * if self.window_copies {
-                u64::from(self.windows)
-            } else {
-                1
-            }
+        u64::from(self.len) * u64::from(self.copies)
+    }
+
+    /// The window copies the bases must have been loaded with, or `None` for the bases alone.
+    pub fn base_copies(&self) -> Option<BaseCopies> {
+        (self.copies > 1).then_some(BaseCopies {
+            window_bits: self.window_bits,
+            copies: self.copies,
+        })
+    }
+
+    /// Bits between the weights of consecutive bucket windows: c·k (window w / k of a digit
+    /// of window w stands for windows k apart).
+    pub fn bucket_window_bits(&self) -> u32 {
+        self.window_bits * self.copies
     }
 
     /// Sums the trees hand back: one a tree, then the ones bucket.
@@ -344,14 +386,17 @@ fn choose_window(general: u64) -> u32 {
         .unwrap_or(MIN_WINDOW_BITS)
 }
 
-/// The window for bases copied once per window, over `len` scalars all counted as general:
-/// every window's entries still cost one each, but the buckets are paid for once, so the
-/// window is wider than [`choose_window`]'s (c = 16 at 2^16, 20 at 2^20, 22 at 2^24). Wider
-/// also means fewer copies to store.
-fn choose_copies_window(len: u64) -> u32 {
+/// The window for bases held in `copies` window copies (k), over `len` scalars all counted
+/// as general: every window's entries still cost one each, but the buckets are paid for
+/// ⌈windows / k⌉ times, so the window is wider than [`choose_window`]'s. One copy a window:
+/// c = 16 at 2^16, 20 at 2^20, 22 at 2^24; four copies: 17 at 2^20, 22 at 2^24.
+fn choose_copies_window(len: u64, copies: u32) -> u32 {
     (MIN_WINDOW_BITS..=MAX_WINDOW_BITS)
         .min_by_key(|&c| {
-            u64::from(windows_for(c)) * len * ENTRY_COST + (1u64 << (c - 1)) * BUCKET_COST
+            let windows = windows_for(c);
+            let bucket_windows = windows.div_ceil(copies.clamp(1, windows));
+            u64::from(windows) * len * ENTRY_COST
+                + u64::from(bucket_windows) * (1u64 << (c - 1)) * BUCKET_COST
         })
         .unwrap_or(MAX_WINDOW_BITS)
 }

@@ -1,12 +1,12 @@
-//! The bases of an MSM with window copies ([`super::MsmOptions::window_copies`]): for windows
-//! of c bits, copy w of the bases is 2^(w·c)·Pᵢ, so that the digit of window w of scalar i adds
-//! copy w of Pᵢ into the bucket of its magnitude, whatever the window, and one window's
-//! buckets serve all of them.
+//! The bases of an MSM with k window copies ([`super::MsmOptions::window_copies`]): for
+//! windows of c bits, copy j of the bases is 2^(j·c)·Pᵢ, so that the digit of window w of
+//! scalar i adds copy w mod k of Pᵢ into the buckets of window w / k, and windows k apart share
+//! buckets (all of them with one copy a window).
 //!
 //! Each copy is the one before it doubled c times. The doublings are Jacobian (arkworks'),
 //! and each chunk of points is brought back to affine with one inversion
 //! (`normalize_batch`): the kernels add affine bases. Built once per proving key, on the
-//! host's cores: about 255 doublings a point whatever c is.
+//! host's cores: c·(k − 1) doublings a point, about 255 with one copy a window.
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AdditiveGroup, CurveGroup};
@@ -35,16 +35,16 @@ pub fn next_window_copy<C: SWCurveConfig>(copy: &[Affine<C>], window_bits: u32) 
         .collect()
 }
 
-/// All `windows` copies of `bases` one after another: copy w (2^(w·c)·Pᵢ) at `w·n + i`,
-/// copy 0 being the bases themselves. The layout the kernels index with window copies.
+/// `copies` copies of `bases` one after another: copy j (2^(j·c)·Pᵢ) at `j·n + i`, copy 0
+/// being the bases themselves. The layout the kernels index with window copies.
 pub fn window_copies<C: SWCurveConfig>(
     bases: &[Affine<C>],
     window_bits: u32,
-    windows: u32,
+    copies: u32,
 ) -> Vec<Affine<C>> {
-    let mut all = Vec::with_capacity(bases.len() * windows as usize);
+    let mut all = Vec::with_capacity(bases.len() * copies as usize);
     all.extend_from_slice(bases);
-    for w in 1..windows as usize {
+    for w in 1..copies as usize {
         let next = next_window_copy(&all[(w - 1) * bases.len()..], window_bits);
         all.extend(next);
     }

@@ -105,10 +105,11 @@ typedef struct spice_ntt_pass {
  * nonzero digit sorted by bucket. Bucket keys: w * 2^(c-1) + |d| - 1 for digit d of window w,
  * and one more bucket, windows * 2^(c-1), for the scalars +-1 (the "ones"), which skip the
  * windows entirely. Zero scalars have no entries at all.
- * With window copies the bases hold, for each window w, the copy 2^(wc) P_i at w * n + i, and
- * every window's digits share window 0's buckets: digit d of window w of scalar i is the entry
- * w * n + i in bucket |d| - 1, and the ones bucket is 2^(c-1). The +-1 scalars' entries name
- * copy 0, the bases themselves.
+ * With window copies the bases hold k = `copies` copies, copy j (2^(jc) P_i) at j * n + i, and
+ * windows k apart share buckets: digit d of window w of scalar i is the entry (w mod k) * n + i
+ * in bucket (w / k) * 2^(c-1) + |d| - 1, so ceil(windows / k) windows keep buckets apart and the
+ * ones bucket comes after them. k = 1 is the plain layout above; k = windows, one window's
+ * buckets for all. The +-1 scalars' entries name copy 0, the bases themselves.
  * Pointers are device addresses on the GPU and host addresses in the host simulation.
  */
 typedef struct spice_msm_schedule {
@@ -123,7 +124,7 @@ typedef struct spice_msm_schedule {
     uint32_t windows;         /* ceil(255 / c): normalised scalars are below 2^254 */
     uint32_t scan_segment;    /* counters per scan segment */
     uint32_t entry_capacity;  /* room in entries and keys; the scatter never writes past it */
-    uint32_t window_copies;   /* 1: the bases hold a copy a window (above), n * windows < 2^31; 0: not */
+    uint32_t copies;          /* k, 1 to windows: copies of the bases (above), n * k < 2^31 */
 } spice_msm_schedule;
 
 /*
@@ -154,15 +155,15 @@ typedef struct spice_msm_level {
  * running sums and adds the segment's offset times its plain sum; trees (one block each, and
  * 2^tree_groups_log a window, over contiguous segments) add the segments up. window_sums holds
  * the trees' sums, window by window, then the ones bucket; the host adds a window's trees.
- * `windows` counts the windows whose buckets are kept apart: ceil(255 / c), or 1 when the
- * schedule's windows share one window's buckets (window copies).
+ * `windows` counts the windows whose buckets are kept apart: ceil(255 / c), or
+ * ceil(ceil(255 / c) / k) when windows k apart share buckets (k window copies).
  */
 typedef struct spice_msm_reduce {
     const void* buckets;      /* xyzz: windows * 2^(c-1) + 1 */
     void* segment_sums;       /* xyzz: windows * 2^(c-1-segment_log) */
     void* window_sums;        /* xyzz: windows * 2^tree_groups_log + 1 */
     uint32_t window_bits;
-    uint32_t windows;         /* ceil(255 / c), or 1 with window copies */
+    uint32_t windows;         /* ceil(255 / c), or ceil(that / k) with k window copies */
     uint32_t segment_log;     /* at most c - 1 */
     uint32_t tree_groups_log; /* at most c - 1 - segment_log */
 } spice_msm_reduce;

@@ -27,9 +27,9 @@ namespace spice {
 namespace msm {
 
 SPICE_HD uint32_t window_buckets(uint32_t window_bits) { return 1u << (window_bits - 1); }
-// Windows whose buckets are kept apart: all of them, or one when the windows share buckets
-// (window copies, see spice_layout.h).
-SPICE_HD uint32_t bucket_windows(const spice_msm_schedule& p) { return p.window_copies ? 1 : p.windows; }
+// Windows whose buckets are kept apart: all of them, or ceil(windows / k) when windows k apart
+// share buckets (k window copies, see spice_layout.h).
+SPICE_HD uint32_t bucket_windows(const spice_msm_schedule& p) { return (p.windows + p.copies - 1) / p.copies; }
 // The bucket of the scalars +-1, after every window's buckets.
 SPICE_HD uint32_t ones_bucket(const spice_msm_schedule& p) { return bucket_windows(p) * window_buckets(p.window_bits); }
 SPICE_HD uint32_t bucket_count(const spice_msm_schedule& p) { return ones_bucket(p) + 1; }
@@ -37,14 +37,15 @@ SPICE_HD uint32_t scan_segments(const spice_msm_schedule& p) {
     return (bucket_count(p) + p.scan_segment - 1) / p.scan_segment;
 }
 
-// Key of a nonzero digit d of window w.
+// Key of a nonzero digit d of window w: in the buckets of window w / k. The divisions run once
+// a digit in prepare and scatter, not in the accumulation.
 SPICE_HD uint32_t digit_bucket(const spice_msm_schedule& p, uint32_t w, int32_t d) {
-    return (p.window_copies ? 0 : w * window_buckets(p.window_bits)) + (uint32_t)(d < 0 ? -d : d) - 1;
+    return (w / p.copies) * window_buckets(p.window_bits) + (uint32_t)(d < 0 ? -d : d) - 1;
 }
 
-// The base a digit of window w of scalar i adds: P_i, or its copy for window w.
+// The base a digit of window w of scalar i adds: copy w mod k of P_i (P_i itself when k = 1).
 SPICE_HD uint32_t digit_base(const spice_msm_schedule& p, uint32_t w, uint32_t i) {
-    return (p.window_copies ? w * p.n : 0) + i;
+    return (w % p.copies) * p.n + i;
 }
 
 SPICE_HD void load_scalar(uint64_t s[4], const spice_fr& x) {
