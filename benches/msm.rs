@@ -775,29 +775,19 @@ mod gpu {
         let n = 1usize << log;
         let bases = points::<G::Projective>(n, 70 + u64::from(log));
         let config = gpu.msm_config();
-        let copies = CudaBackend::with_config(
-            TileShape::default(),
-            MsmConfig {
-                options: MsmOptions {
-                    window_copies: k,
-                    ..config.options
-                },
-                ..config
-            },
-        )
-        .expect("a second backend on the same device");
-        let one_tree = CudaBackend::with_config(
-            TileShape::default(),
-            MsmConfig {
-                options: MsmOptions {
-                    window_copies: k,
-                    tree_groups: Some(1),
-                    ..config.options
-                },
-                ..config
-            },
-        )
-        .expect("a third backend on the same device");
+        let backend = |options: MsmOptions| {
+            CudaBackend::with_config(TileShape::default(), MsmConfig { options, ..config })
+                .expect("another backend on the same device")
+        };
+        let copies = backend(MsmOptions {
+            window_copies: k,
+            ..config.options
+        });
+        let one_tree = backend(MsmOptions {
+            window_copies: k,
+            tree_groups: Some(1),
+            ..config.options
+        });
         let plain_handle = G::load(gpu, bases.clone());
         let start = Instant::now();
         let copies_handle = G::load(&copies, bases);

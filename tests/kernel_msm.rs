@@ -703,6 +703,19 @@ fn window_copies_are_the_bases_times_powers_of_two_to_the_window() {
     }
 }
 
+/// The plan of 2^`log` scalars, none of them 0 or ±1.
+fn dense(log: u32, options: MsmOptions) -> MsmPlan {
+    MsmPlan::new(
+        ScalarStats {
+            zeros: 0,
+            ones: 0,
+            general: 1 << log,
+        },
+        options,
+    )
+    .unwrap()
+}
+
 /// Dependent additions one tree block of `plan` makes (each round, its share of the pairs).
 fn tree_depth(plan: &MsmPlan) -> u32 {
     let segments = plan.segments / plan.tree_groups;
@@ -718,17 +731,6 @@ fn tree_depth(plan: &MsmPlan) -> u32 {
 /// Plain plans, with a block a window already, gain less from more and keep to a few.
 #[test]
 fn a_lone_window_is_added_in_several_trees() {
-    let dense = |log: u32, options: MsmOptions| {
-        MsmPlan::new(
-            ScalarStats {
-                zeros: 0,
-                ones: 0,
-                general: 1 << log,
-            },
-            options,
-        )
-        .unwrap()
-    };
     for log in [16u32, 20, 24] {
         let copies = dense(log, with_copies(MsmOptions::default()));
         let one_tree = dense(
@@ -784,28 +786,16 @@ fn window_copies_fix_the_window_by_the_number_of_bases() {
     // Wider windows than the plain planner's, as kernels/msm/PERFORMANCE.md's model has them.
     for (log, c) in [(16u32, 16u32), (20, 20), (24, 22)] {
         let n = 1u64 << log;
-        let dense = plan(0, 0, n);
-        assert_eq!(dense.window_bits, c, "2^{log}");
+        let copied = dense(log, copies);
+        assert_eq!(copied.window_bits, c, "2^{log}");
         assert_eq!(
             base_copies(n, &copies).unwrap(),
             Some(BaseCopies {
                 window_bits: c,
-                copies: dense.windows
+                copies: copied.windows
             })
         );
-        assert!(
-            dense.window_bits
-                > MsmPlan::new(
-                    ScalarStats {
-                        zeros: 0,
-                        ones: 0,
-                        general: n
-                    },
-                    MsmOptions::default()
-                )
-                .unwrap()
-                .window_bits
-        );
+        assert!(copied.window_bits > dense(log, MsmOptions::default()).window_bits);
         // A sparse witness over the same bases must use the window they were copied for.
         let sparse = plan(n / 2, n / 2 - 7, 7);
         assert_eq!(sparse.window_bits, c, "2^{log}, sparse");
@@ -885,17 +875,6 @@ fn window_copies_fix_the_window_by_the_number_of_bases() {
 /// times than plain), the same for a sparse witness over the same bases.
 #[test]
 fn partial_window_copies_share_buckets_between_windows_k_apart() {
-    let dense = |log: u32, options: MsmOptions| {
-        MsmPlan::new(
-            ScalarStats {
-                zeros: 0,
-                ones: 0,
-                general: 1 << log,
-            },
-            options,
-        )
-        .unwrap()
-    };
     for log in [16u32, 20, 24] {
         let plain = dense(log, MsmOptions::default());
         let all = dense(log, with_copies(MsmOptions::default()));
