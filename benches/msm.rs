@@ -171,8 +171,9 @@ fn bench_g2(c: &mut Criterion) {
     group.finish();
 }
 
-/// Building the bases' window copies on the host (what loading a key with
-/// `MsmOptions::window_copies` costs before the upload), at the window the planner copies for.
+/// Building the bases' window copies on the host (the reference the device's copy kernel is
+/// tested against; the CUDA backend builds them on the device, and the copies table prints
+/// that time), at the window the planner copies for.
 fn bench_window_copies(c: &mut Criterion) {
     use spice::engine::gpu_msm::window_copies::window_copies;
     use spice::engine::gpu_msm::{base_copies, BaseCopies, MsmOptions, ALL_WINDOW_COPIES};

@@ -17,6 +17,7 @@
 #include "msm/accumulate.cuh"
 #include "msm/bucket_reduce.cuh"
 #include "msm/schedule.cuh"
+#include "msm/window_copy.cuh"
 
 using namespace spice;
 
@@ -76,6 +77,14 @@ int window_tree(const spice_msm_reduce* p, uint32_t threads, uint64_t seed) {
         }
         for (uint32_t t : host::shuffled(threads, state)) msm::window_tree_finish<C>(*p, b, t);
     }
+    return 1;
+}
+
+// A chunk of points a thread, in a shuffled order.
+template <class C>
+int window_copy(const spice_msm_copy* p, uint32_t threads, uint64_t seed) {
+    if (p->window_bits == 0 || p->chunk == 0 || threads == 0) return 0;
+    grid(threads, seed, [&](uint32_t t, uint32_t n) { msm::window_copy_phase<C>(*p, t, n); });
     return 1;
 }
 
@@ -143,6 +152,9 @@ int spice_host_msm_booth_digits(const spice_fr* x, uint32_t window_bits, uint32_
     }                                                                                             \
     int spice_host_##NAME##_msm_window_tree(const spice_msm_reduce* p, uint32_t threads, uint64_t s) { \
         return window_tree<PARAMS>(p, threads, s);                                                \
+    }                                                                                             \
+    int spice_host_##NAME##_msm_window_copy(const spice_msm_copy* p, uint32_t threads, uint64_t s) { \
+        return window_copy<PARAMS>(p, threads, s);                                                \
     }
 
 SPICE_HOST_MSM_CURVE(g1, g1_params)

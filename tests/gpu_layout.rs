@@ -13,7 +13,8 @@ mod generated {
 use std::mem::{align_of, offset_of, size_of};
 
 use spice::engine::gpu_msm::params::{
-    LevelParams, ReduceParams, ScheduleParams, MAX_WINDOW_BITS, MIN_CHUNK, MIN_WINDOW_BITS, NEGATE,
+    CopyParams, LevelParams, ReduceParams, ScheduleParams, MAX_WINDOW_BITS, MIN_CHUNK,
+    MIN_WINDOW_BITS, NEGATE,
 };
 use spice::engine::gpu_ntt::pass::{
     NttPassParams, FLAG_BITREV_IO, FLAG_DIT, FLAG_LAMBDA, FLAG_SCALE, MAX_TILE_LOG,
@@ -92,6 +93,18 @@ fn msm_parameters_match_the_rust_mirrors() {
         windows,
         segment_log,
         tree_groups_log
+    );
+    same_layout!(
+        generated::spice_msm_copy,
+        CopyParams,
+        source,
+        target,
+        doubled,
+        prefix,
+        first,
+        count,
+        window_bits,
+        chunk
     );
     assert_eq!(generated::SPICE_MSM_NEGATE, NEGATE);
     assert_eq!(generated::SPICE_MSM_MIN_WINDOW_BITS, MIN_WINDOW_BITS);

@@ -703,6 +703,60 @@ fn window_copies_are_the_bases_times_powers_of_two_to_the_window() {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The device's window copies (the copy kernel's body: c doublings in XYZZ, back to affine
+    /// with one inversion a chunk) are the host's (`window_copies`, arkworks' doublings and
+    /// normalisation) byte for byte, for any window, number of copies, tiling and chunk, over
+    /// bases with the identity, repeated and opposite points in them.
+    #[test]
+    fn the_device_copy_kernel_builds_the_hosts_window_copies(
+        n in 0usize..150,
+        window_bits in MIN_WINDOW_BITS..=MAX_WINDOW_BITS,
+        copies in 1u32..5,
+        tile in 1u32..200,
+        chunk in 1u32..40,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let points = bases::<G1Projective>(n, &mut rng);
+        let device = sim::device_window_copies(&points, window_bits, copies, tile, chunk, seed).unwrap();
+        let host: Vec<_> = window_copies(&points, window_bits, copies)
+            .into_iter()
+            .map(<ark_bls12_381::g1::Config as spice::engine::gpu_msm::MsmCurve>::AffineLimbs::from)
+            .collect();
+        prop_assert_eq!(bytemuck::cast_slice::<_, u8>(&device), bytemuck::cast_slice::<_, u8>(&host));
+    }
+}
+
+/// The same in G2 (the kernel over Fq2), at the default tile and chunk and a small one.
+#[test]
+fn the_device_copy_kernel_builds_the_hosts_g2_window_copies() {
+    use spice::engine::gpu_msm::window_copies::{DEVICE_COPY_CHUNK, DEVICE_COPY_TILE};
+    let s = seed("the_device_copy_kernel_builds_the_hosts_g2_window_copies");
+    let mut rng = StdRng::seed_from_u64(s);
+    for (n, window_bits, copies, tile, chunk) in [
+        (0usize, 13u32, 3u32, DEVICE_COPY_TILE, DEVICE_COPY_CHUNK),
+        (77, 13, 3, DEVICE_COPY_TILE, DEVICE_COPY_CHUNK),
+        (77, 22, 2, 10, 3),
+    ] {
+        let points = bases::<G2Projective>(n, &mut rng);
+        let device =
+            sim::device_window_copies(&points, window_bits, copies, tile, chunk, rng.gen())
+                .unwrap();
+        let host: Vec<_> = window_copies(&points, window_bits, copies)
+            .into_iter()
+            .map(<ark_bls12_381::g2::Config as spice::engine::gpu_msm::MsmCurve>::AffineLimbs::from)
+            .collect();
+        assert_eq!(
+            bytemuck::cast_slice::<_, u8>(&device),
+            bytemuck::cast_slice::<_, u8>(&host),
+            "n = {n}, c = {window_bits}, {copies} copies, tiles of {tile}, chunks of {chunk}"
+        );
+    }
+}
+
 /// The plan of 2^`log` scalars, none of them 0 or ±1.
 fn dense(log: u32, options: MsmOptions) -> MsmPlan {
     MsmPlan::new(

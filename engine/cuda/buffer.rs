@@ -109,18 +109,11 @@ impl<T: Pod> DeviceBuffer<T> {
     /// Queues the copy of `data` into the first `data.len()` elements (at most the buffer's
     /// length): buffers sized for the largest MSM serve smaller ones.
     pub fn upload_prefix(&self, data: &[T]) -> Result<()> {
-        self.upload_at(0, data)
-    }
-
-    /// Queues the copy of `data` into elements `offset .. offset + data.len()` (inside the
-    /// buffer): arrays built piece by piece on the host, such as window copies.
-    pub fn upload_at(&self, offset: usize, data: &[T]) -> Result<()> {
-        let end = offset.saturating_add(data.len());
-        self.check_fits(end, "upload")?;
+        self.check_fits(data.len(), "upload")?;
         if data.is_empty() {
             return Ok(());
         }
-        self.queue_upload_at(offset, data)
+        self.queue_upload(data)
     }
 
     /// Queues the copy of the first `out.len()` elements (at most the buffer's length) into `out`.

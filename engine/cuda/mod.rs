@@ -647,6 +647,7 @@ impl Backend for CudaBackend {
             len,
             Arc::new(DeviceBases::<g1::Config>::upload(
                 &lane.device,
+                &self.msm_kernels.g1,
                 &bases,
                 copies,
             )?),
@@ -661,6 +662,7 @@ impl Backend for CudaBackend {
                 let lane = self.any_lane()?;
                 G2Bases::Device(DeviceBases::<g2::Config>::upload(
                     &lane.device,
+                    &self.msm_kernels.g2,
                     &bases,
                     copies,
                 )?)

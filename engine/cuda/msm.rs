@@ -8,7 +8,6 @@
 //! device buffers in place of host vectors; buffers are kept and grown, so proofs of one size
 //! allocate nothing after the first.
 
-use std::borrow::Cow;
 use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -20,9 +19,11 @@ use bytemuck::Pod;
 
 use crate::engine::error::{EngineError, Result};
 use crate::engine::gpu_msm::combine::combine_windows;
-use crate::engine::gpu_msm::params::{LevelParams, ReduceParams, ScheduleParams, NEGATE};
+use crate::engine::gpu_msm::params::{
+    CopyParams, LevelParams, ReduceParams, ScheduleParams, NEGATE,
+};
 use crate::engine::gpu_msm::plan::{SCAN_BLOCK_THREADS, TREE_THREADS};
-use crate::engine::gpu_msm::window_copies::next_window_copy;
+use crate::engine::gpu_msm::window_copies::{copy_tiles, DEVICE_COPY_CHUNK, DEVICE_COPY_TILE};
 use crate::engine::gpu_msm::{BaseCopies, MsmCurve, MsmPlan};
 use crate::engine::kernel_host::FrLimbs;
 
@@ -39,6 +40,7 @@ pub struct CurveKernels {
     accumulate_partials: Kernel,
     bucket_reduce: Kernel,
     window_tree: Kernel,
+    window_copy: Kernel,
     /// The kernels' launch bound (256 for G1, 128 for G2).
     block_threads: u32,
     _module: Module,
@@ -62,6 +64,7 @@ impl CurveKernels {
             accumulate_partials: kernel("accumulate_partials", block_threads)?,
             bucket_reduce: kernel("bucket_reduce", block_threads)?,
             window_tree: kernel("window_tree", TREE_THREADS)?,
+            window_copy: kernel("window_copy", block_threads)?,
             block_threads,
             _module: module,
         })
@@ -160,11 +163,12 @@ pub struct DeviceBases<C: MsmCurve> {
 }
 
 impl<C: MsmCurve> DeviceBases<C> {
-    /// Uploads `bases` (arkworks' bytes, no conversion) and, with `copies`, their window
-    /// copies (`gpu_msm::window_copies`), each built on the host while the one before it is
-    /// copied; waits for the copies.
+    /// Uploads `bases` (arkworks' bytes, no conversion) and, with `copies`, builds their
+    /// window copies on the device (`kernels/msm/window_copy.cuh`, each copy from the one
+    /// before, in tiles of [`DEVICE_COPY_TILE`] points); waits for them.
     pub fn upload(
         device: &Arc<Device>,
+        kernels: &CurveKernels,
         bases: &[Affine<C>],
         copies: Option<BaseCopies>,
     ) -> Result<Self> {
@@ -180,25 +184,51 @@ impl<C: MsmCurve> DeviceBases<C> {
             })?;
         let points = DeviceBuffer::new(device, total)?;
         let started = Instant::now();
-        let mut copy = Cow::Borrowed(bases);
-        // No bases, nothing to copy or upload: an empty MSM launches nothing.
-        let uploads = if n == 0 { 0 } else { count };
-        for w in 0..uploads {
-            let limbs: Vec<C::AffineLimbs> = copy.iter().map(|&p| p.into()).collect();
-            points.upload_at(w * n, &limbs)?;
-            // The next copy is built while this one crosses to the device.
-            let next = match copies {
-                Some(c) if w + 1 < uploads => Some(next_window_copy(&copy, c.window_bits)),
-                _ => None,
-            };
-            device.synchronize()?;
-            if let Some(next) = next {
-                copy = Cow::Owned(next);
+        let limbs: Vec<C::AffineLimbs> = bases.iter().map(|&p| p.into()).collect();
+        points.upload_prefix(&limbs)?;
+        // No bases, nothing to copy: an empty MSM launches nothing.
+        if let Some(c) = copies.filter(|_| n > 0) {
+            let n32 = n as u32; // below 2^31, checked above
+            let scratch = DEVICE_COPY_TILE.min(n32) as usize;
+            let doubled = DeviceBuffer::<C::XyzzLimbs>::new(device, scratch)?;
+            let prefix = DeviceBuffer::<C::FieldLimbs>::new(device, scratch)?;
+            let point_bytes = std::mem::size_of::<C::AffineLimbs>() as u64;
+            let copy_at = |j: usize| (points.ptr() + j as u64 * n as u64 * point_bytes) as usize;
+            for j in 1..count {
+                for (first, len) in copy_tiles(n32, DEVICE_COPY_TILE) {
+                    let mut params = CopyParams {
+                        source: copy_at(j - 1) as *const c_void,
+                        target: copy_at(j) as *mut c_void,
+                        doubled: doubled.as_param() as *mut c_void,
+                        prefix: prefix.as_param() as *mut c_void,
+                        first,
+                        count: len,
+                        window_bits: c.window_bits,
+                        chunk: DEVICE_COPY_CHUNK,
+                    };
+                    // SAFETY: one spice_msm_copy by value; copies j − 1 and j are n points of
+                    // `points` (n·count of them), the scratch holds `scratch ≥ len` each; the
+                    // kernel reads source[first..first + len) and writes target's and the
+                    // scratch's first `len`. The stream runs the launches in order, so copy
+                    // j − 1 is complete before copy j reads it, and the scratch of one tile
+                    // is free before the next; everything lives until the synchronize below.
+                    unsafe {
+                        launch(
+                            device,
+                            &kernels.window_copy,
+                            kernels.grid(len.div_ceil(DEVICE_COPY_CHUNK)),
+                            &mut params,
+                        )?
+                    };
+                }
             }
+            // Before the scratch is freed.
+            device.synchronize()?;
         }
+        device.synchronize()?;
         if let Some(c) = copies {
             tracing::info!(
-                "{} bases: {n} points in {count} window copies for windows of {} bits ({} MiB on the device), built and uploaded in {:.2} s",
+                "{} bases: {n} points in {count} window copies for windows of {} bits ({} MiB on the device), uploaded and built on the device in {:.3} s",
                 C::NAME,
                 c.window_bits,
                 (total * std::mem::size_of::<C::AffineLimbs>()) >> 20,

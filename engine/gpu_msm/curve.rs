@@ -7,7 +7,7 @@ use ark_ec::AdditiveGroup;
 use bytemuck::Pod;
 
 use crate::engine::kernel_host::{
-    G1AffineLimbs, G1XyzzLimbs, G2AffineLimbs, G2XyzzLimbs, NonCanonical,
+    Fq2Limbs, FqLimbs, G1AffineLimbs, G1XyzzLimbs, G2AffineLimbs, G2XyzzLimbs, NonCanonical,
 };
 
 /// A group the MSM kernels are instantiated for.
@@ -16,6 +16,9 @@ pub trait MsmCurve: SWCurveConfig {
     type AffineLimbs: Pod + From<Affine<Self>> + Send + Sync;
     /// `spice_g*_xyzz`: buckets and partial sums.
     type XyzzLimbs: Pod + Send + Sync;
+    /// The coordinate field's element (`spice_fq`, `spice_fq2`): the window copy kernel's
+    /// running products.
+    type FieldLimbs: Pod + Send + Sync;
     /// `"g1"` or `"g2"`: the prefix of the group's kernels and host entry points.
     const NAME: &'static str;
 
@@ -26,10 +29,11 @@ pub trait MsmCurve: SWCurveConfig {
 }
 
 macro_rules! msm_curve {
-    ($config:ty, $field:ty, $affine:ty, $xyzz:ty, $name:literal) => {
+    ($config:ty, $field:ty, $limbs:ty, $affine:ty, $xyzz:ty, $name:literal) => {
         impl MsmCurve for $config {
             type AffineLimbs = $affine;
             type XyzzLimbs = $xyzz;
+            type FieldLimbs = $limbs;
             const NAME: &'static str = $name;
 
             fn projective_from_xyzz(p: &$xyzz) -> Result<Projective<Self>, NonCanonical> {
@@ -53,5 +57,5 @@ macro_rules! msm_curve {
 }
 
 use ark_ff::Field as _;
-msm_curve!(g1::Config, Fq, G1AffineLimbs, G1XyzzLimbs, "g1");
-msm_curve!(g2::Config, Fq2, G2AffineLimbs, G2XyzzLimbs, "g2");
+msm_curve!(g1::Config, Fq, FqLimbs, G1AffineLimbs, G1XyzzLimbs, "g1");
+msm_curve!(g2::Config, Fq2, Fq2Limbs, G2AffineLimbs, G2XyzzLimbs, "g2");

@@ -18,9 +18,9 @@ use crate::engine::scalars::ScalarStats;
 
 use super::combine::combine_windows;
 use super::curve::MsmCurve;
-use super::params::{LevelParams, ReduceParams, ScheduleParams};
+use super::params::{CopyParams, LevelParams, ReduceParams, ScheduleParams};
 use super::plan::{MsmOptions, MsmPlan};
-use super::window_copies::window_copies;
+use super::window_copies::{copy_tiles, window_copies};
 
 extern "C" {
     fn spice_host_msm_prepare(p: *const ScheduleParams, threads: u32, order_seed: u64) -> i32;
@@ -50,6 +50,8 @@ extern "C" {
         order_seed: u64,
     ) -> i32;
     fn spice_host_g2_msm_window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g1_msm_window_copy(p: *const CopyParams, threads: u32, order_seed: u64) -> i32;
+    fn spice_host_g2_msm_window_copy(p: *const CopyParams, threads: u32, order_seed: u64) -> i32;
 }
 
 /// What unwritten `u32` slots hold, so that a read of one shows (an entry past every base, a
@@ -64,6 +66,8 @@ pub trait SimulatedCurve: MsmCurve {
     unsafe fn bucket_reduce(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
     /// The windows' trees.
     unsafe fn window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32;
+    /// One launch of the window copy kernel.
+    unsafe fn window_copy(p: *const CopyParams, threads: u32, order_seed: u64) -> i32;
 }
 
 impl SimulatedCurve for ark_bls12_381::g1::Config {
@@ -79,6 +83,10 @@ impl SimulatedCurve for ark_bls12_381::g1::Config {
         // SAFETY: forwarded to the caller.
         unsafe { spice_host_g1_msm_window_tree(p, threads, order_seed) }
     }
+    unsafe fn window_copy(p: *const CopyParams, threads: u32, order_seed: u64) -> i32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { spice_host_g1_msm_window_copy(p, threads, order_seed) }
+    }
 }
 
 impl SimulatedCurve for ark_bls12_381::g2::Config {
@@ -93,6 +101,10 @@ impl SimulatedCurve for ark_bls12_381::g2::Config {
     unsafe fn window_tree(p: *const ReduceParams, threads: u32, order_seed: u64) -> i32 {
         // SAFETY: forwarded to the caller.
         unsafe { spice_host_g2_msm_window_tree(p, threads, order_seed) }
+    }
+    unsafe fn window_copy(p: *const CopyParams, threads: u32, order_seed: u64) -> i32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { spice_host_g2_msm_window_copy(p, threads, order_seed) }
     }
 }
 
@@ -231,11 +243,7 @@ pub fn msm_with_schedule<C: SimulatedCurve>(
         });
     }
     let bases: Vec<C::AffineLimbs> = bases.iter().map(|&p| p.into()).collect();
-    let poison = || {
-        let mut p = C::XyzzLimbs::zeroed();
-        bytemuck::bytes_of_mut(&mut p).fill(0xff);
-        p
-    };
+    let poison = poisoned::<C::XyzzLimbs>;
     // Zero bytes are the XYZZ identity (ZZ = 0), as a device memset leaves them.
     let mut buckets = vec![C::XyzzLimbs::zeroed(); plan.buckets as usize];
     let [cap_a, cap_b] = plan.partial_capacities();
@@ -337,4 +345,58 @@ pub fn booth_digits(x: Fr, window_bits: u32) -> Result<([u64; 4], Vec<i32>)> {
         )));
     }
     Ok((normalised, digits))
+}
+
+/// `copies` window copies of `bases` for windows of `window_bits`, laid out as the kernels
+/// index them (copy j at `j·n + i`), built as the CUDA backend builds them: copy 0 the bases,
+/// each next copy from the one before by the window copy kernel's body, in launches of at most
+/// `tile` points of `chunk` points a thread, over scratch poisoned between launches.
+pub fn device_window_copies<C: SimulatedCurve>(
+    bases: &[Affine<C>],
+    window_bits: u32,
+    copies: u32,
+    tile: u32,
+    chunk: u32,
+    order_seed: u64,
+) -> Result<Vec<C::AffineLimbs>> {
+    let n = u32::try_from(bases.len())
+        .map_err(|_| EngineError::BadMsmPlan(format!("{} bases", bases.len())))?;
+    let mut all: Vec<C::AffineLimbs> = Vec::with_capacity(bases.len() * copies as usize);
+    all.extend(bases.iter().map(|&p| C::AffineLimbs::from(p)));
+    all.resize(bases.len() * copies.max(1) as usize, poisoned());
+    let tile_len = tile.min(n).max(1) as usize;
+    for j in 1..copies as usize {
+        let (done, rest) = all.split_at_mut(j * bases.len());
+        let source = &done[(j - 1) * bases.len()..];
+        for (first, count) in copy_tiles(n, tile) {
+            let mut doubled = vec![poisoned::<C::XyzzLimbs>(); tile_len];
+            let mut prefix = vec![poisoned::<C::FieldLimbs>(); tile_len];
+            let params = CopyParams {
+                source: source.as_ptr() as *const c_void,
+                target: rest.as_mut_ptr() as *mut c_void,
+                doubled: doubled.as_mut_ptr() as *mut c_void,
+                prefix: prefix.as_mut_ptr() as *mut c_void,
+                first,
+                count,
+                window_bits,
+                chunk,
+            };
+            let threads = count.div_ceil(chunk.max(1)).max(1);
+            let seed = order_seed ^ ((j as u64) << 32 | u64::from(first));
+            // SAFETY: source and target hold n points, the scratch `tile_len ≥ count` each;
+            // the kernel reads source[first..first + count) and writes target's and the
+            // scratch's first `count`.
+            if unsafe { C::window_copy(&params, threads, seed) } != 1 {
+                return Err(rejected("window copy"));
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// A value of all ones bytes: what a slot the kernels should have written but did not holds.
+fn poisoned<T: bytemuck::Pod>() -> T {
+    let mut v = T::zeroed();
+    bytemuck::bytes_of_mut(&mut v).fill(0xff);
+    v
 }

@@ -76,6 +76,28 @@ pub struct LevelParams {
     pub level: u32,
 }
 
+/// `spice_msm_copy`: one window copy of the bases from the one before it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CopyParams {
+    /// Affine: the previous copy.
+    pub source: *const c_void,
+    /// Affine: this copy.
+    pub target: *mut c_void,
+    /// XYZZ scratch, `count` points.
+    pub doubled: *mut c_void,
+    /// Field-element scratch, `count` of them.
+    pub prefix: *mut c_void,
+    /// The first point of the launch.
+    pub first: u32,
+    /// Points of the launch.
+    pub count: u32,
+    /// Doublings (c), at least 1.
+    pub window_bits: u32,
+    /// Points a thread brings back to affine with one inversion, at least 1.
+    pub chunk: u32,
+}
+
 /// `spice_msm_reduce`: the bucket reduction and the windows' trees.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]

@@ -5,8 +5,11 @@
 //!
 //! Each copy is the one before it doubled c times. The doublings are Jacobian (arkworks'),
 //! and each chunk of points is brought back to affine with one inversion
-//! (`normalize_batch`): the kernels add affine bases. Built once per proving key, on the
-//! host's cores: c·(k − 1) doublings a point, about 255 with one copy a window.
+//! (`normalize_batch`): the kernels add affine bases. On the host's cores this is c·(k − 1)
+//! doublings a point, about 255 with one copy a window: the reference, and what the host
+//! simulation runs. The CUDA backend builds the same copies on the device
+//! (`kernels/msm/window_copy.cuh`), in the tiles and chunks set here, and the tests hold the
+//! two byte for byte equal.
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AdditiveGroup, CurveGroup};
@@ -14,6 +17,22 @@ use rayon::prelude::*;
 
 /// Points a task doubles and normalises together: one inversion for this many points.
 const CHUNK: usize = 1 << 10;
+
+/// Points a thread of the device's window copy kernel (`kernels/msm/window_copy.cuh`) brings
+/// back to affine with one inversion: the inversion's ~570 products shared by 32 points is
+/// ~10% of their doublings at c = 20, and a tile is then 32,768 threads, about one wave of an
+/// H100.
+pub const DEVICE_COPY_CHUNK: u32 = 32;
+
+/// Most points one launch of the window copy kernel covers: its scratch (an XYZZ point and a
+/// field element a point) is then 240 MiB for G1, 480 MiB for G2, whatever the key's size.
+pub const DEVICE_COPY_TILE: u32 = 1 << 20;
+
+/// The launches of the window copy kernel over `n` points in tiles of `tile`: (first, count).
+pub fn copy_tiles(n: u32, tile: u32) -> impl Iterator<Item = (u32, u32)> {
+    let tile = tile.max(1);
+    (0..n.div_ceil(tile)).map(move |t| (t * tile, tile.min(n - t * tile)))
+}
 
 /// The next window's copy: every point of `copy` times 2^`window_bits`. The identity stays
 /// the identity.

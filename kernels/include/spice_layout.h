@@ -168,6 +168,23 @@ typedef struct spice_msm_reduce {
     uint32_t tree_groups_log; /* at most c - 1 - segment_log */
 } spice_msm_reduce;
 
+/*
+ * One window copy of the bases from the previous one (kernels/msm/window_copy.cuh): points
+ * first .. first + count of `target` are those of `source` doubled window_bits times, back
+ * in affine form with one inversion a chunk of `chunk` points. `doubled` and `prefix` are
+ * scratch for `count` points, indexed from `first`.
+ */
+typedef struct spice_msm_copy {
+    const void* source;       /* affine: the previous copy */
+    void* target;             /* affine: this copy */
+    void* doubled;            /* xyzz: count */
+    void* prefix;             /* field elements (fq or fq2): count */
+    uint32_t first;
+    uint32_t count;
+    uint32_t window_bits;     /* doublings, at least 1 */
+    uint32_t chunk;           /* points an inversion, at least 1 */
+} spice_msm_copy;
+
 /* ---- Witness map (kernels/witness_map/rows.cuh) ---- */
 
 /* Indices of the two coefficients a term needs no product for; every coefficient table

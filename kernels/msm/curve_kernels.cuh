@@ -7,11 +7,13 @@
 //   <prefix>_msm_accumulate_partials_kernel  later levels (grid-stride)
 //   <prefix>_msm_bucket_reduce_kernel        one thread a segment (grid-stride)
 //   <prefix>_msm_window_tree_kernel          one block a tree, 2^tree_groups_log trees a window
+//   <prefix>_msm_window_copy_kernel          a chunk of points a thread (grid-stride)
 // with `threads` the most threads a block may have (the launch bound, which caps registers).
 #pragma once
 
 #include "accumulate.cuh"
 #include "bucket_reduce.cuh"
+#include "window_copy.cuh"
 
 #define SPICE_MSM_CURVE_KERNELS(prefix, params, threads)                                              \
     extern "C" __global__ void __launch_bounds__(threads)                                              \
@@ -36,4 +38,9 @@
             __syncthreads();                                                                           \
         }                                                                                              \
         spice::msm::window_tree_finish<params>(p, blockIdx.x, threadIdx.x);                           \
+    }                                                                                                  \
+    extern "C" __global__ void __launch_bounds__(threads)                                              \
+        prefix##_msm_window_copy_kernel(const spice_msm_copy p) {                                      \
+        spice::msm::window_copy_phase<params>(p, blockIdx.x * blockDim.x + threadIdx.x,                \
+                                              gridDim.x * blockDim.x);                                 \
     }

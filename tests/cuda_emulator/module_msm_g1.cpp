@@ -6,4 +6,5 @@
 SPICE_EMULATED_KERNELS("kernels/msm_g1.cu", SPICE_EMULATED_KERNEL(spice_g1_msm_accumulate_bases_kernel),
                        SPICE_EMULATED_KERNEL(spice_g1_msm_accumulate_partials_kernel),
                        SPICE_EMULATED_KERNEL(spice_g1_msm_bucket_reduce_kernel),
-                       SPICE_EMULATED_BLOCK_KERNEL(spice_g1_msm_window_tree_kernel));
+                       SPICE_EMULATED_BLOCK_KERNEL(spice_g1_msm_window_tree_kernel),
+                       SPICE_EMULATED_KERNEL(spice_g1_msm_window_copy_kernel));
