@@ -127,18 +127,11 @@ impl<T: Pod> DeviceBuffer<T> {
 
     /// The upload of `data` (checked to fit) between the device's copy events.
     fn queue_upload(&self, data: &[T]) -> Result<()> {
-        self.queue_upload_at(0, data)
-    }
-
-    /// The upload of `data` at element `offset` (checked to fit) between the copy events.
-    fn queue_upload_at(&self, offset: usize, data: &[T]) -> Result<()> {
         let stream = self.device.stream();
-        let at = self.ptr + (offset * std::mem::size_of::<T>()) as CUdeviceptr;
         self.device
             .queue_copy(CopyDirection::ToDevice, std::mem::size_of_val(data), || {
-                // SAFETY: `data` fits the allocation from `offset` on; callers synchronise
-                // before it may move or drop.
-                unsafe { result::memcpy_htod_async(at, data, stream) }
+                // SAFETY: `data` fits the allocation; callers synchronise before it may move or drop.
+                unsafe { result::memcpy_htod_async(self.ptr, data, stream) }
             })
     }
 

@@ -36,7 +36,7 @@ pub fn copy_tiles(n: u32, tile: u32) -> impl Iterator<Item = (u32, u32)> {
 
 /// The next window's copy: every point of `copy` times 2^`window_bits`. The identity stays
 /// the identity.
-pub fn next_window_copy<C: SWCurveConfig>(copy: &[Affine<C>], window_bits: u32) -> Vec<Affine<C>> {
+fn next_window_copy<C: SWCurveConfig>(copy: &[Affine<C>], window_bits: u32) -> Vec<Affine<C>> {
     copy.par_chunks(CHUNK)
         .flat_map_iter(|chunk| {
             let doubled: Vec<Projective<C>> = chunk
